@@ -1,0 +1,79 @@
+"""Landing page, dashboard, account switch, language, legal documents, health."""
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+import models
+import rules
+import tasks
+from blueprints import render, safe_next, see_other
+
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    """New visitors choose: register, or sign in as an existing client."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return render_template("main/index.html")
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    """Every account the user may act for, private and each company, kept apart (seed 003)."""
+    user = current_user._get_current_object()
+    memberships = list(user.memberships_query())
+    active = _active_membership(user, memberships)
+    return render("main/dashboard.html", memberships=memberships, active=active)
+
+
+def _active_membership(user, memberships):
+    chosen = session.get("client_id")
+    for m in memberships:
+        if m.client_id == chosen:
+            return m
+    return memberships[0] if memberships else None
+
+
+@bp.route("/accounts/<int:client_id>", methods=["POST"])
+@login_required
+def switch_account(client_id):
+    """Act for another client the user has a membership with (else 404)."""
+    membership = models.active_membership(current_user, client_id)
+    if membership is None:
+        abort(404)
+    session["client_id"] = membership.client_id
+    return see_other("main.dashboard")
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """Switch the interface language (a form, so it works without JavaScript)."""
+    lang = request.form.get("lang")
+    if lang in rules.LANGUAGES:
+        session["lang"] = lang
+    return redirect(safe_next("main.index"), code=303)
+
+
+@bp.route("/legal/<document>")
+def legal(document):
+    """The privacy notice and the terms a registrant accepts (versioned)."""
+    if document not in rules.LEGAL_DOCUMENTS:
+        abort(404)
+    return render_template(f"legal/{document}.html", document=rules.LEGAL_DOCUMENTS[document])
+
+
+@bp.route("/health")
+def health():
+    """For load balancers: the database and Redis answer."""
+    checks = {"database": False, "redis": False}
+    try:
+        models.db.execute_sql("SELECT 1")
+        checks["database"] = True
+    except Exception:  # report, don't raise: this endpoint exists to say what is down
+        pass
+    checks["redis"] = tasks.redis_ok()
+    status = 200 if all(checks.values()) else 503
+    return jsonify(checks), status

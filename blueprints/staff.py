@@ -1,0 +1,71 @@
+"""The staff area. Staff use the same layout; later issues fill the work queues."""
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, request
+from flask_login import current_user, login_required
+from playhouse.flask_utils import PaginatedQuery
+
+import models
+from blueprints import render
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def staff_required(role="consultant"):
+    """Only staff with at least ``role``; anyone else gets 404, as for a missing page."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_staff_role(role):
+                abort(404)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@bp.route("")
+@staff_required()
+def index():
+    """What needs attention: notifications not sent, newest registrations."""
+    counts = {
+        "users": models.User.select().where(models.User.staff_role.is_null()).count(),
+        "clients": models.Client.select().count(),
+        "pending": models.Notification.select().where(models.Notification.status == "pending").count(),
+        "failed": models.Notification.select().where(models.Notification.status == "failed").count(),
+    }
+    newest = (models.User.select().where(models.User.staff_role.is_null())
+              .order_by(models.User.created_at.desc()).limit(10))
+    return render("staff/index.html", counts=counts, newest=newest,
+                  dev_outbox=_dev_outbox_enabled())
+
+
+def _dev_outbox_enabled():
+    return "dev" in (current_app.config["MAIL_BACKEND"], current_app.config["SMS_BACKEND"])
+
+
+@bp.route("/outbox")
+@staff_required()
+def outbox():
+    """What the development e-mail and SMS backends "delivered" (not in production)."""
+    if not _dev_outbox_enabled():
+        abort(404)
+    query = models.DevOutbox.select().order_by(models.DevOutbox.created_at.desc(), models.DevOutbox.id.desc())
+    recipient = request.args.get("to", "").strip()
+    if recipient:
+        query = query.where(models.DevOutbox.recipient == recipient)
+    pages = PaginatedQuery(query, paginate_by=25, check_bounds=False)
+    return render("staff/outbox.html", "staff/_outbox_rows.html", pages=pages, recipient=recipient)
+
+
+@bp.route("/audit")
+@staff_required("supervisor")
+def audit_log():
+    """The audit log, newest first (supervisors and administrators)."""
+    query = (models.AuditLog.select(models.AuditLog).order_by(models.AuditLog.created_at.desc(),
+                                                              models.AuditLog.id.desc()))
+    action = request.args.get("action", "").strip()
+    if action:
+        query = query.where(models.AuditLog.action.startswith(action))
+    pages = PaginatedQuery(query, paginate_by=50, check_bounds=False)
+    return render("staff/audit.html", "staff/_audit_rows.html", pages=pages, action=action)

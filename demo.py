@@ -1,0 +1,49 @@
+"""Demo data for ``make run``: fixed accounts listed in the README. Never in production."""
+import models
+import rules
+
+PASSWORD = "Demo-Parole-2026!"
+ACCOUNTS = [
+    # (email, phone, name, staff role)
+    ("admin@kabinets.test", "+37120000001", "Anna Administratore", "admin"),
+    ("klients@kabinets.test", "+37120000002", "Jānis Bērziņš", None),
+    ("valde@kabinets.test", "+37120000003", "Līga Ozola", None),
+    ("kolegis@kabinets.test", "+37120000004", "Pēteris Kalniņš", None),
+]
+
+
+def seed():
+    """Create the demo accounts once; running it again changes nothing."""
+    if models.User.select().where(models.User.email == ACCOUNTS[0][0]).exists():
+        return False
+    with models.db.atomic():
+        users = {}
+        for email, phone, name, role in ACCOUNTS:
+            users[email] = models.User.create(email=email, phone=phone, full_name=name,
+                                              staff_role=role,
+                                              password_hash=models.hash_password(PASSWORD))
+        person = models.Client.create(kind=rules.NATURAL, name="Jānis Bērziņš", citizenship="LV")
+        models.Membership.grant(users["klients@kabinets.test"], person, rules.SELF)
+        company = models.Client.create(kind=rules.LEGAL, name="SIA Demo Būve", country="LV",
+                                       registration_number="40003000001")
+        models.Membership.grant(users["valde@kabinets.test"], company, rules.MAIN)
+        models.Membership.grant(users["kolegis@kabinets.test"], company, rules.COLLEAGUE)
+        for user in users.values():
+            if not user.staff_role:
+                for document, meta in rules.LEGAL_DOCUMENTS.items():
+                    models.Consent.create(user=user, document=document, version=meta["version"],
+                                          accepted_at=models.utcnow())
+        models.AuditLog.record("demo.seeded", actor="cli")
+    return True
+
+
+def describe(created):
+    lines = ["Demo data " + ("loaded." if created else "already present."),
+             f"Every demo account's password: {PASSWORD}"]
+    labels = {"admin": "staff administrator", None: ""}
+    roles = {"klients@kabinets.test": "natural-person client",
+             "valde@kabinets.test": "main user of SIA Demo Būve",
+             "kolegis@kabinets.test": "colleague at SIA Demo Būve (own items only)"}
+    for email, phone, _name, role in ACCOUNTS:
+        lines.append(f"  {email:24} {phone}  {labels.get(role) or roles[email]}")
+    return "\n".join(lines)

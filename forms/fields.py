@@ -1,0 +1,66 @@
+"""Field checks shared by several forms."""
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+import rules
+
+
+class StrongPassword:
+    """The seed's password rule plus ASVS: length, character classes, not common."""
+
+    def __call__(self, form, field):
+        problems = rules.password_problems(field.data or "")
+        if problems:
+            raise ValidationError(" ".join(str(p) for p in problems))
+
+
+class ValidEmail:
+    def __call__(self, form, field):
+        normalised = rules.normalise_email(field.data)
+        if not normalised:
+            raise ValidationError(_l("Enter an e-mail address like name@example.lv."))
+        field.normalised = normalised
+
+
+class Identifier:
+    """E-mail or phone in +xxx12345678 form, as seed 004 §15 asks."""
+
+    def __call__(self, form, field):
+        kind, value = rules.parse_identifier(field.data)
+        if not kind:
+            raise ValidationError(_l("Enter your e-mail or phone number in the form +37120000000."))
+        field.kind, field.normalised = kind, value
+
+
+def new_password_fields(label=None):
+    """A new password and its confirmation, with the rule shown as help."""
+    password = PasswordField(
+        label or _l("Password"),
+        validators=[DataRequired(_l("Enter a password.")), StrongPassword()],
+        description=_l("At least 8 characters with a digit, a lower-case and an upper-case "
+                       "letter and a symbol."),
+        render_kw={"autocomplete": "new-password", "maxlength": rules.PASSWORD_MAX_LENGTH})
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(_l("Repeat the password.")),
+                    EqualTo("password", _l("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password", "maxlength": rules.PASSWORD_MAX_LENGTH})
+    return password, confirm
+
+
+def code_field(label):
+    return StringField(label, validators=[
+        DataRequired(_l("Enter the code.")),
+        Length(min=6, max=6, message=_l("The code has 6 digits."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
+                   "pattern": "[0-9]{6}", "maxlength": 6})
+
+
+class LocalisedSelect(SelectField):
+    """A select whose choices are set per request (e.g. country names in the UI language)."""
+
+    def pre_validate(self, form):
+        if self.data in (None, "") and not self.flags.required:
+            return
+        super().pre_validate(form)

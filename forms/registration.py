@@ -1,0 +1,70 @@
+"""The three registration steps (seed 004 §2): client, contact, confirmation."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+import rules
+from forms.fields import LocalisedSelect, ValidEmail, code_field, new_password_fields
+
+
+class ClientForm(FlaskForm):
+    client_type = RadioField(
+        _l("Client type"),
+        choices=[(rules.NATURAL, _l("Natural person")), (rules.LEGAL, _l("Legal person"))],
+        validators=[DataRequired(_l("Choose whether you register as a natural or a legal person."))])
+    citizenship = LocalisedSelect(_l("Citizenship"), validators=[Optional()],
+                                  validate_choice=True)
+    citizenship2 = LocalisedSelect(_l("Second citizenship (if any)"), validators=[Optional()],
+                                   validate_choice=True)
+    country = LocalisedSelect(_l("Country of registration"), validators=[Optional()],
+                              validate_choice=True)
+    accept_privacy = BooleanField(
+        _l("I have read the privacy notice"),
+        validators=[DataRequired(_l("Confirm that you have read the privacy notice."))])
+    accept_terms = BooleanField(
+        _l("I have read and agree to follow the terms"),
+        validators=[DataRequired(_l("Agree to the terms to continue."))])
+
+    def set_choices(self, locale):
+        countries = [("", _l("— choose —"))] + list(rules.countries(locale))
+        self.citizenship.choices = countries
+        self.citizenship2.choices = [("", _l("— none —"))] + list(rules.countries(locale))
+        self.country.choices = countries
+
+    def validate_citizenship(self, field):
+        if self.client_type.data == rules.NATURAL and not field.data:
+            raise ValidationError(_l("Choose your citizenship."))
+
+    def validate_citizenship2(self, field):
+        if field.data and field.data == self.citizenship.data:
+            raise ValidationError(_l("The second citizenship must differ from the first."))
+
+    def validate_country(self, field):
+        if self.client_type.data == rules.LEGAL and not field.data:
+            raise ValidationError(_l("Choose the country of registration."))
+
+
+class ContactForm(FlaskForm):
+    email = StringField(
+        _l("E-mail"), validators=[DataRequired(_l("Enter your e-mail.")), Length(max=254), ValidEmail()],
+        render_kw={"autocomplete": "email", "type": "email"})
+    phone_region = LocalisedSelect(_l("Country code"), validators=[DataRequired(_l("Choose the country code."))])
+    phone = StringField(
+        _l("Phone number"), validators=[DataRequired(_l("Enter your phone number.")), Length(max=32)],
+        render_kw={"autocomplete": "tel-national", "inputmode": "tel"})
+    password, confirm = new_password_fields()
+
+    def set_choices(self, locale):
+        self.phone_region.choices = list(rules.phone_regions(locale))
+
+    def validate_phone(self, field):
+        normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")
+        if not normalised:
+            raise ValidationError(_l("Enter a valid phone number for the chosen country."))
+        field.normalised = normalised
+
+
+class ConfirmForm(FlaskForm):
+    email_code = code_field(_l("Code from the e-mail"))
+    sms_code = code_field(_l("Code from the SMS"))

@@ -1,0 +1,345 @@
+"""Kabinets: the application factory.
+
+``create_app`` reads configuration from the environment (with safe embedded
+defaults for development), binds the extensions, registers one blueprint per
+area, adds the security headers every response carries, and the CLI commands
+``init-db``, ``seed-demo``, ``create-staff`` and ``sweep``.
+"""
+import hashlib
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from playhouse.db_url import connect as db_connect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import models
+import rules
+from extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+
+
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Session cookie marked Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app):
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def default_config(instance_path):
+    """Configuration from the environment, with defaults that run out of the box."""
+    env = os.environ.get
+    database_url = env("DATABASE_URL") or f"sqlite:///{instance_path}/kabinets.sqlite3"
+    return {
+        "PORTAL_ENV": env("PORTAL_ENV", "development"),
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        "SECRET_KEY": env("SECRET_KEY") or _development_secret(instance_path),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
+        "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000"),
+        "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
+        "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", "") == "1",
+        "MAIL_USERNAME": env("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env("MAIL_FROM", "Kabinets <kabinets@localhost>"),
+        "SMS_BACKEND": env("SMS_BACKEND") or ("http" if env("SMS_GATEWAY_URL") else "dev"),
+        "SMS_GATEWAY_URL": env("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_TOKEN": env("SMS_GATEWAY_TOKEN", ""),
+        "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "kabinets"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "lv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Riga",
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_NAME": "kabinets_session",
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own timeouts
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
+                               "text/javascript", "image/svg+xml"],
+        "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_MIN_SIZE": 300,
+        "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
+    }
+
+
+def _development_secret(instance_path):
+    """A random key kept under instance/ so development sessions survive restarts."""
+    if os.environ.get("PORTAL_ENV") == "production":
+        raise RuntimeError("SECRET_KEY must be set in production")
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config=None):
+    """Build the portal; ``config`` overrides the environment (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(default_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.session_interface = PortalSessionInterface()
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client address (for rate limits and the audit
+        # log) and the scheme (for Secure cookies) come from its X-Forwarded headers.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    init_database(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    compress.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # we rotate the session ourselves on sign-in
+
+    from blueprints import auth, main, registration, settings, staff
+    for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp):
+        app.register_blueprint(blueprint)
+
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def init_database(app):
+    """Bind the models to the configured database; one connection per request."""
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        database = db_connect(url, pragmas={"foreign_keys": 1, "journal_mode": "wal",
+                                            "busy_timeout": 5000, "synchronous": "normal"})
+    else:
+        database = db_connect(url)
+    models.db.initialize(database)
+
+    @app.before_request
+    def _open_db():
+        models.db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not models.db.is_closed():
+            models.db.close()
+
+
+def select_locale():
+    """Latvian unless the visitor chose otherwise (session) or their profile says so."""
+    chosen = session.get("lang")
+    if chosen in rules.LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in rules.LANGUAGES:
+        return current_user.language
+    return "lv"
+
+
+@login_manager.user_loader
+def load_user(token):
+    """The session carries "id:version"; an old version means the session was ended."""
+    try:
+        user_id, version = (int(x) for x in token.split(":"))
+    except (ValueError, AttributeError):
+        return None
+    user = models.User.get_or_none(models.User.id == user_id)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+# Endpoints a user with a temporary password may still reach.
+FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language", "static",
+                         "main.health", "main.legal"}
+
+
+def register_request_hooks(app):
+    @app.before_request
+    def _session_timeouts():
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        now = datetime.now(timezone.utc).timestamp()
+        started = session.get("login_at", 0)
+        seen = session.get("seen_at", 0)
+        if (now - started > rules.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+                or now - seen > rules.SESSION_IDLE_TIMEOUT.total_seconds()):
+            logout_user()
+            session.clear()
+            flash(_l("Your session has ended. Please sign in again."), "info")
+            return redirect(url_for("auth.login"))
+        if now - seen > 30:
+            session["seen_at"] = now
+        if current_user.must_change_password and request.endpoint not in FORCED_CHANGE_ALLOWED:
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy",
+                           "default-src 'self'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                           "object-src 'none'")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.vary.add("HX-Request")
+        if request.endpoint != "static":
+            # Pages carry personal data: keep them out of shared and back-button caches.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_template_helpers(app):
+    static_versions = {}
+
+    def static_url(filename):
+        """URL of a static file with a content hash, so it can be cached for a year."""
+        if filename not in static_versions:
+            data = (BASE_DIR / "static" / filename).read_bytes()
+            static_versions[filename] = hashlib.sha256(data).hexdigest()[:10]
+        return url_for("static", filename=filename, v=static_versions[filename])
+
+    @app.context_processor
+    def _globals():
+        from blueprints import wants_fragment
+        return {"static_url": static_url, "LANGUAGES": rules.LANGUAGES,
+                "current_locale": select_locale(), "rules": rules,
+                "wants_fragment": wants_fragment()}
+
+    @app.template_filter("date")
+    def _date(value):
+        return format_date(value, "dd.MM.yyyy") if value else ""
+
+    @app.template_filter("datetime")
+    def _datetime(value):
+        if not value:
+            return ""
+        aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return format_datetime(aware, "dd.MM.yyyy HH:mm")
+
+    @app.template_filter("mask")
+    def _mask(target, channel):
+        return rules.mask(channel, target)
+
+
+def register_error_handlers(app):
+    @app.errorhandler(404)
+    def _not_found(e):
+        return render_template("errors/error.html", code=404,
+                               title=_l("Page not found"),
+                               message=_l("The page does not exist or you have no access to it.")), 404
+
+    @app.errorhandler(403)
+    def _forbidden(e):
+        return render_template("errors/error.html", code=403, title=_l("No access"),
+                               message=_l("You have no access to this page.")), 403
+
+    @app.errorhandler(405)
+    def _method(e):
+        return render_template("errors/error.html", code=405, title=_l("Not allowed"),
+                               message=_l("This address does not accept that request.")), 405
+
+    @app.errorhandler(413)
+    def _too_large(e):
+        return render_template("errors/error.html", code=413, title=_l("Too large"),
+                               message=_l("The data sent was too large.")), 413
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return render_template("errors/error.html", code=400, title=_l("The form has expired"),
+                               message=_l("The form was open too long or came from elsewhere. "
+                                          "Go back, reload the page and try again.")), 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(e):
+        """Say when to try again; views with forms render their own 429."""
+        if e.response is not None:
+            return e.response
+        minutes = retry_minutes()
+        return render_template("errors/error.html", code=429, title=_l("Too many attempts"),
+                               message=_l("Too many attempts. Try again in %(n)d minutes.", n=minutes)), 429
+
+    @app.errorhandler(500)
+    def _server_error(e):
+        return render_template("errors/error.html", code=500, title=_l("Something went wrong"),
+                               message=_l("We could not complete the request. Please try again later.")), 500
+
+
+def register_cli(app):
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create or upgrade the database schema (versioned migrations)."""
+        done = migrate_database()
+        click.echo(f"Database ready ({len(done)} migration(s) applied).")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Load demo accounts once; refused in production."""
+        import demo
+        if app.config["PORTAL_ENV"] == "production":
+            raise click.ClickException("Demo data is refused when PORTAL_ENV=production.")
+        created = demo.seed()
+        click.echo(demo.describe(created))
+
+    @app.cli.command("create-staff")
+    @click.option("--email", required=True)
+    @click.option("--phone", required=True)
+    @click.option("--role", type=click.Choice(rules.STAFF_ROLES), default="consultant")
+    @click.option("--name", default="")
+    @click.password_option()
+    def create_staff_command(email, phone, role, name, password):
+        """Create a staff user (consultant, supervisor or administrator)."""
+        email_n, phone_n = rules.normalise_email(email), rules.normalise_phone(phone)
+        if not email_n or not phone_n:
+            raise click.ClickException("Give a valid e-mail and a phone in +371… form.")
+        problems = rules.password_problems(password)
+        if problems:
+            raise click.ClickException(" ".join(str(p) for p in problems))
+        with models.db.atomic():
+            user = models.User.create(email=email_n, phone=phone_n, full_name=name,
+                                      password_hash=models.hash_password(password),
+                                      staff_role=role)
+            models.AuditLog.record("staff.created", user=user, actor="cli", role=role)
+        click.echo(f"Staff user {email_n} ({role}) created.")
+
+    @app.cli.command("sweep")
+    def sweep_command():
+        """Re-queue unsent notifications and clear stale registration state."""
+        import tasks
+        click.echo(f"Re-queued {tasks.sweep_notifications()} notification(s).")
+
+
+def migrate_database():
+    """Apply pending migrations from migrations/ (peewee-migrate keeps the history)."""
+    from peewee_migrate import Router
+    database = models.db.obj
+    router = Router(database, migrate_dir=str(BASE_DIR / "migrations"), ignore=["basemodel"])
+    with database.connection_context():
+        return router.run()

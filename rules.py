@@ -1,0 +1,220 @@
+"""The plain data and pure functions of the domain.
+
+Roles and their rights, password and code policy, identifier parsing, the
+legal documents a registrant accepts. No database access and no request here,
+so all of it is tested without a web request (``tests/test_rules.py``).
+"""
+import base64
+import hashlib
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+import phonenumbers
+from babel import Locale
+from cryptography.fernet import Fernet, InvalidToken
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+LANGUAGES = {"lv": "Latviešu", "en": "English"}  # Latvian first, English second
+
+# --- Clients, memberships, staff ------------------------------------------------
+
+NATURAL = "natural"
+LEGAL = "legal"
+
+SELF, MAIN, REGISTRANT, COLLEAGUE = "self", "main", "registrant", "colleague"
+ROLES = (SELF, MAIN, REGISTRANT, COLLEAGUE)
+ROLE_LABELS = {
+    SELF: _l("Private account"),
+    MAIN: _l("Main user"),
+    REGISTRANT: _l("Registrant (main-user rights not yet confirmed)"),
+    COLLEAGUE: _l("Colleague"),
+}
+PERMISSIONS = ("documents", "submit", "messages", "finance", "services", "manage_users")
+PERMISSION_LABELS = {
+    "documents": _l("See documents"),
+    "submit": _l("Submit documents"),
+    "messages": _l("Messages"),
+    "finance": _l("Finance"),
+    "services": _l("Services"),
+    "manage_users": _l("Manage users"),
+}
+_ALL = {p: True for p in PERMISSIONS}
+ROLE_DEFAULT_RIGHTS = {
+    # A natural person acts for themself without limits.
+    SELF: {**_ALL, "manage_users": False, "own_items_only": False},
+    # The main user (signing rights confirmed by staff or the register) runs the company.
+    MAIN: {**_ALL, "own_items_only": False},
+    # Whoever registered a company may start its application but not hand out access
+    # until main-user rights are confirmed (seed 000).
+    REGISTRANT: {**_ALL, "manage_users": False, "own_items_only": False},
+    # Colleagues get what the main user ticks; by default only their own items.
+    COLLEAGUE: {"documents": True, "submit": True, "messages": True, "finance": False,
+                "services": False, "manage_users": False, "own_items_only": True},
+}
+
+STAFF_ROLES = ("consultant", "supervisor", "admin")
+STAFF_ROLE_LABELS = {
+    "consultant": _l("Consultant"),
+    "supervisor": _l("Supervisor"),
+    "admin": _l("Administrator"),
+}
+
+
+def staff_role_at_least(role, required):
+    """Staff roles are ordered: an administrator may do what a consultant may."""
+    if role not in STAFF_ROLES:
+        return False
+    return STAFF_ROLES.index(role) >= STAFF_ROLES.index(required)
+
+
+# --- Legal documents accepted at registration -----------------------------------
+
+LEGAL_DOCUMENTS = {
+    "privacy": {"version": "2026-11-01", "title": _l("Privacy notice")},
+    "terms": {"version": "2026-11-01", "title": _l("General terms of business")},
+}
+
+# --- Passwords --------------------------------------------------------------------
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128  # ASVS: accept at least 64; never truncate
+PASSWORD_HISTORY_LENGTH = 5
+TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=1)
+
+
+@lru_cache(maxsize=1)
+def common_passwords():
+    """The 30 000 most common passwords (zxcvbn's list), lower-cased."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password):
+    """Common as typed, or a common word dressed up with case, digits and symbols."""
+    lowered = password.lower()
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered)
+    return lowered in common_passwords() or (len(core) >= 4 and core in common_passwords())
+
+
+def password_problems(password):
+    """Every rule the password breaks, as translatable messages (empty if fine)."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH))
+    if len(password) > PASSWORD_MAX_LENGTH:
+        problems.append(_l("Use at most %(n)d characters.", n=PASSWORD_MAX_LENGTH))
+    if not re.search(r"\d", password):
+        problems.append(_l("Add a digit."))
+    if not re.search(r"[a-zāčēģīķļņšūž]", password) and not any(c.islower() for c in password):
+        problems.append(_l("Add a lower-case letter."))
+    if not any(c.isupper() for c in password):
+        problems.append(_l("Add an upper-case letter."))
+    if not re.search(r"[^\w\s]|_", password):
+        problems.append(_l("Add a symbol, for example ! ? # or %."))
+    if not problems and is_common_password(password):
+        problems.append(_l("This password is too common; choose one that is harder to guess."))
+    return problems
+
+
+# --- Identifiers: e-mail and phone -------------------------------------------------
+
+def normalise_email(value):
+    """Syntax-checked, normalised e-mail, or None. No DNS look-up (works offline)."""
+    try:
+        result = validate_email((value or "").strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.normalized.lower()
+
+
+def normalise_phone(value, region=None):
+    """A valid phone number as E.164 (+37120000000), or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_identifier(value):
+    """Sign-in and recovery take an e-mail or a phone in +xxx12345678 form."""
+    value = (value or "").strip()
+    if "@" in value:
+        email = normalise_email(value)
+        return ("email", email) if email else (None, None)
+    if value.startswith("+") or value.startswith("00"):
+        phone = normalise_phone("+" + value[2:] if value.startswith("00") else value)
+        return ("phone", phone) if phone else (None, None)
+    return (None, None)
+
+
+def mask(channel, target):
+    """Show where a code went without showing it all (j***@example.lv, +371 ****0000)."""
+    if channel == "email" and "@" in target:
+        name, domain = target.split("@", 1)
+        return f"{name[:1]}***@{domain}"
+    return f"{target[:4]} ****{target[-4:]}" if len(target) > 8 else "****"
+
+
+@lru_cache(maxsize=4)
+def countries(locale="lv"):
+    """(ISO code, localised name) for every country, sorted by name."""
+    names = Locale.parse(locale).territories
+    codes = {r for r in phonenumbers.SUPPORTED_REGIONS if r in names}
+    return sorted(((c, names[c]) for c in codes), key=lambda x: x[1])
+
+
+@lru_cache(maxsize=4)
+def phone_regions(locale="lv"):
+    """(ISO code, "Name (+code)") for the phone country-code select, Latvia first."""
+    items = [(c, f"{n} (+{phonenumbers.country_code_for_region(c)})")
+             for c, n in countries(locale)]
+    items.sort(key=lambda x: x[0] != "LV")
+    return items
+
+
+# --- Confirmation codes ---------------------------------------------------------------
+
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_MAX_ATTEMPTS = 5
+CODE_RESEND_COOLDOWN = timedelta(seconds=60)
+CODE_OK, CODE_WRONG, CODE_DEAD = "ok", "wrong", "dead"
+REGISTRATION_LIFETIME = timedelta(hours=24)
+RESET_LIFETIME = timedelta(minutes=30)
+
+# --- Sessions ---------------------------------------------------------------------------
+
+SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+
+# --- Secrets at rest ----------------------------------------------------------------------
+
+
+def secret_key():
+    return current_app.config["SECRET_KEY"]
+
+
+def _fernet():
+    digest = hashlib.sha256(("notification-params:" + secret_key()).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(text):
+    """Encrypt text (e.g. a code waiting in the outbox) with a key from SECRET_KEY."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def unseal(token):
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return "{}"

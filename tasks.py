@@ -1,0 +1,134 @@
+"""RQ jobs. They take ids, not objects, and are safe to run twice.
+
+A notification row is written in the same transaction as the change that
+causes it; ``enqueue_notification`` runs after the commit. If Redis is down at
+that moment nothing is lost: ``sweep_notifications`` (every minute, from
+``rq cron``) queues every row still pending. ``Notification.claim`` lets only
+one job send a row, so a row is never sent twice.
+"""
+import logging
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, has_app_context, render_template
+from flask_babel import force_locale, gettext as _
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+import delivery
+import models
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+_worker_app = None
+
+
+def with_app(job):
+    """Jobs run inside an app context (created once per worker process)."""
+    @wraps(job)
+    def wrapped(*args, **kwargs):
+        if has_app_context():
+            with models.db.connection_context():
+                return job(*args, **kwargs)
+        global _worker_app
+        if _worker_app is None:
+            from portal import create_app
+            _worker_app = create_app()
+        with _worker_app.app_context(), models.db.connection_context():
+            return job(*args, **kwargs)
+    return wrapped
+
+
+def redis_connection():
+    return Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+
+
+def queue():
+    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+
+
+def redis_ok():
+    try:
+        return bool(redis_connection().ping())
+    except RedisError:
+        return False
+
+
+def enqueue_notification(notification_id):
+    """Queue the send job; if Redis is unreachable the sweep will do it later."""
+    try:
+        queue().enqueue("tasks.send_notification", notification_id,
+                        job_id=f"notification-{notification_id}", result_ttl=3600, failure_ttl=86400)
+        return True
+    except RedisError as error:
+        log.warning("Notification %s not queued now (%s); the sweep will queue it.", notification_id, error)
+        return False
+
+
+# Subjects of e-mails, by template (the body lives in templates/email/).
+SUBJECTS = {
+    "registration_code": lambda: _("Your registration confirmation code"),
+    "account_exists": lambda: _("Someone tried to register with your details"),
+    "welcome": lambda: _("Welcome to Kabinets"),
+    "reset_code": lambda: _("Your password recovery code"),
+    "temporary_password": lambda: _("Your temporary password"),
+    "password_changed": lambda: _("Your password has been changed"),
+}
+
+
+def render_notification(notification):
+    """(subject, text, html) for e-mail, (None, text, None) for SMS, in the user's language."""
+    params = notification.opened_params()
+    params["base_url"] = current_app.config["BASE_URL"]
+    with force_locale(notification.language or "lv"):
+        if notification.channel == "sms":
+            return None, render_template(f"sms/{notification.template}.txt", **params).strip(), None
+        subject = SUBJECTS[notification.template]()
+        text = render_template(f"email/{notification.template}.txt", subject=subject, **params)
+        html = render_template(f"email/{notification.template}.html", subject=subject, **params)
+        return subject, text, html
+
+
+@with_app
+def send_notification(notification_id):
+    """Send one notification if it is still pending. Returns the final status."""
+    notification = models.Notification.get_or_none(models.Notification.id == notification_id)
+    if notification is None or not notification.claim():
+        return "skipped"
+    notification = models.Notification.get_by_id(notification_id)
+    try:
+        subject, text, html = render_notification(notification)
+        if notification.channel == "email":
+            delivery.send_email(notification.recipient, subject, text, html)
+        else:
+            delivery.send_sms(notification.recipient, text)
+    except delivery.DeliveryError as error:
+        status = "failed" if notification.attempts >= MAX_ATTEMPTS else "pending"
+        (models.Notification.update(status=status, error=str(error)[:500])
+         .where(models.Notification.id == notification_id).execute())
+        log.warning("Notification %s not sent: %s", notification_id, error)
+        return status
+    # Sent: the code or temporary password inside is no longer kept.
+    (models.Notification.update(status="sent", sent_at=models.utcnow(), params="", error="")
+     .where(models.Notification.id == notification_id).execute())
+    return "sent"
+
+
+@with_app
+def sweep_notifications(older_than_seconds=30):
+    """Queue pending rows that missed their job; give up on rows stuck while sending."""
+    now = models.utcnow()
+    stuck = now - timedelta(minutes=15)
+    # A job that died mid-send may or may not have sent: never risk a second copy.
+    (models.Notification.update(status="failed", error="interrupted while sending")
+     .where(models.Notification.status == "sending", models.Notification.claimed_at < stuck).execute())
+    due = (models.Notification.select(models.Notification.id)
+           .where(models.Notification.status == "pending",
+                  models.Notification.created_at < now - timedelta(seconds=older_than_seconds)))
+    count = 0
+    for row in due:
+        if enqueue_notification(row.id):
+            count += 1
+    models.clean_expired(now)
+    return count
