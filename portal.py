@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
@@ -229,9 +229,10 @@ def register_template_helpers(app):
     @app.context_processor
     def _globals():
         from blueprints import wants_fragment
-        return {"static_url": static_url, "LANGUAGES": rules.LANGUAGES,
-                "current_locale": select_locale(), "rules": rules,
-                "wants_fragment": wants_fragment()}
+        context = {"static_url": static_url, "LANGUAGES": rules.LANGUAGES, "rules": rules}
+        if has_request_context():  # e-mails are rendered by jobs, outside any request
+            context.update(current_locale=select_locale(), wants_fragment=wants_fragment())
+        return context
 
     @app.template_filter("date")
     def _date(value):

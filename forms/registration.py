@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
 from forms.fields import LocalisedSelect, ValidEmail, code_field, new_password_fields
@@ -13,11 +13,11 @@ class ClientForm(FlaskForm):
         _l("Client type"),
         choices=[(rules.NATURAL, _l("Natural person")), (rules.LEGAL, _l("Legal person"))],
         validators=[DataRequired(_l("Choose whether you register as a natural or a legal person."))])
-    citizenship = LocalisedSelect(_l("Citizenship"), validators=[Optional()],
+    citizenship = LocalisedSelect(_l("Citizenship"),
                                   validate_choice=True)
-    citizenship2 = LocalisedSelect(_l("Second citizenship (if any)"), validators=[Optional()],
+    citizenship2 = LocalisedSelect(_l("Second citizenship (if any)"),
                                    validate_choice=True)
-    country = LocalisedSelect(_l("Country of registration"), validators=[Optional()],
+    country = LocalisedSelect(_l("Country of registration"),
                               validate_choice=True)
     accept_privacy = BooleanField(
         _l("I have read the privacy notice"),

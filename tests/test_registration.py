@@ -1,0 +1,165 @@
+"""Registration in three steps (seed 004 §2): through the Flask client, codes from real messages."""
+import re
+
+import models
+import rules
+from conftest import PASSWORD, create_user, last_sms_code, post_form, register, run_jobs
+
+
+def step1(client, **overrides):
+    data = {"client_type": "natural", "citizenship": "LV", "accept_privacy": "y", "accept_terms": "y"}
+    data.update(overrides)
+    return post_form(client, "/register", data)
+
+
+def step2(client, email="jana@example.lv", phone="20000111", password=PASSWORD, confirm=None):
+    return post_form(client, "/register/contact", {
+        "email": email, "phone_region": "LV", "phone": phone,
+        "password": password, "confirm": confirm or password})
+
+
+def test_natural_person_registers_with_codes_from_email_and_sms(client, app, mailbox, db):
+    r = register(client, app, mailbox)
+    assert r.headers["Location"].endswith("/dashboard")
+    user = models.User.get(models.User.email == "jana@example.lv")
+    assert user.phone == "+37120000111"
+    membership = models.Membership.get(models.Membership.user == user)
+    assert membership.role == rules.SELF and membership.client.kind == rules.NATURAL
+    assert membership.client.citizenship == "LV"
+    consents = {c.document: c.version for c in user.consents}
+    assert consents == {"privacy": rules.LEGAL_DOCUMENTS["privacy"]["version"],
+                        "terms": rules.LEGAL_DOCUMENTS["terms"]["version"]}
+    assert models.AuditLog.get_or_none(models.AuditLog.action == "registration.completed", models.AuditLog.user == user)
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and "jana@example.lv" in page.get_data(as_text=True)
+
+
+def test_legal_person_registrant_becomes_first_user_without_manage_rights(client, app, mailbox, db):
+    register(client, app, mailbox, client_type="legal")
+    user = models.User.get(models.User.email == "jana@example.lv")
+    membership = models.Membership.get(models.Membership.user == user)
+    assert membership.client.kind == rules.LEGAL and membership.client.country == "LV"
+    assert membership.role == rules.REGISTRANT
+    assert not membership.can_manage_users and membership.can_documents
+
+
+def test_step_one_requires_both_acceptances_and_citizenship(client):
+    r = step1(client, accept_privacy="", accept_terms="", citizenship="")
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="error-summary"' in html
+    assert html.count("field-error") >= 3
+
+
+def test_second_citizenship_must_differ(client):
+    r = step1(client, citizenship="LV", citizenship2="LV")
+    assert r.status_code == 422
+
+
+def test_contact_step_cannot_be_skipped(client):
+    r = client.get("/register/contact")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/register")
+    r = client.get("/register/confirm")
+    assert r.status_code == 302
+
+
+def test_weak_password_is_refused_with_each_rule(client):
+    step1(client)
+    r = step2(client, password="password")
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Password" in html or "Parole" in html
+    assert 'value="password"' not in html  # never echo a password
+
+
+def test_common_password_refused_even_dressed_up(client):
+    step1(client)
+    r = step2(client, password="Password1!")
+    assert r.status_code == 422
+
+
+def test_long_password_of_64_characters_is_accepted_untruncated(client, app, mailbox, db):
+    long_password = "Aa1!" + "x" * 60
+    step1(client)
+    assert step2(client, password=long_password).status_code == 303
+    pending = models.PendingRegistration.select().first()
+    assert models.password_matches(pending.password_hash, long_password)
+    assert not models.password_matches(pending.password_hash, long_password[:63])
+
+
+def test_mismatched_passwords_and_bad_phone_give_field_errors(client):
+    step1(client)
+    r = step2(client, phone="12", confirm="Other-Password-9!")
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="phone-error"' in html and 'id="confirm-error"' in html
+
+
+def test_htmx_step_returns_only_the_step_fragment(client):
+    r = client.get("/register", headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert html.lstrip().startswith("<section") or "<html" not in html
+    assert 'id="registration-step"' in html
+    full = client.get("/register").get_data(as_text=True)
+    assert "<html" in full and 'id="registration-step"' in full
+
+
+def test_back_shows_saved_answers(client):
+    step1(client, citizenship="EE")
+    html = client.get("/register").get_data(as_text=True)
+    assert re.search(r'<option selected value="EE"|<option value="EE" selected', html)
+
+
+def test_wrong_code_counts_tries_and_locks_after_five(client, app, mailbox, db):
+    step1(client)
+    step2(client)
+    run_jobs(app)
+    good_sms = last_sms_code(app, "+37120000111")
+    for attempt in range(rules.CODE_MAX_ATTEMPTS):
+        r = post_form(client, "/register/confirm", {"email_code": "000000" if mailbox.last_code("jana@example.lv") != "000000" else "111111",
+                                                    "sms_code": good_sms})
+        assert r.status_code == 422
+    r = post_form(client, "/register/confirm", {"email_code": mailbox.last_code("jana@example.lv"), "sms_code": good_sms})
+    assert r.status_code == 422
+    assert not models.User.select().exists()
+
+
+def test_resend_waits_for_the_cooldown_then_sends_a_new_code(client, app, mailbox, db):
+    step1(client)
+    step2(client)
+    run_jobs(app)
+    first = mailbox.last_code("jana@example.lv")
+    r = post_form(client, "/register/resend/email", {}, page="/register/confirm")
+    assert r.status_code == 303
+    assert len(mailbox.to("jana@example.lv")) == 1  # refused: cooldown
+    models.OneTimeCode.update(created_at=models.utcnow() - rules.CODE_RESEND_COOLDOWN).execute()
+    post_form(client, "/register/resend/email", {}, page="/register/confirm")
+    run_jobs(app)
+    assert len(mailbox.to("jana@example.lv")) == 2
+    second = mailbox.last_code("jana@example.lv")
+    r = post_form(client, "/register/confirm", {"email_code": first, "sms_code": last_sms_code(app, "+37120000111")})
+    assert r.status_code == 422 or first == second
+
+
+def test_codes_are_stored_hashed(client, app, mailbox, db):
+    step1(client)
+    step2(client)
+    run_jobs(app)
+    code = mailbox.last_code("jana@example.lv")
+    for row in models.OneTimeCode.select():
+        assert code not in row.code_hash
+    # the outbox row no longer holds the code once sent
+    for n in models.Notification.select():
+        assert n.status == "sent" and n.params == ""
+
+
+def test_registering_an_existing_email_does_not_reveal_it_and_cannot_finish(client, app, mailbox, db):
+    create_user(app, email="jana@example.lv", phone="+37121111111")
+    step1(client)
+    r = step2(client)
+    assert r.status_code == 303  # same answer as for a new address
+    run_jobs(app)
+    assert "already has an account" in mailbox.last_text("jana@example.lv") or \
+        "jau ir konts" in mailbox.last_text("jana@example.lv")
+    assert not re.search(r"\b\d{6}\b", mailbox.last_text("jana@example.lv"))
