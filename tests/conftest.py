@@ -305,8 +305,10 @@ def login(client, identifier, password=PASSWORD, **kwargs):
 
 @pytest.fixture
 def db(app):
-    """An open connection inside an app context, for tests that query models directly."""
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
-        yield models.db
-        models.db.close()
+    """The test's database, for tests that query models directly.
+
+    Deliberately no app context held open here: requests made by the test client
+    would share it (and its ``g``), which a real request never does."""
+    models.db.connect(reuse_if_open=True)
+    yield models.db
+    models.db.close()

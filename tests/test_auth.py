@@ -1,0 +1,217 @@
+"""Sign-in, sign-out, sessions, recovery and password change through the Flask client."""
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+import models
+import rules
+from conftest import PASSWORD, create_user, csrf_token, last_sms_code, login, post_form, run_jobs
+
+
+@pytest.fixture
+def user(app):
+    return create_user(app, email="anna@example.lv", phone="+37121111111")
+
+
+def test_sign_in_with_email(client, user):
+    r = login(client, "Anna@Example.lv")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_sign_in_with_phone_in_international_form(client, user):
+    r = login(client, "+37121111111")
+    assert r.status_code == 303
+
+
+def test_wrong_password_and_unknown_account_get_the_same_message(client, user, db):
+    wrong = login(client, "anna@example.lv", "Nepareiza-Parole1!")
+    unknown = login(client, "nobody@example.lv")
+    assert wrong.status_code == unknown.status_code == 422
+    message = re.compile(r'<div class="error-summary".*?</div>', re.S)
+    assert message.search(wrong.get_data(as_text=True)).group(0) == \
+        message.search(unknown.get_data(as_text=True)).group(0)
+    actions = [a.action for a in models.AuditLog.select().order_by(models.AuditLog.id)]
+    assert actions.count("login.failure") == 2
+    assert "Nepareiza" not in "".join(a.details + a.actor for a in models.AuditLog.select())
+
+
+def test_sign_in_is_audited_with_address(client, user, db):
+    login(client, "anna@example.lv")
+    row = models.AuditLog.get(models.AuditLog.action == "login.success")
+    assert row.user_id == user.id and row.ip == "127.0.0.1"
+
+
+def test_sixth_wrong_password_for_one_account_is_throttled_with_wait_time(client, user):
+    for _ in range(5):
+        assert login(client, "anna@example.lv", "Nepareiza-Parole1!").status_code == 422
+    r = login(client, "anna@example.lv", PASSWORD)  # even the right password waits now
+    assert r.status_code == 429
+    html = r.get_data(as_text=True)
+    assert re.search(r"15 min", html), "the message says when to try again"
+    # another account from the same address is not blocked by this account's limit
+    create_user(client.application, email="other@example.lv", phone="+37122222222")
+    assert login(client, "other@example.lv").status_code == 303
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(client, user):
+    for _ in range(7):
+        assert login(client, "anna@example.lv").status_code == 303
+        post_form(client, "/logout", {}, page="/dashboard")
+
+
+def test_sign_in_starts_a_new_session(client, user):
+    before = csrf_token(client, "/login")
+    with client.session_transaction() as s:
+        s["planted"] = "by someone else"
+    login(client, "anna@example.lv")
+    with client.session_transaction() as s:
+        assert "planted" not in s
+    assert csrf_token(client, "/settings") != before
+
+
+def test_sign_out_ends_every_session_of_the_user(app, user):
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "anna@example.lv")
+    login(phone, "+37121111111")
+    assert phone.get("/dashboard").status_code == 200
+    r = post_form(laptop, "/logout", {}, page="/dashboard")
+    assert r.status_code == 303
+    assert laptop.get("/dashboard").status_code == 302
+    assert phone.get("/dashboard").status_code == 302
+
+
+def test_sign_out_needs_post_with_csrf(client, user):
+    login(client, "anna@example.lv")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("key,age", [("seen_at", rules.SESSION_IDLE_TIMEOUT),
+                                     ("login_at", rules.SESSION_ABSOLUTE_TIMEOUT)])
+def test_idle_and_absolute_timeouts_end_the_session(client, user, key, age):
+    login(client, "anna@example.lv")
+    with client.session_transaction() as s:
+        s[key] = datetime.now(timezone.utc).timestamp() - age.total_seconds() - 5
+    r = client.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_next_never_leaves_the_portal(client, user, target):
+    r = post_form(client, f"/login?next={target}", {"identifier": "anna@example.lv", "password": PASSWORD},
+                  page="/login")
+    assert r.headers["Location"].endswith("/dashboard")
+
+
+def test_next_keeps_a_local_path(client, user):
+    r = post_form(client, "/login?next=/settings", {"identifier": "anna@example.lv", "password": PASSWORD},
+                  page="/login")
+    assert r.headers["Location"].endswith("/settings")
+
+
+# --- Recovery (seed 004 §15.2) -----------------------------------------------------
+
+def recover(client, app, identifier, read_code, read_password):
+    r = post_form(client, "/password/reset", {"identifier": identifier})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/code")
+    run_jobs(app)
+    r = post_form(client, "/password/reset/code", {"code": read_code()})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    run_jobs(app)
+    return read_password()
+
+
+def test_recovery_by_email_sends_code_then_temporary_password_then_forces_change(client, app, user, mailbox, db):
+    temporary = recover(client, app, "anna@example.lv",
+                        lambda: mailbox.last_code("anna@example.lv"),
+                        lambda: re.search(r"^ {4}(\S+)\s*$", mailbox.last_text("anna@example.lv"), re.M).group(1))
+    r = login(client, "anna@example.lv", temporary)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/change")
+    assert client.get("/dashboard").headers["Location"].endswith("/password/change")
+    r = post_form(client, "/password/change", {"current_password": temporary, "password": "Jauna-Parole-42!",
+                                               "confirm": "Jauna-Parole-42!"})
+    assert r.status_code == 303
+    assert client.get("/dashboard").status_code == 200
+    actions = {a.action for a in models.AuditLog.select()}
+    assert {"password.reset_requested", "password.reset", "password.changed"} <= actions
+
+
+def test_recovery_by_phone_uses_sms_for_code_and_password(client, app, user, db):
+    def temporary_from_sms():
+        text = [m.body for m in models.DevOutbox.select().where(models.DevOutbox.recipient == "+37121111111")][-1]
+        return re.search(r": (\S{14}) ", text).group(1)
+    temporary = recover(client, app, "+37121111111", lambda: last_sms_code(app, "+37121111111"),
+                        temporary_from_sms)
+    assert login(client, "+37121111111", temporary).status_code == 303
+
+
+def test_recovery_answers_the_same_for_an_unknown_account(client, app, user, mailbox):
+    known = post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
+    known_page = client.get("/password/reset/code").get_data(as_text=True)
+    other = app.test_client()
+    unknown = post_form(other, "/password/reset", {"identifier": "nobody@example.lv"})
+    unknown_page = other.get("/password/reset/code").get_data(as_text=True)
+    assert known.status_code == unknown.status_code == 303
+    strip = lambda html: re.sub(r'value="[^"]+"|"X-CSRFToken": "[^"]+"|\S+@example\.lv|n\*\*\*@example.lv|a\*\*\*@example.lv', "", html)
+    assert strip(known_page) == strip(unknown_page)
+    run_jobs(app)
+    assert mailbox.to("nobody@example.lv") == []
+
+
+def test_new_password_must_differ_from_previous_ones(client, app, user):
+    login(client, "anna@example.lv")
+    r = post_form(client, "/password/change", {"current_password": PASSWORD, "password": PASSWORD,
+                                               "confirm": PASSWORD})
+    assert r.status_code == 422
+    post_form(client, "/password/change", {"current_password": PASSWORD, "password": "Otra-Parole-77!",
+                                           "confirm": "Otra-Parole-77!"})
+    r = post_form(client, "/password/change", {"current_password": "Otra-Parole-77!", "password": PASSWORD,
+                                               "confirm": PASSWORD})
+    assert r.status_code == 422  # the one before is in the history too
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, user):
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, "anna@example.lv")
+    login(elsewhere, "anna@example.lv")
+    r = post_form(here, "/password/change", {"current_password": PASSWORD, "password": "Otra-Parole-77!",
+                                             "confirm": "Otra-Parole-77!"})
+    assert r.status_code == 303
+    assert here.get("/dashboard").status_code == 200
+    assert elsewhere.get("/dashboard").status_code == 302
+
+
+def test_wrong_current_password_is_refused(client, user):
+    login(client, "anna@example.lv")
+    r = post_form(client, "/password/change", {"current_password": "Nav-Ta-Parole1!", "password": "Otra-Parole-77!",
+                                               "confirm": "Otra-Parole-77!"})
+    assert r.status_code == 422 and 'id="current_password-error"' in r.get_data(as_text=True)
+
+
+def test_reset_code_is_single_use_and_limited_to_five_tries(client, app, user, mailbox):
+    post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
+    run_jobs(app)
+    code = mailbox.last_code("anna@example.lv")
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(rules.CODE_MAX_ATTEMPTS):
+        assert post_form(client, "/password/reset/code", {"code": wrong}).status_code == 422
+    assert post_form(client, "/password/reset/code", {"code": code}).status_code == 422
+
+
+def test_reset_code_requests_per_target_are_rate_limited(client, user):
+    for _ in range(5):
+        assert post_form(client, "/password/reset", {"identifier": "anna@example.lv"}).status_code == 303
+    r = post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
+    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
+
+
+def test_temporary_password_expires(client, app, user, db):
+    with models.db.atomic():
+        u = models.User.get_by_id(user.id)
+        u.set_password("Pagaidu-Parole-1!", temporary=True)
+        u.temporary_password_expires_at = models.utcnow().replace(year=2000)
+        u.save()
+    assert login(client, "anna@example.lv", "Pagaidu-Parole-1!").status_code == 422

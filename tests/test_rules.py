@@ -1,0 +1,93 @@
+"""The pure rules: passwords, identifiers, roles. No database, no request."""
+import pytest
+
+import rules
+from portal import create_app
+
+
+@pytest.fixture(autouse=True)
+def app_context():
+    # lazy_gettext messages need an app to be turned into text
+    app = create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
+    with app.test_request_context():
+        yield
+
+
+@pytest.mark.parametrize("password", ["Zilais-Kalns7!", "Āboliņš#2026", "Aa1!" + "x" * 60,
+                                      "Tr1cky_Horse battery"])
+def test_password_meeting_every_rule_is_accepted(password):
+    assert rules.password_problems(password) == []
+
+
+@pytest.mark.parametrize("password,missing", [
+    ("Sh0rt!", "at least 8"),
+    ("nouppercase1!", "upper-case"),
+    ("NOLOWERCASE1!", "lower-case"),
+    ("NoDigitsHere!", "digit"),
+    ("NoSymbols123", "symbol"),
+])
+def test_password_missing_a_rule_names_what_is_missing(password, missing):
+    problems = [str(p) for p in rules.password_problems(password)]
+    assert any(missing in p for p in problems), problems
+
+
+@pytest.mark.parametrize("password", ["Password1!", "Qwerty123!", "Dragon2024#", "Iloveyou1?"])
+def test_common_passwords_are_refused_even_with_digits_and_symbols(password):
+    problems = [str(p) for p in rules.password_problems(password)]
+    assert any("common" in p for p in problems)
+
+
+def test_password_longer_than_the_limit_is_refused_not_truncated():
+    assert rules.password_problems("Aa1!" + "x" * rules.PASSWORD_MAX_LENGTH)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("Jana@Example.LV", ("email", "jana@example.lv")),
+    ("+37120000000", ("phone", "+37120000000")),
+    ("0037120000000", ("phone", "+37120000000")),
+    (" +371 2000 0000 ", ("phone", "+37120000000")),
+    ("20000000", (None, None)),  # a phone must carry its country code
+    ("not an address", (None, None)),
+    ("+3712", (None, None)),
+    ("", (None, None)),
+])
+def test_identifier_is_email_or_international_phone(value, expected):
+    assert rules.parse_identifier(value) == expected
+
+
+def test_phone_is_stored_as_e164_for_the_chosen_country():
+    assert rules.normalise_phone("20 000 000", "LV") == "+37120000000"
+    assert rules.normalise_phone("5123 4567", "EE") == "+37251234567"
+    assert rules.normalise_phone("123", "LV") is None
+
+
+def test_mask_hides_most_of_the_target():
+    assert rules.mask("email", "jana@example.lv") == "j***@example.lv"
+    assert rules.mask("sms", "+37120001234") == "+371 ****1234"
+
+
+def test_staff_roles_are_ordered():
+    assert rules.staff_role_at_least("admin", "consultant")
+    assert rules.staff_role_at_least("supervisor", "supervisor")
+    assert not rules.staff_role_at_least("consultant", "supervisor")
+    assert not rules.staff_role_at_least(None, "consultant")
+
+
+def test_colleague_defaults_to_own_items_without_managing_users():
+    rights = rules.ROLE_DEFAULT_RIGHTS[rules.COLLEAGUE]
+    assert rights["own_items_only"] and not rights["manage_users"] and not rights["finance"]
+    assert rules.ROLE_DEFAULT_RIGHTS[rules.MAIN]["manage_users"]
+    assert not rules.ROLE_DEFAULT_RIGHTS[rules.REGISTRANT]["manage_users"]
+
+
+def test_sealed_text_opens_only_with_the_same_secret():
+    token = rules.seal('{"code": "123456"}')
+    assert "123456" not in token
+    assert rules.unseal(token) == '{"code": "123456"}'
+
+
+def test_countries_are_named_in_the_interface_language():
+    lv = dict(rules.countries("lv"))
+    en = dict(rules.countries("en"))
+    assert lv["LV"] == "Latvija" and en["LV"] == "Latvia"
+    assert rules.phone_regions("lv")[0][0] == "LV"
