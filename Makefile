@@ -33,7 +33,7 @@ test-fast: $(VENV)/.dev translations
 	$(BIN)/python -m pytest -n 2 -m "not browser" tests
 
 extract-messages: $(VENV)/.base
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --ignore-dirs=".* _* tests" .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --ignore-dirs=".* __pycache__ tests" .
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching

@@ -1,6 +1,7 @@
 """Field checks shared by several forms."""
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 import rules
@@ -64,3 +65,8 @@ class LocalisedSelect(SelectField):
         if self.data in (None, "") and not self.flags.required:
             return
         super().pre_validate(form)
+
+
+def choices(pairs):
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -5,13 +5,13 @@ from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
-from forms.fields import LocalisedSelect, ValidEmail, code_field, new_password_fields
+from forms.fields import LocalisedSelect, choices, ValidEmail, code_field, new_password_fields
 
 
 class ClientForm(FlaskForm):
     client_type = RadioField(
         _l("Client type"),
-        choices=[(rules.NATURAL, _l("Natural person")), (rules.LEGAL, _l("Legal person"))],
+        choices=choices([(rules.NATURAL, _l("Natural person")), (rules.LEGAL, _l("Legal person"))]),
         validators=[DataRequired(_l("Choose whether you register as a natural or a legal person."))])
     citizenship = LocalisedSelect(_l("Citizenship"),
                                   validate_choice=True)
@@ -27,9 +27,9 @@ class ClientForm(FlaskForm):
         validators=[DataRequired(_l("Agree to the terms to continue."))])
 
     def set_choices(self, locale):
-        countries = [("", _l("— choose —"))] + list(rules.countries(locale))
+        countries = choices([("", _l("— choose —"))] + list(rules.countries(locale)))
         self.citizenship.choices = countries
-        self.citizenship2.choices = [("", _l("— none —"))] + list(rules.countries(locale))
+        self.citizenship2.choices = choices([("", _l("— none —"))] + list(rules.countries(locale)))
         self.country.choices = countries
 
     def validate_citizenship(self, field):
@@ -56,7 +56,7 @@ class ContactForm(FlaskForm):
     password, confirm = new_password_fields()
 
     def set_choices(self, locale):
-        self.phone_region.choices = list(rules.phone_regions(locale))
+        self.phone_region.choices = choices(rules.phone_regions(locale))
 
     def validate_phone(self, field):
         normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")

@@ -4,12 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+import rules
+from forms.fields import choices
+
 
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Name, surname"), validators=[Length(max=120)],
                             render_kw={"autocomplete": "name"})
     language = RadioField(_l("Language for communication"),
-                          choices=[("lv", "Latviešu"), ("en", "English")],
+                          choices=choices(rules.LANGUAGES.items()),
                           validators=[DataRequired(_l("Choose a language."))])
     notify_email = BooleanField(_l("E-mail"))
     notify_sms = BooleanField(_l("SMS"))

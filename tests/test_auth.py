@@ -140,6 +140,7 @@ def test_recovery_by_email_sends_code_then_temporary_password_then_forces_change
 
 
 def test_recovery_by_phone_uses_sms_for_code_and_password(client, app, user, db):
+    models.User.update(language="en").where(models.User.id == user.id).execute()
     def temporary_from_sms():
         text = [m.body for m in models.DevOutbox.select().where(models.DevOutbox.recipient == "+37121111111")][-1]
         return re.search(r": (\S{14}) ", text).group(1)

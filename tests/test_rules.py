@@ -1,5 +1,6 @@
 """The pure rules: passwords, identifiers, roles. No database, no request."""
 import pytest
+from flask_babel import force_locale
 
 import rules
 from portal import create_app
@@ -9,7 +10,7 @@ from portal import create_app
 def app_context():
     # lazy_gettext messages need an app to be turned into text
     app = create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         yield
 
 

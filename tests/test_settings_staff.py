@@ -1,0 +1,128 @@
+"""Settings, the staff area, the account switch and the one scoping function."""
+import pytest
+from peewee import CharField, ForeignKeyField
+
+import models
+import rules
+from conftest import create_user, login, post_form
+
+
+def test_profile_saves_language_and_channels_and_is_audited(client, app, db):
+    create_user(app)
+    login(client, "anna@example.lv")
+    r = post_form(client, "/settings", {"full_name": " Anna Liepa ", "language": "en", "notify_email": "y"})
+    assert r.status_code == 303
+    user = models.User.get()
+    assert user.full_name == "Anna Liepa" and user.language == "en"
+    assert user.notify_email and not user.notify_sms
+    assert models.AuditLog.get(models.AuditLog.action == "settings.profile_changed").user_id == user.id
+
+
+def test_profile_needs_at_least_one_channel(client, app):
+    create_user(app)
+    login(client, "anna@example.lv")
+    r = post_form(client, "/settings", {"language": "lv"})
+    assert r.status_code == 422 and 'id="notify_sms-error"' in r.get_data(as_text=True)
+
+
+def test_profile_language_only_from_the_list(client, app):
+    create_user(app)
+    login(client, "anna@example.lv")
+    assert post_form(client, "/settings", {"language": "xx", "notify_email": "y"}).status_code == 422
+
+
+def test_interface_language_switches_to_english_and_back(client):
+    assert 'lang="lv"' in client.get("/login").get_data(as_text=True)
+    post_form(client, "/language", {"lang": "en", "next": "/login"}, page="/login")
+    html = client.get("/login").get_data(as_text=True)
+    assert 'lang="en"' in html and "Sign in" in html
+    post_form(client, "/language", {"lang": "lv", "next": "/login"}, page="/login")
+    assert "Ienākt" in client.get("/login").get_data(as_text=True)
+
+
+def test_client_gets_404_in_the_staff_area(client, app):
+    create_user(app)
+    login(client, "anna@example.lv")
+    for url in ["/staff", "/staff/outbox", "/staff/audit"]:
+        assert client.get(url).status_code == 404
+
+
+def test_consultant_sees_staff_area_but_not_the_audit_log(client, app):
+    create_user(app, email="konsultants@example.lv", phone="+37123333333", staff_role="consultant")
+    login(client, "konsultants@example.lv")
+    assert client.get("/staff").status_code == 200
+    assert client.get("/staff/outbox").status_code == 200
+    assert client.get("/staff/audit").status_code == 404
+
+
+def test_supervisor_reads_the_audit_log(client, app):
+    create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="supervisor")
+    login(client, "vaditajs@example.lv")
+    r = client.get("/staff/audit")
+    assert r.status_code == 200 and "login.success" in r.get_data(as_text=True)
+
+
+def test_switching_to_someone_elses_account_is_404(client, app, db):
+    create_user(app)
+    create_user(app, email="cits@example.lv", phone="+37124444444")
+    other_client = models.Membership.select().order_by(models.Membership.id.desc()).first().client_id
+    login(client, "anna@example.lv")
+    r = post_form(client, f"/accounts/{other_client}", {}, page="/dashboard")
+    assert r.status_code == 404
+
+
+# --- The scoping function, on a client-owned model made for the test ----------------
+
+class Item(models.BaseModel):
+    client = ForeignKeyField(models.Client)
+    created_by = ForeignKeyField(models.User)
+    title = CharField()
+
+
+@pytest.fixture
+def company(app, db):
+    models.db.create_tables([Item])
+    main = create_user(app, email="valde@example.lv", phone="+37125000001", kind=rules.LEGAL, role=rules.MAIN)
+    company = models.Membership.get(models.Membership.user == main).client
+    colleague = create_user(app, email="kolegis@example.lv", phone="+37125000002")
+    models.Membership.grant(colleague, company, rules.COLLEAGUE)
+    outsider = create_user(app, email="cits@example.lv", phone="+37125000003")
+    staff = create_user(app, email="staff@example.lv", phone="+37125000004", staff_role="consultant")
+    own = Item.create(client=company, created_by=colleague, title="colleague's")
+    mains = Item.create(client=company, created_by=main, title="main user's")
+    yield {"main": main, "colleague": colleague, "outsider": outsider, "staff": staff,
+           "company": company, "own": own, "mains": mains}
+    models.db.drop_tables([Item])
+
+
+def titles(user, permission="documents"):
+    return sorted(i.title for i in models.scoped(Item, user, permission))
+
+
+def test_main_user_sees_every_item_of_the_company(company):
+    assert titles(company["main"]) == ["colleague's", "main user's"]
+
+
+def test_colleague_limited_to_own_items_sees_only_those(company):
+    assert titles(company["colleague"]) == ["colleague's"]
+    assert models.get_scoped(Item, company["mains"].id, company["colleague"], "documents") is None
+
+
+def test_colleague_without_finance_right_sees_nothing_under_finance(company):
+    assert titles(company["colleague"], "finance") == []
+
+
+def test_outsider_sees_nothing_and_staff_see_all(company):
+    assert titles(company["outsider"]) == []
+    assert titles(company["staff"]) == ["colleague's", "main user's"]
+
+
+def test_revoked_access_takes_effect_at_once(company):
+    (models.Membership.update(revoked_at=models.utcnow())
+     .where(models.Membership.user == company["colleague"], models.Membership.client == company["company"]).execute())
+    assert titles(company["colleague"]) == []
+
+
+def test_get_scoped_tolerates_garbage_ids(company):
+    assert models.get_scoped(Item, "1 OR 1=1", company["main"], "documents") is None
+    assert models.get_scoped(Item, None, company["main"], "documents") is None
