@@ -74,7 +74,11 @@ def default_config(instance_path):
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
                                "text/javascript", "image/svg+xml"],
-        "COMPRESS_ALGORITHM": ["gzip"],
+        # br for modern browsers, gzip/deflate for old ones; static files are
+        # streamed, and Flask-Compress streams only br, zstd or deflate.
+        "COMPRESS_ALGORITHM": ["br", "gzip", "deflate"],
+        "COMPRESS_ALGORITHM_STREAMING": ["br", "deflate"],
+        "COMPRESS_BR_LEVEL": 5,
         "COMPRESS_MIN_SIZE": 300,
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
     }

@@ -24,6 +24,15 @@ MAX_ATTEMPTS = 5
 _worker_app = None
 
 
+def warm_up():
+    """Build the worker's app once (called in the parent before jobs fork)."""
+    global _worker_app
+    if _worker_app is None:
+        from portal import create_app
+        _worker_app = create_app()
+    return _worker_app
+
+
 def with_app(job):
     """Jobs run inside an app context (created once per worker process)."""
     @wraps(job)
@@ -31,11 +40,7 @@ def with_app(job):
         if has_app_context():
             with models.db.connection_context():
                 return job(*args, **kwargs)
-        global _worker_app
-        if _worker_app is None:
-            from portal import create_app
-            _worker_app = create_app()
-        with _worker_app.app_context(), models.db.connection_context():
+        with warm_up().app_context(), models.db.connection_context():
             return job(*args, **kwargs)
     return wrapped
 

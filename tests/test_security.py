@@ -105,3 +105,5 @@ def test_static_files_are_cached_long_by_content_hash(client):
 def test_pages_are_gzip_compressed(client):
     r = client.get("/register", headers={"Accept-Encoding": "gzip"})
     assert r.headers.get("Content-Encoding") == "gzip"
+    css = client.get("/static/portal.css", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert css.headers.get("Content-Encoding") == "br"

@@ -1,0 +1,8 @@
+"""Settings module for ``rq worker -c worker_settings``.
+
+RQ imports it in the parent worker process. Building the Flask app here means
+every job's forked child starts with it ready, instead of building it again.
+"""
+import tasks
+
+tasks.warm_up()
