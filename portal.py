@@ -122,8 +122,9 @@ def create_app(config=None):
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # we rotate the session ourselves on sign-in
 
-    from blueprints import auth, main, registration, settings, staff
-    for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp):
+    from blueprints import auth, documents, main, messages, registration, settings, staff
+    for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
+                      documents.bp, messages.bp):
         app.register_blueprint(blueprint)
 
     register_request_hooks(app)

@@ -147,7 +147,9 @@ def postgres_url():
         print(f"\n*** PostgreSQL does not answer at {PG_ADMIN_URL}: PostgreSQL tests SKIPPED ***\n")
         yield None
         return
-    name = f"kabinets_test_{_worker_id()}"
+    # Unique per run as well as per worker: two suites may run at once on one server.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+    name = f"kabinets_test_{run}_{_worker_id()}"
     admin = psycopg2.connect(PG_ADMIN_URL)
     admin.autocommit = True
     with admin.cursor() as cur:

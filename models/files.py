@@ -1,0 +1,18 @@
+"""Stored files: the metadata of every accepted upload (the bytes live in the storage backend)."""
+from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField
+
+from models import BaseModel, Client, User, utcnow
+
+
+class StoredFile(BaseModel):
+    """One accepted file. ``key`` is random; the original name is only shown, never used as a path."""
+
+    key = CharField(unique=True)
+    sha256 = CharField(max_length=64)
+    size = BigIntegerField()
+    original_name = CharField()  # sanitised
+    extension = CharField(max_length=10)
+    content_type = CharField()
+    client = ForeignKeyField(Client, null=True, backref="files", on_delete="CASCADE")
+    uploaded_by = ForeignKeyField(User, null=True, backref="uploads", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)

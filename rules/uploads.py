@@ -1,0 +1,37 @@
+"""Upload policies: which files a document type accepts (plain data, from the seeds)."""
+from dataclasses import dataclass
+
+KB = 1024
+MB = 1024 * KB
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """Limits for one upload field: allowed extensions, per-file and total sizes, file count."""
+
+    name: str
+    extensions: frozenset
+    min_file_size: int = 1
+    max_file_size: int = 20 * MB
+    max_files: int = 10
+    max_total: int = 150 * MB
+
+    def accepts_extension(self, extension):
+        return extension.lower().lstrip(".") in self.extensions
+
+
+# Seed 000 (remote transactions portal): one document per file, 1 KB–20 MB each.
+SEED_000 = UploadPolicy(
+    name="seed000",
+    extensions=frozenset({"docx", "doc", "pdf", "edoc", "xlsx", "xls", "jpg", "jpeg", "png",
+                          "tif", "tiff", "cad", "dwg"}),
+    min_file_size=1 * KB, max_file_size=20 * MB, max_files=10, max_total=200 * MB)
+
+# Seed 004 (onboarding: ID copies, company documents): at most 10 files and 150 MB.
+SEED_004 = UploadPolicy(
+    name="seed004",
+    extensions=frozenset({"jpg", "jpeg", "bmp", "gif", "png", "svg", "txt", "doc", "docx", "xls",
+                          "xlsx", "pdf", "odt", "ods", "edoc", "asice"}),
+    min_file_size=1, max_file_size=150 * MB, max_files=10, max_total=150 * MB)
+
+POLICIES = {p.name: p for p in (SEED_000, SEED_004)}
