@@ -83,7 +83,11 @@ def _contact_throttled(request_limit):
 @bp.route("/contact", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"], on_breach=_contact_throttled)
 @limiter.limit("5 per hour", methods=["POST"], on_breach=_contact_throttled,
-               key_func=lambda: "reg-target:" + request.form.get("email", "").strip().lower()[:254])
+               key_func=lambda: "reg-email:" + request.form.get("email", "").strip().lower()[:254])
+@limiter.limit("5 per hour", methods=["POST"], on_breach=_contact_throttled,
+               key_func=lambda: "reg-phone:" + (rules.normalise_phone(request.form.get("phone", "")[:32],
+                                                                       request.form.get("phone_region", "LV")[:2])
+                                                  or request.form.get("phone", "")[:32]))
 def contact():
     """Step 2: e-mail, phone with country code, password twice; then the codes go out."""
     pending = _pending()

@@ -7,7 +7,7 @@ so all of it is tested without a web request (``tests/test_rules.py``).
 import base64
 import hashlib
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 import phonenumbers
@@ -72,9 +72,11 @@ def staff_role_at_least(role, required):
 
 # --- Legal documents accepted at registration -----------------------------------
 
+# The version is the date the text took effect; a registrant's consent records it.
 LEGAL_DOCUMENTS = {
-    "privacy": {"version": "2026-11-01", "title": _l("Privacy notice")},
-    "terms": {"version": "2026-11-01", "title": _l("General terms of business")},
+    "privacy": {"version": "2026-11-01", "effective": date(2026, 11, 1), "title": _l("Privacy notice")},
+    "terms": {"version": "2026-11-01", "effective": date(2026, 11, 1),
+              "title": _l("General terms of business")},
 }
 
 # --- Passwords --------------------------------------------------------------------

@@ -163,3 +163,14 @@ def test_registering_an_existing_email_does_not_reveal_it_and_cannot_finish(clie
     assert "already has an account" in mailbox.last_text("jana@example.lv") or \
         "jau ir konts" in mailbox.last_text("jana@example.lv")
     assert not re.search(r"\b\d{6}\b", mailbox.last_text("jana@example.lv"))
+
+
+def test_codes_to_one_phone_are_rate_limited_across_registrations(app):
+    for n in range(5):
+        c = app.test_client()
+        step1(c)
+        assert step2(c, email=f"person{n}@example.lv").status_code == 303
+    c = app.test_client()
+    step1(c)
+    r = step2(c, email="person9@example.lv")
+    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
