@@ -172,14 +172,24 @@ def reset_code():
                 audit("password.reset", user=user, channel=reset.channel)
             tasks.enqueue_notification(notification.id)
             session.pop("reset", None)
-            return render("auth/reset_sent.html", "auth/_reset_sent.html",
-                          channel=reset.channel, target=reset.target)
+            session["reset_sent"] = {"channel": reset.channel, "target": reset.target}
+            return see_other("auth.reset_sent")
         if result == rules.CODE_WRONG:
             form.code.errors.append(_("The code is not right. Check it and try again."))
         else:
             form.code.errors.append(_("This code can no longer be used. Request a new code."))
         audit("password.reset_code_failed", user=reset.user, actor=reset.target)
     return render_form("auth/reset_code.html", "auth/_reset_code_form.html", form=form, reset=reset)
+
+
+@bp.route("/password/reset/sent")
+def reset_sent():
+    """Step 3: where the temporary password went, and the way to sign in."""
+    sent = session.get("reset_sent")
+    if not sent:
+        return redirect(url_for("auth.reset_request"))
+    return render("auth/reset_sent.html", "auth/_reset_sent.html",
+                  channel=sent["channel"], target=sent["target"])
 
 
 @bp.route("/password/reset/resend", methods=["POST"])

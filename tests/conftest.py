@@ -181,6 +181,9 @@ def make_config(database_url, redis_url, smtp_port, **extra):
         "REDIS_URL": redis_url,
         "RQ_QUEUE": f"test-{tag}",
         "RATELIMIT_STORAGE_URI": redis_url,
+        # Per run, so a reset in one suite never clears another suite's counters.
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": "LIMITS-" + os.environ.get(
+            "PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]},
         "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_port,

@@ -119,7 +119,8 @@ def recover(client, app, identifier, read_code, read_password):
     assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/code")
     run_jobs(app)
     r = post_form(client, "/password/reset/code", {"code": read_code()})
-    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/sent")
+    assert client.get("/password/reset/sent").status_code == 200
     run_jobs(app)
     return read_password()
 

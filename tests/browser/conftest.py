@@ -6,8 +6,9 @@ the aiosmtpd server of tests/conftest.py receiving the e-mails, and the
 development SMS backend writing texts to DevOutbox. Codes are read from those
 messages, as a user would read them.
 
-Every test here is marked ``browser`` and put in the xdist group "browser", so
-they share one worker (one live stack, one Chromium) under ``--dist loadgroup``.
+Every test here is marked ``browser`` (registered in pytest.ini) and put in the
+xdist group "browser", so they share one worker (one live stack, one Chromium)
+under ``--dist loadgroup``.
 """
 import itertools
 import os
@@ -36,10 +37,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 MESSAGE_TIMEOUT = 20  # seconds the worker may take to deliver a message
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: end-to-end tests in Chromium (tests/browser)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the group markers
@@ -75,15 +72,19 @@ class LiveServer:
 
     def emails(self, address, count=1):
         """The plain-text bodies of the e-mails to address, once at least count arrived."""
-        return self._wait(f"e-mail no. {count} to {address}",
-                          lambda: [m.get_body(("plain",)).get_content()
-                                   for m in self.mailbox.to(address)] if
-                          len(self.mailbox.to(address)) >= count else None)
+        def arrived():
+            messages = self.mailbox.to(address)
+            if len(messages) >= count:
+                return [m.get_body(("plain",)).get_content() for m in messages]
+            return None
+        return self._wait(f"e-mail no. {count} to {address}", arrived)
 
     def texts(self, phone, count=1):
         """The SMS texts to phone (E.164), once at least count arrived."""
-        return self._wait(f"SMS no. {count} to {phone}",
-                          lambda: (lambda t: t if len(t) >= count else None)(sms_to(self.app, phone)))
+        def arrived():
+            texts = sms_to(self.app, phone)
+            return texts if len(texts) >= count else None
+        return self._wait(f"SMS no. {count} to {phone}", arrived)
 
     def email_code(self, address, count=1):
         return last_code(self.emails(address, count)[count - 1])
@@ -115,8 +116,9 @@ def _start_worker(config, log_path):
                SMS_BACKEND="dev", PORTAL_ENV="development", PYTHONPATH=str(ROOT))
     rq = Path(sys.executable).parent / "rq"
     log = open(log_path, "w")
-    process = subprocess.Popen([str(rq), "worker", "--url", config["REDIS_URL"], "--path", str(ROOT),
-                                config["RQ_QUEUE"]], cwd=ROOT, env=env, stdout=log,
+    # As in the Procfile: -c worker_settings builds the app once, before jobs fork.
+    process = subprocess.Popen([str(rq), "worker", "-c", "worker_settings", "--url", config["REDIS_URL"],
+                                "--path", str(ROOT), config["RQ_QUEUE"]], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
     return process
