@@ -33,8 +33,36 @@ def seed():
                 for document, meta in rules.LEGAL_DOCUMENTS.items():
                     models.Consent.create(user=user, document=document, version=meta["version"],
                                           accepted_at=models.utcnow())
+        _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
+        _demo_documents(users, person, company)
         models.AuditLog.record("demo.seeded", actor="cli")
     return True
+
+
+def _demo_thread(client, author, staff):
+    """One answered conversation in the private client's messages."""
+    from models.messages import CLIENT, STAFF, Thread
+    thread = Thread.create(client=client, created_by=author, subject="Konta izraksts")
+    thread.add_message(CLIENT, author=author, body="Labdien! Lūdzu, atsūtiet konta izrakstu par oktobri.")
+    thread.add_message(STAFF, author=staff, body="Labdien! Izraksts ir pievienots Jūsu dokumentiem. "
+                                                 "Ar cieņu, Anna Administratore")
+
+
+def _demo_documents(users, person, company):
+    """A few documents in different statuses, so the lists are not empty (issue 3)."""
+    from models.documents import Document
+    from rules import documents as R
+    client_user, board = users["klients@kabinets.test"], users["valde@kabinets.test"]
+    Document.start(person, "client_questionnaire", client_user)
+    loan = Document.start(person, "loan_application", client_user)
+    loan.transition(R.SUBMIT, by=client_user, values={"amount": "12000.00", "term_months": "36",
+                                                      "purpose": "Mājokļa remonts"})
+    Document.start(company, "company_questionnaire", board)
+    amendment = Document.start(company, "contract_amendment", board)
+    amendment.transition(R.SUBMIT, by=board, values={"contract_number": "L-2026/118",
+                                                     "change": "Pagarināt termiņu par 12 mēnešiem."})
+    amendment.transition(R.REQUEST_INFO, by=users["admin@kabinets.test"],
+                         comments={"change": "Norādiet, no kura datuma termiņš jāpagarina."})
 
 
 def describe(created):

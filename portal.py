@@ -71,7 +71,15 @@ def default_config(instance_path):
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "") == "1",
         "SESSION_COOKIE_NAME": "kabinets_session",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own timeouts
-        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # The largest body any request may send (a backstop); upload views lower it
+        # per request to their policy with uploads.limit_request_size.
+        "MAX_CONTENT_LENGTH": 160 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,  # any one non-file form field
+        "STORAGE_BACKEND": env("STORAGE_BACKEND", "local"),  # local or s3 (see storage.py)
+        "UPLOAD_DIR": env("UPLOAD_DIR") or f"{instance_path}/uploads",
+        "S3_BUCKET": env("S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL", ""),
+        "S3_REGION": env("S3_REGION", ""),
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
                                "text/javascript", "image/svg+xml"],
         # br for modern browsers, gzip/deflate for old ones; static files are

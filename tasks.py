@@ -79,6 +79,12 @@ SUBJECTS = {
     "reset_code": lambda: _("Your password recovery code"),
     "temporary_password": lambda: _("Your temporary password"),
     "password_changed": lambda: _("Your password has been changed"),
+    "document_info_needed": lambda: _("We need more information about your document"),
+    "document_ready_for_signing": lambda: _("Your documents are ready for signing"),
+    "document_signing_invitation": lambda: _("Invitation to sign your documents"),
+    "document_signed": lambda: _("Your documents are signed"),
+    "message_reply": lambda: _("A new reply in your client cabinet"),
+    "message_received": lambda: _("We have received your message"),
 }
 
 

@@ -1,4 +1,485 @@
-"""Messages (issue 4): threads between a client and the institution."""
-from flask import Blueprint
+"""Messages (issue 4, seed 004 §13, seed 001 §3.3–4): threads between a client and the institution.
+
+Clients see the threads of the account they act for (permission "messages";
+own-items-only colleagues only the threads they started); staff work from a
+queue ordered by due time. Every thread is reached through ``models.get_scoped``,
+so a thread outside answers 404.
+
+Polling. An open thread asks ``/messages/<id>/poll?after=<last id shown>&t=<token>``
+every few seconds. ``_poll_fast_path`` answers it before the database is even
+opened: the token (an HMAC over user id, session version and thread id, made
+when the page was rendered) must match the signed session cookie, the session
+must be within its timeouts, and Redis's pointer to the thread's newest message
+must be no newer than ``after``: then 204, with no SQL and no connection. In
+every other case the request goes the normal way (session checks, Flask-Login,
+``get_scoped``), which answers 404 for a thread the user may not see, and
+otherwise the new messages plus a fresh poller (a new ``after`` and token).
+"""
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timezone
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
+                   request, session, url_for)
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user, login_required
+from peewee import IntegrityError
+from playhouse.flask_utils import PaginatedQuery
+
+import models
+import rules
+import tasks
+import uploads
+from blueprints import audit, render, render_form, see_other
+from blueprints.main import _active_membership
+from blueprints.staff import staff_required
+from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
+from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachment, Thread,
+                             ThreadRating, cached_last_message, publish_last_message, refill_last_message,
+                             unread_counts,
+                             unread_total, waiting_queue)
+from rules import calendar
+from rules.uploads import SEED_004
+from sanitize import plain_text_to_html
 
 bp = Blueprint("messages", __name__)
+
+POLL_SECONDS = 3
+POLL_BATCH = 50
+ATTACHMENT_POLICY = SEED_004
+
+
+# --- The poll token and the fast path --------------------------------------------------------
+
+def _poll_key():
+    return hashlib.sha256(b"message-poll:" + current_app.config["SECRET_KEY"].encode()).digest()
+
+
+def poll_token(user_id, session_version, thread_id):
+    """Binds a poll URL to one user, one session version and one thread."""
+    message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}".encode()
+    digest = hmac.new(_poll_key(), message, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _session_user():
+    """(user id, session version) from the signed session cookie, or None."""
+    try:
+        user_id, version = (int(x) for x in str(session.get("_user_id", "")).split(":"))
+    except ValueError:
+        return None
+    return user_id, version
+
+
+def _session_expired():
+    now = datetime.now(timezone.utc).timestamp()
+    return (now - session.get("login_at", 0) > rules.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+            or now - session.get("seen_at", 0) > rules.SESSION_IDLE_TIMEOUT.total_seconds())
+
+
+def _reload_page():
+    """Tell htmx to reload the page (which then shows sign-in, or the 404)."""
+    response = make_response("", 204)
+    response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def _poll_fast_path():
+    """Answer an idle poll from the cookie and Redis alone (runs before the database opens).
+
+    Returns None whenever it cannot be sure, and the request goes the normal way.
+    """
+    if request.endpoint != "messages.poll" or request.headers.get("HX-Request") != "true":
+        return None
+    identity = _session_user()
+    if identity is None:
+        return None
+    if _session_expired():
+        return _reload_page()  # the reloaded page ends the session and asks to sign in
+    thread_id = request.view_args["thread_id"]
+    token = request.args.get("t", "")
+    if not hmac.compare_digest(token, poll_token(*identity, thread_id)):
+        return None
+    after = request.args.get("after", type=int)
+    if after is None:
+        return None
+    last = cached_last_message(thread_id)
+    if last is None or last > after:
+        return None
+    return "", 204
+
+
+@bp.record_once
+def _install_fast_path(state):
+    # First of all before-request functions, so an idle poll opens no database
+    # connection and loads no user (both would run SQL).
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _poll_fast_path)
+
+
+# --- Who sees what ------------------------------------------------------------------------------
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _active():
+    """The membership of the account the user acts for now (as on the dashboard), or None."""
+    user = _user()
+    return _active_membership(user, list(user.memberships_query()))
+
+
+def _thread_or_404(thread_id):
+    thread = models.get_scoped(Thread, thread_id, _user(), "messages")
+    if thread is None:
+        abort(404)
+    return thread
+
+
+def _client_threads(membership):
+    return (models.scoped(Thread, _user(), "messages", client_id=membership.client_id)
+            .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
+
+
+@bp.app_template_filter("message_html")
+def _message_html(text):
+    return plain_text_to_html(text)
+
+
+@bp.app_context_processor
+def _header_link():
+    def messages_nav():
+        """(url, unread count) for the header link, or None when the user has no messages area."""
+        if not current_user or not current_user.is_authenticated:
+            return None
+        user = _user()
+        if user.is_staff:
+            return url_for("messages.staff_queue"), waiting_queue().count()
+        membership = _active()
+        if membership is None or not membership.allows("messages"):
+            return None
+        return url_for("messages.index"), unread_total(user, _client_threads(membership))
+    return {"messages_nav": messages_nav, "attachment_policy": ATTACHMENT_POLICY}
+
+
+# --- Rendering helpers ------------------------------------------------------------------------
+
+def _poller(thread, after):
+    user = _user()
+    token = poll_token(user.id, user.session_version, thread.id)
+    return {"thread_id": thread.id, "seconds": POLL_SECONDS,
+            "url": url_for("messages.poll", thread_id=thread.id, after=after, t=token)}
+
+
+def _thread_context(thread):
+    """Everything a thread page shows; marks it read and refreshes the Redis pointer."""
+    messages = list(thread.messages_after(0))
+    last = messages[-1].id if messages else 0
+    if last:
+        thread.mark_read(_user(), last)
+        publish_last_message(thread.id, last)
+    return {"thread": thread, "messages": messages, "attachments": _attachments_of(messages),
+            "poller": _poller(thread, last), "now": models.utcnow()}
+
+
+def _attachments_of(messages):
+    """{message id: [MessageAttachment with its file]} for the messages shown."""
+    if not messages:
+        return {}
+    rows = (MessageAttachment.select(MessageAttachment, models.StoredFile).join(models.StoredFile)
+            .where(MessageAttachment.message.in_([m.id for m in messages])).order_by(MessageAttachment.id))
+    found = {}
+    for row in rows:
+        found.setdefault(row.message_id, []).append(row)
+    return found
+
+
+def _summary(body, length=60):
+    """A subject from the first line of the text, when the client gave none."""
+    line = body.strip().splitlines()[0] if body.strip() else ""
+    return line if len(line) <= length else line[:length - 1].rstrip() + "…"
+
+
+def _store_attachments(form, user, client):
+    """Keep the uploaded files, all or none (call inside ``uploads.atomic()``).
+
+    Returns the StoredFile rows, or None when a file was refused: the reasons
+    are then errors of the form's file field."""
+    files = [f for f in (form.files.data or []) if getattr(f, "filename", "")]
+    if not files:
+        return []
+    try:
+        return uploads.store_files(files, ATTACHMENT_POLICY, user, client)
+    except uploads.UploadRefused as refused:
+        form.files.errors = list(form.files.errors or []) + refused.messages
+        return None
+
+
+def _after_message(thread, message, notifications=()):
+    """After the commit: tell pollers, queue the e-mails."""
+    publish_last_message(thread.id, message.id)
+    for notification in notifications:
+        tasks.enqueue_notification(notification.id)
+
+
+def _about(kind, about_id, membership=None):
+    """What a new thread is about: ("application" | "document", id) or (None, None).
+
+    A document must be one the user may see in the account they write from;
+    applications have no table yet, so only their id's form is checked."""
+    if kind not in ABOUT_KINDS:
+        return None, None
+    try:
+        about_id = int(about_id)
+    except (TypeError, ValueError):
+        return None, None
+    if kind == "document" and membership is not None:
+        try:
+            from models.documents import Document
+        except ImportError:  # the documents area is not there: keep the reference unchecked
+            return kind, about_id
+        document = models.get_scoped(Document, about_id, _user(), "documents")
+        if document is None or document.client_id != membership.client_id:
+            return None, None
+    return kind, about_id
+
+
+# --- Client pages -----------------------------------------------------------------------------
+
+@bp.route("/messages")
+@login_required
+def index():
+    """The threads of the account the user acts for, newest first, with unread counts."""
+    user = _user()
+    if user.is_staff:
+        return redirect(url_for("messages.staff_queue"))
+    membership = _active()
+    allowed = membership is not None and membership.allows("messages")
+    threads = list(_client_threads(membership)) if allowed else []
+    unread = unread_counts(user, [t.id for t in threads])
+    return render("messages/index.html", "messages/_threads.html", threads=threads, unread=unread,
+                  membership=membership, allowed=allowed)
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+@login_required
+@uploads.accepts_uploads(ATTACHMENT_POLICY)
+def new():
+    """"Uzrakstīt ziņojumu": text, files, "Nosūtīt"."""
+    user = _user()
+    membership = _active()
+    if user.is_staff or membership is None or not membership.allows("messages"):
+        abort(404)
+    form = ComposeForm()
+    if request.method == "GET":
+        form.about_kind.data, form.about_id.data = _about(request.args.get("about"),
+                                                          request.args.get("id"))
+    if form.validate_on_submit():
+        about_kind, about_id = _about(form.about_kind.data, form.about_id.data, membership)
+        body = form.body.data.strip()
+        with uploads.atomic():
+            stored = _store_attachments(form, user, membership.client)
+            if stored is not None:
+                thread = Thread.create(client=membership.client_id, created_by=user,
+                                       subject=(form.subject.data or "").strip() or _summary(body),
+                                       about_kind=about_kind, about_id=about_id)
+                message = thread.add_message(CLIENT, author=user, body=body, files=stored)
+        if stored is not None:
+            _after_message(thread, message)
+            flash(_("Your message has been sent."), "success")
+            return see_other("messages.thread", thread_id=thread.id)
+    return render_form("messages/new.html", "messages/_compose_form.html", form=form,
+                       membership=membership)
+
+
+@bp.route("/messages/<int:thread_id>", methods=["GET", "POST"])
+@login_required
+@uploads.accepts_uploads(ATTACHMENT_POLICY)
+def thread(thread_id):
+    """One thread: every message, the reply form, the rating once answered; polls for news."""
+    user = _user()
+    if user.is_staff:
+        return redirect(url_for("messages.staff_thread", thread_id=thread_id))
+    thread = _thread_or_404(thread_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        with uploads.atomic():
+            stored = _store_attachments(form, user, thread.client)
+            if stored is not None:
+                message = thread.add_message(CLIENT, author=user, body=form.body.data.strip(),
+                                             files=stored)
+        if stored is not None:
+            _after_message(thread, message)
+            flash(_("Your message has been sent."), "success")
+            return see_other("messages.thread", thread_id=thread.id)
+    rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
+    return render_form("messages/thread.html", None, form=form, rating=rating,
+                       rating_form=RatingForm(formdata=None), **_thread_context(thread))
+
+
+@bp.route("/messages/<int:thread_id>/poll")
+def poll(thread_id):
+    """New messages after ``after`` (only for HTMX); 204 when there are none (see the module doc)."""
+    if not current_user.is_authenticated:
+        return _reload_page()
+    thread = models.get_scoped(Thread, thread_id, _user(), "messages")
+    if thread is None:
+        response = make_response(render_template("errors/error.html", code=404, title=_("Page not found"),
+                                                 message=_("The page does not exist or you have no "
+                                                           "access to it.")), 404)
+        if request.htmx:
+            response.headers["HX-Refresh"] = "true"
+        return response
+    if not request.htmx:
+        return redirect(url_for("messages.thread", thread_id=thread.id))
+    after = max(0, request.args.get("after", 0, type=int))
+    messages = list(thread.messages_after(after, limit=POLL_BATCH))
+    refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, or it ran ahead
+    user = _user()
+    token_ok = hmac.compare_digest(request.args.get("t", ""),
+                                   poll_token(user.id, user.session_version, thread.id))
+    if not messages and token_ok:
+        return "", 204
+    shown = messages[-1].id if messages else after
+    if messages:
+        thread.mark_read(user, shown)
+    client_view = not user.is_staff
+    return render_template("messages/_poll.html", thread=thread, messages=messages,
+                           attachments=_attachments_of(messages), poller=_poller(thread, shown),
+                           oob=True, client_view=client_view,
+                           rating=ThreadRating.get_or_none(ThreadRating.thread == thread) if client_view else None,
+                           rating_form=RatingForm(formdata=None))
+
+
+@bp.route("/messages/<int:thread_id>/rating", methods=["POST"])
+@login_required
+def rate(thread_id):
+    """The client rates how the thread was handled, once it has an answer (seed 001 §4)."""
+    user = _user()
+    thread = _thread_or_404(thread_id)
+    if user.is_staff or thread.answered_at is None:
+        abort(404)
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            with models.db.atomic():
+                ThreadRating.create(thread=thread, user=user, score=form.score.data,
+                                    comment=(form.comment.data or "").strip())
+            flash(_("Thank you for your feedback."), "success")
+        except IntegrityError:
+            flash(_("This conversation has already been rated."), "info")
+        return see_other("messages.thread", thread_id=thread.id)
+    return render("messages/thread.html", None, 422, form=ReplyForm(formdata=None), rating=None,
+                  rating_form=form, **_thread_context(thread))
+
+
+@bp.route("/messages/<int:thread_id>/files/<int:attachment_id>")
+@login_required
+def attachment(thread_id, attachment_id):
+    """Download an attachment of a thread the user may see (staff downloads are audited)."""
+    thread = _thread_or_404(thread_id)
+    row = (MessageAttachment.select(MessageAttachment, models.StoredFile)
+           .join(models.StoredFile).switch(MessageAttachment).join(Message)
+           .where(MessageAttachment.id == attachment_id, Message.thread == thread).first())
+    if row is None:
+        abort(404)
+    user = _user()
+    if user.is_staff:
+        with models.db.atomic():
+            audit("message.attachment_downloaded", user=user, thread=thread.id, file=row.file_id)
+    return uploads.send_stored(row.file)
+
+
+# --- Staff ------------------------------------------------------------------------------------
+
+@bp.route("/staff/messages")
+@staff_required()
+def staff_queue():
+    """Threads waiting for an answer, earliest due first (so overdue ones lead); then the rest."""
+    now = models.utcnow()
+    waiting = list(waiting_queue())
+    others = (Thread.select(Thread, models.Client).join(models.Client)
+              .where(Thread.waiting_since.is_null())
+              .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
+    pages = PaginatedQuery(others, paginate_by=25, check_bounds=False)
+    return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)
+
+
+def _client_language(thread):
+    starter = thread.created_by
+    return starter.language if starter is not None and starter.language in rules.LANGUAGES else "lv"
+
+
+def _staff_page(thread, form=None, delay_form=None):
+    """The staff thread page; 422 when the reply or the delay form failed."""
+    failed = request.method == "POST" and any(f is not None and f.errors for f in (form, delay_form))
+    if delay_form is None:
+        delay_form = DelayForm(formdata=None)
+        with force_locale(_client_language(thread)):
+            delay_form.reason.data = _("the question needs to be checked by the colleague responsible "
+                                       "for it.")
+    return render("messages/staff_thread.html", None, 422 if failed else 200,
+                  form=form or ReplyForm(formdata=None), delay_form=delay_form,
+                  rating=ThreadRating.get_or_none(ThreadRating.thread == thread),
+                  **_thread_context(thread))
+
+
+@bp.route("/staff/messages/<int:thread_id>", methods=["GET", "POST"])
+@staff_required()
+@uploads.accepts_uploads(ATTACHMENT_POLICY)
+def staff_thread(thread_id):
+    """A thread as staff see it: the client, the due time, reply, or explain a delay."""
+    user = _user()
+    thread = _thread_or_404(thread_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        with uploads.atomic():
+            stored = _store_attachments(form, user, thread.client)
+            if stored is not None:
+                message = thread.add_message(STAFF, author=user, body=form.body.data.strip(),
+                                             files=stored)
+                notifications = thread.queue_reply_notifications()
+                audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
+        if stored is not None:
+            _after_message(thread, message, notifications)
+            flash(_("Your reply has been sent."), "success")
+            return see_other("messages.staff_thread", thread_id=thread.id)
+    return _staff_page(thread, form=form)
+
+
+@bp.route("/staff/messages/<int:thread_id>/delay", methods=["POST"])
+@staff_required()
+def staff_delay(thread_id):
+    """Explain why the answer takes longer, from a template in the client's language."""
+    user = _user()
+    thread = _thread_or_404(thread_id)
+    form = DelayForm()
+    if form.validate_on_submit():
+        now = models.utcnow()
+        new_due = calendar.delayed_answer_due(now, form.days.data)
+        with force_locale(_client_language(thread)):
+            body = _("Thank you for your patience. We need more time to answer your message: "
+                     "%(reason)s We will answer by %(when)s.",
+                     reason=form.reason.data.strip(),
+                     when=calendar.to_local(new_due).strftime("%d.%m.%Y %H:%M"))
+        with models.db.atomic():
+            message = thread.explain_delay(user, body, new_due, now=now)
+            notifications = thread.queue_reply_notifications()
+            audit("message.delay_explained", user=user, thread=thread.id, message=message.id)
+        _after_message(thread, message, notifications)
+        flash(_("The delay has been explained to the client."), "success")
+        return see_other("messages.staff_thread", thread_id=thread.id)
+    return _staff_page(thread, delay_form=form)
+
+
+@bp.route("/staff/messages/ratings")
+@staff_required("supervisor")
+def ratings():
+    """Clients' ratings of how their threads were handled, newest first (supervisors)."""
+    query = (ThreadRating.select(ThreadRating, Thread, models.Client)
+             .join(Thread).join(models.Client)
+             .order_by(ThreadRating.created_at.desc(), ThreadRating.id.desc()))
+    scores = [r.score for r in ThreadRating.select(ThreadRating.score)]
+    average = sum(scores) / len(scores) if scores else None
+    pages = PaginatedQuery(query, paginate_by=50, check_bounds=False)
+    return render("messages/ratings.html", pages=pages, average=average, count=len(scores))

@@ -451,3 +451,9 @@ def clean_expired(now=None):
 from models.files import StoredFile  # noqa: E402
 
 ALL_MODELS.append(StoredFile)
+from models.messages import MESSAGE_MODELS  # noqa: E402
+
+ALL_MODELS.extend(MESSAGE_MODELS)
+from models.documents import DOCUMENT_MODELS  # noqa: E402
+
+ALL_MODELS.extend(DOCUMENT_MODELS)

@@ -205,7 +205,8 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
         database_url = request.getfixturevalue("postgres_url")
         if database_url is None:
             pytest.skip("PostgreSQL is not available (see the loud message above)")
-    app = create_app(make_config(database_url, redis_url, smtp_server.port))
+    app = create_app(make_config(database_url, redis_url, smtp_server.port,
+                                 UPLOAD_DIR=str(tmp_path / "uploads")))
     with app.app_context():
         limiter.reset()  # the limiter is one object for the process: start each test clean
     if request.param == "postgres":

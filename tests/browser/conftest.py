@@ -113,7 +113,8 @@ def _start_worker(config, log_path):
                RQ_QUEUE=config["RQ_QUEUE"], SECRET_KEY=config["SECRET_KEY"],
                RATELIMIT_STORAGE_URI=config["REDIS_URL"], BASE_URL=config["BASE_URL"],
                MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(config["MAIL_PORT"]),
-               SMS_BACKEND="dev", PORTAL_ENV="development", PYTHONPATH=str(ROOT))
+               SMS_BACKEND="dev", PORTAL_ENV="development", PYTHONPATH=str(ROOT),
+               UPLOAD_DIR=config.get("UPLOAD_DIR", ""))
     rq = Path(sys.executable).parent / "rq"
     log = open(log_path, "w")
     # As in the Procfile: -c worker_settings builds the app once, before jobs fork.
@@ -130,7 +131,7 @@ def live_server(tmp_path_factory, sqlite_template, redis_url, smtp_server):
     workdir = tmp_path_factory.mktemp("live")
     path = workdir / "kabinets.sqlite3"
     shutil.copy(sqlite_template, path)
-    config = make_config(f"sqlite:///{path}", redis_url, smtp_server.port)
+    config = make_config(f"sqlite:///{path}", redis_url, smtp_server.port, UPLOAD_DIR=str(workdir / "uploads"))
     worker_log = workdir / "worker.log"
     worker = _start_worker(config, worker_log)
     app = create_app(config)

@@ -1,0 +1,61 @@
+"""Messages: writing a thread, replying, the staff delay explanation, the rating."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from forms.fields import choices
+
+BODY_MAX = 10_000
+
+
+def body_field(label=None):
+    return TextAreaField(label or _l("Message text"), validators=[
+        DataRequired(_l("Write the message text.")),
+        Length(max=BODY_MAX, message=_l("Write at most %(max)d characters."))],
+        render_kw={"rows": 6, "maxlength": BODY_MAX})
+
+
+def files_field():
+    return MultipleFileField(_l("Files (optional)"))
+
+
+class ComposeForm(FlaskForm):
+    """A new thread (seed 004 §13): text, files, "Nosūtīt"."""
+
+    subject = StringField(_l("Subject (optional)"), validators=[Optional(), Length(max=120)],
+                          render_kw={"maxlength": 120})
+    body = body_field()
+    files = files_field()
+    about_kind = HiddenField()
+    about_id = HiddenField()
+
+
+class ReplyForm(FlaskForm):
+    body = body_field(_l("Your reply"))
+    files = files_field()
+
+
+DELAY_DAYS = (1, 2, 3, 5, 10)
+
+
+class DelayForm(FlaskForm):
+    """Staff: explain why the answer takes longer, and promise a new time (seed 001 §3.3)."""
+
+    days = SelectField(_l("New answer within"), coerce=int, default=2,
+                       choices=choices([(d, _l("%(n)d working day(s)", n=d)) for d in DELAY_DAYS]))
+    reason = TextAreaField(_l("Reason (shown to the client)"), validators=[
+        DataRequired(_l("Write why the answer takes longer.")), Length(max=2000)],
+        render_kw={"rows": 3, "maxlength": 2000})
+
+
+class RatingForm(FlaskForm):
+    """How the client rates the service in a thread (seed 001 §4)."""
+
+    score = RadioField(_l("Your rating"), coerce=int,
+                       choices=choices([(5, _l("5 — excellent")), (4, _l("4 — good")),
+                                        (3, _l("3 — acceptable")), (2, _l("2 — poor")),
+                                        (1, _l("1 — very poor"))]),
+                       validators=[DataRequired(_l("Choose a rating from 1 to 5."))])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)],
+                            render_kw={"rows": 3, "maxlength": 2000})

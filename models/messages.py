@@ -1,0 +1,322 @@
+"""Messages (issue 4): threads between a client and the institution.
+
+A ``Thread`` belongs to a client and is reached only through ``models.scoped``
+(permission "messages"; own-items-only colleagues see the threads they started).
+Its service-promise clock lives on the row: ``waiting_since`` is set by the
+first client message nobody has answered yet, with ``due_at`` (one working day)
+and ``ack_due_at`` (when an acknowledgement goes out); a staff reply clears it,
+a delay explanation moves ``due_at``.
+
+The id of each thread's newest message is also kept in Redis
+(``publish_last_message``), written after the commit of every new message, so
+that a poll that finds nothing new is answered without the database.
+"""
+from flask import current_app
+from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, SmallIntegerField,
+                    TextField, fn)
+from redis import Redis
+from redis.exceptions import RedisError
+
+from models import BaseModel, Client, Membership, Notification, StoredFile, User, utcnow
+from rules import calendar
+
+CLIENT, STAFF, SYSTEM = "client", "staff", "system"
+ABOUT_KINDS = ("application", "document")
+ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class Thread(BaseModel):
+    """A conversation between a client and the institution."""
+
+    client = ForeignKeyField(Client, backref="threads", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, backref="threads", on_delete="SET NULL")
+    subject = CharField(max_length=200, default="")
+    # What the thread is about: no foreign key, the target tables belong to other areas.
+    about_kind = CharField(max_length=20, null=True)
+    about_id = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    last_message_at = DateTimeField(default=utcnow, index=True)
+    waiting_since = DateTimeField(null=True, index=True)
+    due_at = DateTimeField(null=True)
+    ack_due_at = DateTimeField(null=True)
+    acknowledged_at = DateTimeField(null=True)
+    delay_explained_at = DateTimeField(null=True)
+    answered_at = DateTimeField(null=True)
+
+    @property
+    def is_waiting(self):
+        return self.waiting_since is not None
+
+    def is_overdue(self, now=None):
+        return self.is_waiting and self.due_at is not None and self.due_at < (now or utcnow())
+
+    def messages_after(self, after_id=0, limit=None):
+        query = (Message.select(Message, User).join(User, on=(Message.author == User.id),
+                                                    join_type=JOIN.LEFT_OUTER)
+                 .where(Message.thread == self, Message.id > after_id).order_by(Message.id))
+        return query.limit(limit) if limit else query
+
+    def latest_message_id(self):
+        return (Message.select(fn.MAX(Message.id)).where(Message.thread == self).scalar()) or 0
+
+    # --- writing ------------------------------------------------------------------------
+
+    def add_message(self, kind, author=None, body="", files=(), now=None):
+        """A new message and its attachments; starts or ends the service-promise clock.
+
+        Call inside ``db.atomic()``; publish the id (``publish_last_message``) after it.
+        """
+        now = now or utcnow()
+        message = Message.create(thread=self, kind=kind, author=author, body=body, created_at=now)
+        for stored in files:
+            MessageAttachment.create(message=message, file=stored)
+        changes = {Thread.last_message_at: now}
+        if kind == CLIENT and self.waiting_since is None:
+            changes.update({Thread.waiting_since: now, Thread.due_at: calendar.answer_due(now),
+                            Thread.ack_due_at: calendar.acknowledgement_due(now),
+                            Thread.acknowledged_at: None, Thread.delay_explained_at: None})
+        elif kind == STAFF:
+            changes.update({Thread.waiting_since: None, Thread.due_at: None, Thread.ack_due_at: None,
+                            Thread.answered_at: now})
+        Thread.update(changes).where(Thread.id == self.id).execute()
+        for field, value in changes.items():
+            setattr(self, field.name, value)
+        if author is not None:
+            self.mark_read(author, message.id)
+        return message
+
+    def explain_delay(self, author, body, new_due_at, now=None):
+        """A staff reply that explains why the answer is late and promises a new time.
+
+        The thread keeps waiting (it is not answered yet) with the new due time.
+        """
+        now = now or utcnow()
+        message = Message.create(thread=self, kind=STAFF, author=author, body=body, created_at=now,
+                                 is_delay_notice=True)
+        changes = {Thread.last_message_at: now, Thread.due_at: new_due_at,
+                   Thread.delay_explained_at: now}
+        if self.waiting_since is None:
+            changes[Thread.waiting_since] = now
+        Thread.update(changes).where(Thread.id == self.id).execute()
+        for field, value in changes.items():
+            setattr(self, field.name, value)
+        self.mark_read(author, message.id)
+        return message
+
+    def acknowledge(self, now=None):
+        """The automatic acknowledgement, once per waiting period; None if not (or no longer) due.
+
+        The conditional update is the guard: two jobs racing write one message.
+        """
+        now = now or utcnow()
+        claimed = (Thread.update(acknowledged_at=now)
+                   .where(Thread.id == self.id, Thread.waiting_since.is_null(False),
+                          Thread.acknowledged_at.is_null(), Thread.ack_due_at <= now)
+                   .execute())
+        if not claimed:
+            return None
+        fresh = Thread.get_by_id(self.id)
+        message = Message.create(thread=self, kind=SYSTEM, system_code=ACKNOWLEDGEMENT,
+                                 system_due_at=fresh.due_at, created_at=now)
+        Thread.update(last_message_at=now).where(Thread.id == self.id).execute()
+        self.acknowledged_at, self.due_at = now, fresh.due_at
+        return message
+
+    def mark_read(self, user, message_id):
+        """Remember the newest message ``user`` has seen here (never moves backwards)."""
+        updated = (ThreadRead.update(last_read_id=message_id)
+                   .where(ThreadRead.thread == self, ThreadRead.user == user,
+                          ThreadRead.last_read_id < message_id).execute())
+        if not updated and not ThreadRead.select().where(ThreadRead.thread == self,
+                                                          ThreadRead.user == user).exists():
+            ThreadRead.insert(thread=self, user=user, last_read_id=message_id).on_conflict_ignore().execute()
+
+    # --- who hears about it -----------------------------------------------------------------
+
+    def client_recipients(self):
+        """Client users who may read this thread (live membership with the messages right)."""
+        members = (Membership.select(Membership, User).join(User)
+                   .where(Membership.client == self.client_id, Membership.revoked_at.is_null(),
+                          Membership.can_messages == True, User.disabled_at.is_null()))  # noqa: E712
+        return [m.user for m in members
+                if not m.own_items_only or m.user_id == self.created_by_id]
+
+    def queue_reply_notifications(self):
+        """E-mails saying a reply is waiting in the cabinet: a link only, never the text
+        (seed 000: e-mail is not protected). Call inside the reply's transaction."""
+        return [Notification.queue("email", u.email, "message_reply", language=u.language, user=u,
+                                   thread_id=self.id)
+                for u in self.client_recipients() if u.notify_email]
+
+    def queue_acknowledgement_notifications(self):
+        """E-mails that the message was received and when to expect the answer."""
+        due = calendar.to_local(self.due_at).strftime("%d.%m.%Y %H:%M") if self.due_at else ""
+        return [Notification.queue("email", u.email, "message_received", language=u.language, user=u,
+                                   thread_id=self.id, due=due)
+                for u in self.client_recipients() if u.notify_email]
+
+
+class Message(BaseModel):
+    """One message: by a client user, a staff member, or the system (acknowledgement)."""
+
+    thread = ForeignKeyField(Thread, backref="messages", on_delete="CASCADE")
+    kind = CharField(max_length=10)  # client / staff / system
+    author = ForeignKeyField(User, null=True, backref="messages", on_delete="SET NULL")
+    body = TextField(default="")  # plain text; shown only through sanitize.plain_text_to_html
+    is_delay_notice = BooleanField(default=False)
+    system_code = CharField(max_length=30, null=True)
+    system_due_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def author_label(self):
+        """Staff replies come from named people (seed 001 §3.3)."""
+        if self.kind == STAFF and self.author is not None:
+            return self.author.full_name or None
+        if self.kind == CLIENT and self.author is not None:
+            return self.author.display_name
+        return None
+
+
+class MessageAttachment(BaseModel):
+    message = ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    file = ForeignKeyField(StoredFile, backref="message_attachments", on_delete="CASCADE")
+
+
+class ThreadRead(BaseModel):
+    """The newest message a user has seen in a thread: unread counts come from it."""
+
+    thread = ForeignKeyField(Thread, backref="reads", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="thread_reads", on_delete="CASCADE")
+    last_read_id = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("thread", "user"), True),)
+
+
+class ThreadRating(BaseModel):
+    """The client's rating of how a thread was handled (seed 001 §4): 1–5 and a comment."""
+
+    thread = ForeignKeyField(Thread, backref="ratings", unique=True, on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="thread_ratings", on_delete="SET NULL")
+    score = SmallIntegerField()
+    comment = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+MESSAGE_MODELS = [Thread, Message, MessageAttachment, ThreadRead, ThreadRating]
+
+
+# --- Queries -----------------------------------------------------------------------------
+
+def _unread(user, threads):
+    """Messages from others in ``threads`` (ids or a query of ids) newer than what the user read."""
+    read = ThreadRead.alias()
+    return (Message.select(Message.thread, fn.COUNT(Message.id).alias("n"))
+            .join(read, join_type=JOIN.LEFT_OUTER,
+                  on=((read.thread == Message.thread) & (read.user == user.id)))
+            .where(Message.thread.in_(threads),
+                   Message.author.is_null() | (Message.author != user.id),
+                   Message.id > fn.COALESCE(read.last_read_id, 0))
+            .group_by(Message.thread))
+
+
+def unread_counts(user, thread_ids):
+    """{thread id: unread messages} for the given threads (one query)."""
+    if not thread_ids:
+        return {}
+    return {thread_id: n for thread_id, n in _unread(user, list(thread_ids)).tuples()}
+
+
+def unread_total(user, threads_query):
+    """Unread messages over a (scoped) query of threads (one query)."""
+    return sum(n for _thread_id, n in _unread(user, threads_query.select(Thread.id)).tuples())
+
+
+def waiting_queue():
+    """Threads waiting for staff, the earliest due (so the overdue) first."""
+    return (Thread.select(Thread, Client).join(Client)
+            .where(Thread.waiting_since.is_null(False))
+            .order_by(Thread.due_at.asc(nulls="LAST"), Thread.waiting_since, Thread.id))
+
+
+def due_for_acknowledgement(now=None):
+    """Ids of waiting threads whose acknowledgement time has passed and none was sent."""
+    now = now or utcnow()
+    return [t.id for t in Thread.select(Thread.id).where(
+        Thread.waiting_since.is_null(False), Thread.acknowledged_at.is_null(),
+        Thread.ack_due_at <= now).order_by(Thread.id)]
+
+
+# --- The Redis pointer: each thread's newest message id --------------------------------------
+
+def _redis():
+    app = current_app._get_current_object()
+    client = app.extensions.get("messages_redis")
+    if client is None:
+        client = Redis.from_url(app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
+        app.extensions["messages_redis"] = client
+    return client
+
+
+def _pointer_key(thread_id):
+    # The queue name tells deployments (and test apps) sharing one Redis apart.
+    return f"{current_app.config['RQ_QUEUE']}:thread:{int(thread_id)}:last"
+
+
+# A missing pointer is refilled from the database by the next poll, so a pointer
+# that a Redis outage left behind is wrong for ten minutes at most.
+POINTER_TTL = 600
+
+
+def publish_last_message(thread_id, message_id):
+    """Tell pollers a newer message exists (after the commit). Never moves backwards."""
+    try:
+        _redis().eval(_SET_MAX, 1, _pointer_key(thread_id), int(message_id), POINTER_TTL)
+    except RedisError:
+        # Pollers then see no pointer (or an old one) and ask the database.
+        current_app.logger.warning("thread %s: last message pointer not written", thread_id)
+        try:
+            _redis().delete(_pointer_key(thread_id))
+        except RedisError:
+            pass
+
+
+def refill_last_message(thread_id, latest):
+    """Make the pointer agree with the database's newest id (read by a poll that used SQL).
+
+    A missing or older pointer is raised; one newer than the database (left by a
+    write whose transaction did not commit) is lowered, but only if nobody
+    published a message in the meantime."""
+    observed = cached_last_message(thread_id)
+    if observed == latest:
+        return
+    try:
+        _redis().eval(_REFILL, 1, _pointer_key(thread_id), int(latest),
+                      "" if observed is None else int(observed), POINTER_TTL)
+    except RedisError:
+        pass
+
+
+def cached_last_message(thread_id):
+    """The newest message id Redis knows for the thread, or None (unknown or Redis down)."""
+    try:
+        value = _redis().get(_pointer_key(thread_id))
+    except RedisError:
+        return None
+    return int(value) if value is not None else None
+
+
+_SET_MAX = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+_REFILL = """
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(ARGV[1]) > tonumber(current) or current == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+end
+return 1
+"""

@@ -1,0 +1,678 @@
+"""Documents through the Flask client: the status table pair by pair, scoping, the list's
+poll, double submits, notifications, signing with a container or the signing service."""
+import hashlib
+import io
+import re
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+import models
+import signing
+import uploads
+from conftest import create_user, csrf_token, login, run_jobs
+from models.documents import Document, DocumentVersion, SigningInvitation
+from rules import documents as R
+from storage import get_storage
+from test_signing import build_container
+
+STAFF = "konsultants@example.lv"
+CLIENT = "anna@example.lv"
+VALUES = {"amount": "15 000,50", "term_months": "24", "purpose": "New machines for the workshop"}
+PDF = b"%PDF-1.4\n" + b"% a contract to sign\n" * 80
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+
+
+@pytest.fixture
+def people(app):
+    create_user(app, email=CLIENT, phone="+37121111111", full_name="Anna Liepa")
+    create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant", full_name="Kārlis Konsultants")
+
+
+def stored(app, client_id, name="ligums.pdf", data=PDF):
+    with app.test_request_context():
+        client = models.Client.get_by_id(client_id)
+        return uploads.store_files([FileStorage(io.BytesIO(data), filename=name)], R.SIGNED_CONTAINER_POLICY
+                                   if name.endswith((".edoc", ".asice")) else R.DOCUMENT_TYPES["loan_application"].policy,
+                                   None, client)[0]
+
+
+def document_in(app, status, email=CLIENT, doc_type="loan_application"):
+    """A document brought to ``status`` through the model's transitions (not the views)."""
+    with app.test_request_context():
+        user = models.User.get(models.User.email == email)
+        staff = models.User.get(models.User.email == STAFF)
+        client = models.Membership.get(models.Membership.user == user).client
+        d = Document.start(client, doc_type, user)
+        if status == R.NEW:
+            return d.id
+        d.transition(R.SUBMIT, by=user, values=dict(VALUES, amount="15000.50"), nonce=None)
+        if status == R.PROCESSING:
+            return d.id
+        if status in (R.INFO_NEEDED, R.DRAFT):
+            d.transition(R.REQUEST_INFO, by=staff, comments={"amount": "The amount is above the limit."})
+            if status == R.DRAFT:
+                d.transition(R.SAVE, by=user, values=dict(VALUES, amount="14000.00"))
+            return d.id
+        d.transition(R.ACCEPT, by=staff)
+        d.transition(R.PREPARE_PACKAGE, by=staff, files=[stored(app, client.id)])
+        if status == R.READY:
+            return d.id
+        d.transition(R.AGREE, by=user)
+        if status == R.SIGNING:
+            return d.id
+        container = stored(app, client.id, "signed.edoc", build_container({"ligums.pdf": PDF}))
+        d.transition(R.UPLOAD_SIGNED, by=user, container=container, signers=[{"name": "Anna Liepa"}])
+        return d.id
+
+
+def status_of(document_id):
+    return Document.get_by_id(document_id).status
+
+
+def token(client):
+    return csrf_token(client, "/dashboard")
+
+
+def package_container(app, document_id):
+    """The current package of a document, signed into an ASiC-E container."""
+    version = Document.get_by_id(document_id).latest_version("package")
+    files = {}
+    for f in version.files():
+        with get_storage(app).open(f.key) as stream:
+            files[f.original_name] = stream.read()
+    return build_container(files)
+
+
+# --- Every (status, actor, action) of the table ------------------------------------------------
+
+def client_request(http, app, document_id, action):
+    """The HTTP request a client makes for ``action`` (with valid data)."""
+    t = token(http)
+    base = f"/documents/{document_id}"
+    if action == R.EDIT:
+        return http.get(base + "/edit")
+    if action in (R.SAVE, R.SUBMIT):
+        return http.post(base + "/edit", data={"csrf_token": t, "action": action, "nonce": f"n-{action}-{document_id}",
+                                               **VALUES})
+    if action == R.ADD_FILES:
+        return http.post(base + "/files", data={"csrf_token": t, "files": (io.BytesIO(PDF), "papildu.pdf")},
+                         content_type="multipart/form-data")
+    if action == R.AGREE:
+        return http.post(base + "/agree", data={"csrf_token": t})
+    if action == R.ASK:
+        return http.post(base + "/questions", data={"csrf_token": t, "question": "Kāpēc 24 mēneši?"})
+    if action == R.UPLOAD_SIGNED:
+        data = package_container(app, document_id) if Document.get_by_id(document_id).latest_version("package") \
+            else build_container({"x.pdf": PDF})
+        return http.post(base + "/signed", data={"csrf_token": t, "container": (io.BytesIO(data), "paka.edoc")},
+                         content_type="multipart/form-data")
+    if action == R.SIGN_WITH_SERVICE:
+        return http.post(base + "/signing-service", data={"csrf_token": t})
+    raise AssertionError(action)
+
+
+def staff_request(http, app, document_id, action):
+    t = token(http)
+    base = f"/staff/documents/{document_id}"
+    if action == R.ACCEPT:
+        return http.post(base + "/accept", data={"csrf_token": t})
+    if action == R.REQUEST_INFO:
+        return http.post(base + "/request-info", data={"csrf_token": t, "comment_purpose": "Say which machines."})
+    if action == R.PREPARE_PACKAGE:
+        if status_of(document_id) == R.PROCESSING:  # the package follows acceptance
+            with app.test_request_context():
+                Document.get_by_id(document_id).transition(R.ACCEPT, by=models.User.get(models.User.email == STAFF))
+        return http.post(base + "/package", data={"csrf_token": t, "include_submission": "y",
+                                                  "files": (io.BytesIO(PDF), "ligums.pdf")},
+                         content_type="multipart/form-data")
+    if action == R.RESEND:
+        return http.post(base + "/resend", data={"csrf_token": t, "note": "Pievienots pielikums.",
+                                                 "files": (io.BytesIO(PDF), "pielikums.pdf")},
+                         content_type="multipart/form-data")
+    raise AssertionError(action)
+
+
+PAIRS = [(s, a, act) for s in R.STATUSES for a in (R.CLIENT, R.STAFF) for act in R.ACTIONS_BY_ACTOR[a]]
+
+
+@pytest.mark.parametrize("status, actor, action", PAIRS, ids=[f"{s}-{a}-{x}" for s, a, x in PAIRS])
+def test_status_table_pair(client, app, db, people, status, actor, action):
+    document_id = document_in(app, status)
+    login(client, CLIENT if actor == R.CLIENT else STAFF)
+    before = status_of(document_id)
+    response = (client_request if actor == R.CLIENT else staff_request)(client, app, document_id, action)
+    expected = R.next_status(status, actor, action)
+    if expected is None:
+        assert response.status_code == 409, response.get_data(as_text=True)[:500]
+        assert status_of(document_id) == before
+    else:
+        assert response.status_code in (200, 303), response.get_data(as_text=True)[:2000]
+        assert status_of(document_id) == expected
+        if action != R.EDIT:
+            assert models.AuditLog.select().where(models.AuditLog.action == f"document.{action}").exists()
+
+
+@pytest.mark.parametrize("status", R.STATUSES)
+def test_signing_service_callback_only_completes_in_signing(client, app, db, people, status):
+    document_id = document_in(app, status)
+    invitation = SigningInvitation.create(document=document_id, status="pending")
+    body, headers = _callback(app, invitation.token)
+    response = client.post("/signing-service/callback", data=body, headers=headers)
+    if status == R.SIGNING:
+        assert response.status_code == 200 and status_of(document_id) == R.SIGNED
+    else:
+        assert response.status_code == 409 and status_of(document_id) == status
+
+
+def _callback(app, invitation_token, name="Anna Liepa"):
+    with app.test_request_context():
+        return signing.signed_callback({"invitation": invitation_token, "status": "signed",
+                                        "signers": [{"name": name, "serial": "PNOLV-1"}]})
+
+
+def test_every_table_row_names_known_statuses_actors_and_actions():
+    for (status, actor, action), target in R.TRANSITIONS.items():
+        assert status in R.STATUSES and target in R.STATUSES
+        assert action in R.ACTIONS_BY_ACTOR[actor]
+    # Client actions stop at Signing (seed 004 §6.4.2.1).
+    assert not R.actions_for(R.SIGNED, R.CLIENT) and not R.actions_for(R.PROCESSING, R.CLIENT)
+
+
+# --- Scoping --------------------------------------------------------------------------------------
+
+def test_someone_elses_document_is_404_everywhere(client, app, db, people):
+    create_user(app, email="cits@example.lv", phone="+37122222222")
+    document_id = document_in(app, R.READY)
+    package = Document.get_by_id(document_id).latest_version("package").files()[0]
+    login(client, "cits@example.lv")
+    t = token(client)
+    for url in (f"/documents/{document_id}", f"/documents/{document_id}/edit", f"/documents/{document_id}/row",
+                f"/documents/{document_id}/files/{package.id}"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/documents/{document_id}/agree", data={"csrf_token": t}).status_code == 404
+    assert f"document-{document_id}-row" not in client.get("/documents").get_data(as_text=True)
+    assert status_of(document_id) == R.READY
+
+
+def test_colleague_limited_to_own_items_sees_only_theirs(client, app, db, people):
+    create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
+    company = models.Membership.get(models.Membership.user == models.User.get(models.User.email == "valde@example.lv")).client
+    colleague = models.User.create(email="kolegis@example.lv", phone="+37125555555",
+                                   password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(colleague, company, "colleague")
+    boss_doc = document_in(app, R.NEW, email="valde@example.lv", doc_type="company_documents")
+    own_doc = document_in(app, R.NEW, email="kolegis@example.lv", doc_type="company_documents")
+    login(client, "kolegis@example.lv")
+    listing = client.get("/documents").get_data(as_text=True)
+    assert f"document-{own_doc}-row" in listing and f"document-{boss_doc}-row" not in listing
+    assert client.get(f"/documents/{boss_doc}").status_code == 404
+    assert client.get(f"/documents/{own_doc}").status_code == 200
+
+
+def test_member_who_may_see_but_not_submit_cannot_act(client, app, db, people):
+    document_id = document_in(app, R.READY)
+    membership = models.Membership.get(models.Membership.user == models.User.get(models.User.email == CLIENT))
+    models.Membership.update(can_submit=False).where(models.Membership.id == membership.id).execute()
+    login(client, CLIENT)
+    assert client.get(f"/documents/{document_id}").status_code == 200
+    assert client.post(f"/documents/{document_id}/agree", data={"csrf_token": token(client)}).status_code == 404
+    assert client.get(f"/documents/{document_id}/edit").status_code == 404
+    assert status_of(document_id) == R.READY
+
+
+def test_clients_get_404_in_the_staff_document_pages(client, app, db, people):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    for url in ("/staff/documents", f"/staff/documents/{document_id}"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/staff/documents/{document_id}/accept", data={"csrf_token": token(client)}).status_code == 404
+
+
+def test_download_is_an_attachment_that_never_renders(client, app, db, people):
+    document_id = document_in(app, R.READY)
+    package = Document.get_by_id(document_id).latest_version("package").files()[0]
+    login(client, CLIENT)
+    response = client.get(f"/documents/{document_id}/files/{package.id}")
+    assert response.status_code == 200 and response.data == PDF
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    other = document_in(app, R.NEW)
+    assert client.get(f"/documents/{other}/files/{package.id}").status_code == 404  # not that document's file
+
+
+# --- The list and its poll ------------------------------------------------------------------------
+
+def test_list_polls_while_a_row_waits_and_answers_204_when_unchanged(client, app, db, people):
+    processing = document_in(app, R.PROCESSING)
+    document_in(app, R.NEW)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    assert 'hx-trigger="every 5s"' in page and f'id="document-{processing}-row"' in page
+    poll_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    unchanged = client.get(poll_url, headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204 and unchanged.data == b""
+
+    with app.test_request_context():
+        Document.get_by_id(processing).transition(R.REQUEST_INFO, by=models.User.get(models.User.email == STAFF),
+                                                  comments={"amount": "Too much."})
+    changed = client.get(poll_url, headers={"HX-Request": "true"})
+    html = changed.get_data(as_text=True)
+    assert changed.status_code == 200
+    assert f'<tr id="document-{processing}-row" hx-swap-oob="true">' in html
+    assert html.count("<tr ") == 1  # only the changed row
+    assert 'id="documents-poll"' in html and "hx-trigger" not in html  # nothing waits: polling ends
+    compressed = client.get(poll_url, headers={"HX-Request": "true", "Accept-Encoding": "br"})
+    print(f"\nROW UPDATE FRAGMENT: {len(changed.data)} bytes ({len(compressed.data)} bytes br); "
+          f"UNCHANGED REFRESH: {len(unchanged.data)} bytes body, status 204")
+
+
+def test_unchanged_poll_loads_no_rows(client, app, db, people):
+    document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    poll_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    statements = []
+    original = models.db.obj.execute_sql
+
+    def counting(sql, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, *args, **kwargs)
+    models.db.obj.execute_sql = counting
+    try:
+        assert client.get(poll_url, headers={"HX-Request": "true"}).status_code == 204
+    finally:
+        models.db.obj.execute_sql = original
+    document_reads = [s for s in statements if 'FROM "document"' in s]
+    assert len(document_reads) == 1 and "COUNT" in document_reads[0].upper()
+
+
+def test_a_new_document_redraws_the_whole_list_body(client, app, db, people):
+    document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    poll_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    added = document_in(app, R.NEW)
+    html = client.get(poll_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<tbody id="documents-rows" hx-swap-oob="true">' in html and f"document-{added}-row" in html
+
+
+def test_poll_does_not_keep_the_session_alive(client, app, db, people):
+    document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    poll_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    with client.session_transaction() as s:
+        s["seen_at"] -= 120  # two minutes idle
+        idle_since = s["seen_at"]
+    client.get(poll_url, headers={"HX-Request": "true"})
+    with client.session_transaction() as s:
+        assert s["seen_at"] == idle_since
+
+
+def test_submit_from_the_list_swaps_the_row_in_place(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    with app.test_request_context():
+        Document.get_by_id(document_id).transition(R.SAVE, by=models.User.get(models.User.email == CLIENT),
+                                                   values=VALUES)
+    login(client, CLIENT)
+    response = client.post(f"/documents/{document_id}/submit", data={"csrf_token": token(client), "nonce": "abc"},
+                           headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and status_of(document_id) == R.PROCESSING
+    assert f'<tr id="document-{document_id}-row" hx-swap-oob="true">' in html
+    assert 'hx-trigger="every 5s"' in html and 'id="flashes" class="flashes" hx-swap-oob="true"' in html
+    print(f"\nROW ACTION RESPONSE: {len(response.data)} bytes")
+
+
+def test_submit_from_the_list_without_javascript_redirects_to_the_list(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    with app.test_request_context():
+        Document.get_by_id(document_id).transition(R.SAVE, by=models.User.get(models.User.email == CLIENT),
+                                                   values=VALUES)
+    login(client, CLIENT)
+    response = client.post(f"/documents/{document_id}/submit", data={"csrf_token": token(client), "nonce": "abc"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/documents")
+
+
+def test_incomplete_document_submitted_from_the_list_opens_its_form(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    response = client.post(f"/documents/{document_id}/submit", data={"csrf_token": token(client), "nonce": "abc"})
+    assert response.status_code == 303 and "check=1" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="amount-error"' in page and status_of(document_id) == R.NEW
+
+
+# --- Editing, versions, history --------------------------------------------------------------------
+
+def test_double_submit_makes_one_version(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    data = {"csrf_token": token(client), "action": "submit", "nonce": "one-form", **VALUES}
+    first = client.post(f"/documents/{document_id}/edit", data=data)
+    second = client.post(f"/documents/{document_id}/edit", data=data)
+    assert first.status_code == second.status_code == 303
+    assert DocumentVersion.select().where(DocumentVersion.document == document_id).count() == 1
+    assert status_of(document_id) == R.PROCESSING
+
+
+def test_labot_shows_each_staff_comment_beside_its_field(client, app, db, people):
+    document_id = document_in(app, R.INFO_NEEDED)
+    login(client, CLIENT)
+    page = client.get(f"/documents/{document_id}/edit").get_data(as_text=True)
+    comment = page.index('id="amount-comment"')
+    assert "The amount is above the limit." in page[comment:comment + 200]
+    assert 'aria-describedby="amount-comment"' in page
+    assert 'id="purpose-comment"' not in page
+
+
+def test_client_fixes_and_resubmits_after_information_needed(client, app, db, people):
+    document_id = document_in(app, R.INFO_NEEDED)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/edit", data={"csrf_token": token(client), "action": "save",
+                                                             **dict(VALUES, amount="9 000")})
+    assert r.status_code == 303 and status_of(document_id) == R.DRAFT
+    r = client.post(f"/documents/{document_id}/edit", data={"csrf_token": token(client), "action": "submit",
+                                                             "nonce": "fix-1", **dict(VALUES, amount="9 000")})
+    assert r.status_code == 303 and status_of(document_id) == R.PROCESSING
+    versions = Document.get_by_id(document_id).versions()
+    assert [v.number for v in versions] == [2, 1] and versions[0].values["amount"] == "9000.00"
+    history = [e.action for e in Document.get_by_id(document_id).history()]
+    assert history == ["created", "submit", "request_info", "save", "submit"]
+
+
+def test_bad_values_are_refused_with_messages_and_nothing_saved(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/edit", data={"csrf_token": token(client), "action": "save",
+                                                             "amount": "daudz", "term_months": "-3"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="amount-error"' in page and 'id="term_months-error"' in page
+    assert Document.get_by_id(document_id).values == {}
+
+
+def test_submit_without_required_fields_is_422(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/edit", data={"csrf_token": token(client), "action": "submit",
+                                                             "nonce": "x", "amount": "100"})
+    assert r.status_code == 422 and 'id="purpose-error"' in r.get_data(as_text=True)
+    assert status_of(document_id) == R.NEW
+
+
+def test_rejected_upload_keeps_nothing(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    files_before = models.StoredFile.select().count()
+    r = client.post(f"/documents/{document_id}/edit", data={
+        "csrf_token": token(client), "action": "save", **VALUES,
+        "files": [(io.BytesIO(PDF), "ok.pdf"), (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 2000), "virus.pdf")]},
+        content_type="multipart/form-data")
+    assert r.status_code == 422 and "virus.pdf" in r.get_data(as_text=True)
+    assert models.StoredFile.select().count() == files_before
+    assert Document.get_by_id(document_id).values == {}
+
+
+def test_history_merges_client_and_staff_actions_in_time_order(client, app, db, people):
+    document_id = document_in(app, R.SIGNED)
+    history = Document.get_by_id(document_id).history()
+    assert [(e.actor, e.action) for e in history] == [
+        ("client", "created"), ("client", "submit"), ("staff", "accept"), ("staff", "prepare_package"),
+        ("client", "agree"), ("client", "upload_signed")]
+    login(client, CLIENT)
+    page = client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert "Kārlis Konsultants" in page and 'id="signers"' in page and "Anna Liepa" in page
+
+
+# --- Staff ------------------------------------------------------------------------------------------
+
+def test_staff_queue_puts_processing_first_and_oldest_first(client, app, db, people):
+    ready_with_question = document_in(app, R.READY)
+    with app.test_request_context():
+        Document.get_by_id(ready_with_question).transition(
+            R.ASK, by=models.User.get(models.User.email == CLIENT), question="?")
+    older = document_in(app, R.PROCESSING)
+    newer = document_in(app, R.PROCESSING)
+    document_in(app, R.NEW)
+    login(client, STAFF)
+    page = client.get("/staff/documents").get_data(as_text=True)
+    queue = page[page.index('id="documents-queue"'):page.index("</table>", page.index('id="documents-queue"'))]
+    order = [int(x) for x in re.findall(r'id="staff-document-(\d+)"', queue)]
+    assert order == [older, newer, ready_with_question]
+
+
+def test_staff_see_missing_authority_and_must_confirm_it(client, app, db, people):
+    create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
+    company = models.Membership.get(models.Membership.user == models.User.get(models.User.email == "valde@example.lv")).client
+    colleague = models.User.create(email="kolegis@example.lv", phone="+37125555555",
+                                   password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(colleague, company, "colleague")
+    document_id = document_in(app, R.PROCESSING, email="kolegis@example.lv")
+    login(client, STAFF)
+    page = client.get(f"/staff/documents/{document_id}").get_data(as_text=True)
+    assert 'id="authority_checked"' in page
+    r = client.post(f"/staff/documents/{document_id}/accept", data={"csrf_token": token(client)})
+    assert r.status_code == 422 and Document.get_by_id(document_id).accepted_at is None
+    r = client.post(f"/staff/documents/{document_id}/accept",
+                    data={"csrf_token": token(client), "authority_checked": "y"})
+    assert r.status_code == 303 and Document.get_by_id(document_id).accepted_at is not None
+
+
+def test_staff_must_write_a_comment_to_ask_for_information(client, app, db, people):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, STAFF)
+    r = client.post(f"/staff/documents/{document_id}/request-info", data={"csrf_token": token(client)})
+    assert r.status_code == 422 and status_of(document_id) == R.PROCESSING
+
+
+def test_package_cannot_be_prepared_before_acceptance(client, app, db, people):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, STAFF)
+    r = client.post(f"/staff/documents/{document_id}/package", data={
+        "csrf_token": token(client), "files": (io.BytesIO(PDF), "ligums.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 422 and status_of(document_id) == R.PROCESSING
+
+
+def test_question_then_resend_makes_a_new_package_version(client, app, db, people):
+    document_id = document_in(app, R.READY)
+    login(client, CLIENT)
+    client.post(f"/documents/{document_id}/questions", data={"csrf_token": token(client), "question": "Vai var 36?"})
+    assert Document.get_by_id(document_id).waiting  # the question waits on us
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, STAFF)
+    assert "Vai var 36?" in client.get(f"/staff/documents/{document_id}").get_data(as_text=True)
+    r = client.post(f"/staff/documents/{document_id}/resend", data={
+        "csrf_token": token(client), "note": "Jā.", "files": (io.BytesIO(PDF + b"v2"), "grafiks.pdf")},
+        content_type="multipart/form-data")
+    assert r.status_code == 303
+    document = Document.get_by_id(document_id)
+    assert document.status == R.READY and not document.question_open and not document.waiting
+    assert [f.original_name for f in document.latest_version("package").files()] == ["ligums.pdf", "grafiks.pdf"]
+
+
+# --- Notifications ----------------------------------------------------------------------------------
+
+def test_information_needed_and_ready_for_signing_are_emailed(client, app, db, people, mailbox):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, STAFF)
+    client.post(f"/staff/documents/{document_id}/request-info",
+                data={"csrf_token": token(client), "comment_amount": "Too much."})
+    run_jobs(app)
+    assert len(mailbox.to(CLIENT)) == 1 and f"/documents/{document_id}" in mailbox.last_text(CLIENT)
+    with app.test_request_context():
+        d = Document.get_by_id(document_id)
+        user = models.User.get(models.User.email == CLIENT)
+        d.transition(R.SUBMIT, by=user, values=dict(VALUES, amount="100.00"))
+        d.transition(R.ACCEPT, by=models.User.get(models.User.email == STAFF))
+    client.post(f"/staff/documents/{document_id}/package", data={
+        "csrf_token": token(client), "include_submission": "y", "files": (io.BytesIO(PDF), "ligums.pdf")},
+        content_type="multipart/form-data")
+    run_jobs(app)
+    assert len(mailbox.to(CLIENT)) == 2 and f"/documents/{document_id}" in mailbox.last_text(CLIENT)
+    assert mailbox.to(CLIENT)[-1]["Subject"] != mailbox.to(CLIENT)[0]["Subject"]
+
+
+# --- Signing ----------------------------------------------------------------------------------------
+
+def test_signed_container_of_the_package_signs_the_document(client, app, db, people):
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/signed", data={
+        "csrf_token": token(client), "container": (io.BytesIO(package_container(app, document_id)), "paka.edoc")},
+        content_type="multipart/form-data")
+    assert r.status_code == 303 and status_of(document_id) == R.SIGNED
+    signed = Document.get_by_id(document_id).latest_version("signed")
+    assert [s["name"] for s in signed.signer_list] == ["Jānis Bērziņš"]
+    assert "Jānis Bērziņš" in client.get(f"/documents/{document_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["tampered", "unsigned", "other-files", "mimetype-compressed"])
+def test_bad_signed_container_is_refused_and_nothing_kept(client, app, db, people, case):
+    document_id = document_in(app, R.SIGNING)
+    good = {"ligums.pdf": PDF}
+    data = {"tampered": lambda: build_container(good, tamper={"ligums.pdf": PDF + b"changed"}),
+            "unsigned": lambda: build_container(good, with_signature=False),
+            "other-files": lambda: build_container({"cits.pdf": PDF + b"other"}),
+            "mimetype-compressed": lambda: build_container(good, compress_mimetype=True)}[case]()
+    files_before = models.StoredFile.select().count()
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/signed", data={
+        "csrf_token": token(client), "container": (io.BytesIO(data), "paka.asice")}, content_type="multipart/form-data")
+    assert r.status_code == 422 and 'id="container-error"' in r.get_data(as_text=True)
+    assert status_of(document_id) == R.SIGNING and models.StoredFile.select().count() == files_before
+
+
+def test_signing_service_invitation_and_callback(client, app, db, people, mailbox):
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/signing-service", data={"csrf_token": token(client)})
+    assert r.status_code == 303 and "/signing-service/dev/" in r.headers["Location"]
+    document = Document.get_by_id(document_id)
+    invitation = document.pending_invitation()
+    assert document.waiting and invitation is not None
+    run_jobs(app)
+    assert invitation.token in mailbox.last_text(CLIENT)
+    body, headers = _callback(app, invitation.token)
+    assert client.post("/signing-service/callback", data=body,
+                       headers=dict(headers, **{signing.SIGNATURE_HEADER: "0" * 64})).status_code == 403
+    assert client.post("/signing-service/callback", data=body, headers=headers).status_code == 200
+    assert client.post("/signing-service/callback", data=body, headers=headers).json["result"] == "already done"
+    document = Document.get_by_id(document_id)
+    assert document.status == R.SIGNED and not document.waiting
+    assert [s["name"] for s in document.latest_version("signed").signer_list] == ["Anna Liepa"]
+
+
+def test_dev_signing_page_completes_through_the_callback(client, app, db, people):
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert "ligums.pdf" in page
+    r = client.post(location, data={"csrf_token": token(client), "signer_name": "Anna Liepa"})
+    assert r.status_code == 303 and status_of(document_id) == R.SIGNED
+
+
+def test_dev_signing_service_is_refused_in_production(client, app, db, people):
+    app.config["PORTAL_ENV"] = "production"
+    invitation = SigningInvitation.create(document=document_in(app, R.SIGNING))
+    assert client.get(f"/signing-service/dev/{invitation.token}").status_code == 404
+
+
+def test_blank_pdf_questionnaire_downloads(client, app, db, people):
+    login(client, CLIENT)
+    r = client.get("/documents/forms/company_questionnaire.pdf")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF-1.4") and r.data.rstrip().endswith(b"%%EOF")
+    assert client.get("/documents/forms/loan_application.pdf").status_code == 404
+
+
+def test_pages_render_in_both_languages(client, app, db, people):
+    ids = {s: document_in(app, s) for s in R.STATUSES}
+    login(client, CLIENT)
+    for lang in ("lv", "en"):
+        with client.session_transaction() as s:
+            s["lang"] = lang
+        assert client.get("/documents").status_code == 200
+        for document_id in ids.values():
+            assert client.get(f"/documents/{document_id}").status_code == 200
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, STAFF)
+    assert client.get("/staff/documents").status_code == 200
+    for document_id in ids.values():
+        assert client.get(f"/staff/documents/{document_id}").status_code == 200
+
+
+def test_new_document_offers_only_the_types_of_the_account(client, app, db, people):
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    assert 'value="client_questionnaire"' in page and 'value="company_documents"' not in page
+    r = client.post("/documents", data={"csrf_token": token(client), "doc_type": "company_documents"})
+    assert r.status_code == 422 and Document.select().count() == 0
+    r = client.post("/documents", data={"csrf_token": token(client), "doc_type": "client_questionnaire"})
+    assert r.status_code == 303 and Document.get().status == R.NEW
+
+
+def test_sha256_of_stored_files_is_kept(app, db, people):
+    document_id = document_in(app, R.READY)
+    f = Document.get_by_id(document_id).latest_version("package").files()[0]
+    assert f.sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_row_action_refused_from_the_list_shows_the_real_status(client, app, db, people):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/agree", data={"csrf_token": token(client)},
+                    headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and f'data-status="{R.PROCESSING}"' in html and "flash--error" in html
+
+
+def test_upload_forms_still_need_the_csrf_token(client, app, db, people):
+    document_id = document_in(app, R.NEW)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/edit", data={"action": "save", **VALUES})
+    assert r.status_code == 400 and Document.get_by_id(document_id).values == {}
+
+
+def test_unchanged_poll_sends_no_cookie(client, app, db, people):
+    document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    poll_url = re.search(r'hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    with client.session_transaction() as s:
+        s["seen_at"] -= 60
+    r = client.get(poll_url, headers={"HX-Request": "true"})
+    assert r.status_code == 204 and "Set-Cookie" not in r.headers
+    head = "".join(f"{k}: {v}\r\n" for k, v in r.headers.items())
+    print(f"\nUNCHANGED REFRESH HEADERS: {len(head)} bytes")
+
+
+def test_amounts_are_shown_the_latvian_way(client, app, db, people):
+    document_id = document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    assert "15\u00a0000,50\u00a0€" in client.get(f"/documents/{document_id}").get_data(as_text=True).replace(" €", "\u00a0€")
+    editable = document_in(app, R.INFO_NEEDED)
+    assert 'value="15000,50"' in client.get(f"/documents/{editable}/edit").get_data(as_text=True)
+
+
+def test_pdf_questionnaire_is_submitted_with_its_file(client, app, db, people):
+    create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
+    document_id = document_in(app, R.NEW, email="valde@example.lv", doc_type="company_questionnaire")
+    login(client, "valde@example.lv")
+    page = client.get(f"/documents/{document_id}/edit").get_data(as_text=True)
+    assert "/documents/forms/company_questionnaire.pdf" in page
+    r = client.post(f"/documents/{document_id}/edit", data={"csrf_token": token(client), "action": "submit",
+                                                             "nonce": "q1"})
+    assert r.status_code == 422 and 'id="files-error"' in r.get_data(as_text=True)
+    r = client.post(f"/documents/{document_id}/edit", data={
+        "csrf_token": token(client), "action": "submit", "nonce": "q2",
+        "files": (io.BytesIO(PDF), "anketa.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 303 and status_of(document_id) == R.PROCESSING
+    version = Document.get_by_id(document_id).latest_version("submission")
+    assert [f.original_name for f in version.files()] == ["anketa.pdf"]

@@ -1,0 +1,475 @@
+"""Messages (issue 4): threads, scoping, polling that costs nothing when idle, safe text,
+staff replies and their e-mails, acknowledgements, delay explanations, ratings, attachments."""
+import io
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import peewee
+import pytest
+
+import messages_jobs
+import models
+from conftest import create_user, login, post_form, run_jobs
+from models.messages import Message, Thread, ThreadRating, cached_last_message
+
+STAFF_EMAIL = "konsultante@example.lv"
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    app.extensions.pop("storage", None)
+
+
+def staff_user(app, email=STAFF_EMAIL, phone="+37123333333", role="consultant", name="Ilze Konsultante"):
+    return create_user(app, email=email, phone=phone, staff_role=role, full_name=name)
+
+
+def write_thread(client, body="Labdien! Kad būs atbilde?", subject="Jautājums", **extra):
+    r = post_form(client, "/messages/new", {"subject": subject, "body": body, **extra})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    return int(r.headers["Location"].rsplit("/", 1)[1])
+
+
+def staff_reply(app, staff_client, thread_id, body="Atbilde no mums."):
+    r = post_form(staff_client, f"/staff/messages/{thread_id}", {"body": body})
+    assert r.status_code == 303, r.get_data(as_text=True)
+
+
+def poll_url(html):
+    match = re.search(r'hx-get="(/messages/\d+/poll\?[^"]+)"', html)
+    assert match, "no poller on the page"
+    return match.group(1).replace("&amp;", "&")
+
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def two_sides(app):
+    """A signed-in client (Anna) and a signed-in consultant, each with their own test client."""
+    create_user(app)
+    staff_user(app)
+    client_side, staff_side = app.test_client(), app.test_client()
+    login(client_side, "anna@example.lv")
+    login(staff_side, STAFF_EMAIL)
+    return client_side, staff_side
+
+
+class QueryCounter:
+    """Counts SQL statements and new connections of the app's database."""
+
+    def __init__(self, monkeypatch):
+        self.statements, self.connections = [], 0
+        database_class = type(models.db.obj)
+        original_execute, original_connect = database_class.execute_sql, database_class._connect
+
+        def execute_sql(db_self, sql, params=None, *args, **kwargs):
+            self.statements.append(sql)
+            return original_execute(db_self, sql, params, *args, **kwargs)
+
+        def connect(db_self, *args, **kwargs):
+            self.connections += 1
+            return original_connect(db_self, *args, **kwargs)
+
+        monkeypatch.setattr(database_class, "execute_sql", execute_sql)
+        monkeypatch.setattr(database_class, "_connect", connect)
+
+
+# --- Writing and reading -----------------------------------------------------------------------
+
+def test_client_writes_a_thread_and_sees_it_listed_and_staff_see_it_waiting(app, two_sides, db):
+    client_side, staff_side = two_sides
+    assert client_side.get("/messages").status_code == 200
+    thread_id = write_thread(client_side)
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)
+    assert "Kad būs atbilde?" in page and f'id="thread-{thread_id}-messages"' in page
+    listing = client_side.get("/messages").get_data(as_text=True)
+    assert f'href="/messages/{thread_id}"' in listing and "Jautājums" in listing
+    thread = Thread.get_by_id(thread_id)
+    assert thread.waiting_since and thread.due_at > thread.waiting_since and thread.ack_due_at
+    queue = staff_side.get("/staff/messages").get_data(as_text=True)
+    assert f'id="queue-{thread_id}"' in queue
+
+
+def test_the_dashboard_offers_submitting_information_and_the_header_links_messages(app, client):
+    create_user(app)
+    login(client, "anna@example.lv")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/messages/new"' in page and 'href="/messages"' in page
+
+
+def test_an_empty_message_is_refused_with_the_error_summary(app, client, db):
+    create_user(app)
+    login(client, "anna@example.lv")
+    r = post_form(client, "/messages/new", {"body": "   "})
+    assert r.status_code == 422 and 'id="error-summary"' in r.get_data(as_text=True)
+    assert Thread.select().count() == 0
+
+
+def test_a_thread_may_be_about_an_application_or_a_document_the_user_may_see(app, client, db):
+    create_user(app)
+    login(client, "anna@example.lv")
+    page = client.get("/messages/new?about=application&id=42").get_data(as_text=True)
+    assert 'name="about_kind" type="hidden" value="application"' in page
+    thread_id = write_thread(client, about_kind="application", about_id="42")
+    thread = Thread.get_by_id(thread_id)
+    assert (thread.about_kind, thread.about_id) == ("application", 42)
+    for kind, about_id in (("invoice<script>", "1"), ("application", "x"), ("document", "4242")):
+        other = Thread.get_by_id(write_thread(client, about_kind=kind, about_id=about_id))
+        assert (other.about_kind, other.about_id) == (None, None)  # no such document of Anna's
+
+
+def test_staff_reply_shows_the_staff_name_and_e_mails_only_a_link(app, two_sides, db, mailbox):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    staff_reply(app, staff_side, thread_id, body="Slepenais atbildes teksts 12345")
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)
+    assert "Ilze Konsultante" in page and "Slepenais atbildes teksts 12345" in page
+    thread = Thread.get_by_id(thread_id)
+    assert thread.waiting_since is None and thread.answered_at
+    run_jobs(app)
+    mails = mailbox.to("anna@example.lv")
+    assert len(mails) == 1
+    text = mails[0].get_body(("plain",)).get_content()
+    html = mails[0].get_body(("html",)).get_content()
+    assert f"http://portal.test/messages/{thread_id}" in text
+    for body in (text, html, str(mails[0]["Subject"])):
+        assert "Slepenais" not in body and "12345" not in body
+    assert models.AuditLog.select().where(models.AuditLog.action == "message.staff_reply").count() == 1
+
+
+def test_unread_counts_in_the_list_and_header_clear_when_the_thread_is_opened(app, two_sides, db):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    staff_reply(app, staff_side, thread_id)
+    staff_reply(app, staff_side, thread_id, body="Vēl viena atbilde.")
+    listing = client_side.get("/messages").get_data(as_text=True)
+    assert "thread-row--unread" in listing and re.search(r'href="/messages"[^>]*>[^<]*\(2\)</a>', listing)
+    client_side.get(f"/messages/{thread_id}")
+    listing = client_side.get("/messages").get_data(as_text=True)
+    assert "thread-row--unread" not in listing and not re.search(r'href="/messages"[^>]*>[^<]*\(\d+\)', listing)
+
+
+# --- Who sees what ------------------------------------------------------------------------------
+
+def test_another_client_gets_404_for_the_thread_its_poll_and_its_files(app, two_sides, db):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    create_user(app, email="cits@example.lv", phone="+37122222222")
+    other = app.test_client()
+    login(other, "cits@example.lv")
+    assert other.get(f"/messages/{thread_id}").status_code == 404
+    assert other.get(url, headers=HX).status_code == 404  # Anna's own poll URL, token and all
+    assert other.get(f"/messages/{thread_id}/poll?after=0&t=x", headers=HX).status_code == 404
+    assert other.get(f"/messages/{thread_id}/files/1").status_code == 404
+    assert f"/messages/{thread_id}" not in other.get("/messages").get_data(as_text=True)
+
+
+def test_own_items_colleague_sees_only_own_threads_and_one_without_the_right_sees_none(app, db):
+    main = create_user(app, email="valde@example.lv", phone="+37121111112", kind="legal", role="main")
+    company = models.Membership.get(models.Membership.user == main.id).client
+    colleague = models.User.create(email="kolegis@example.lv", phone="+37121111113",
+                                   password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(colleague, company, "colleague")
+    outsider = models.User.create(email="bez@example.lv", phone="+37121111114",
+                                  password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(outsider, company, "colleague", messages=False)
+    main_side, colleague_side, outsider_side = app.test_client(), app.test_client(), app.test_client()
+    login(main_side, "valde@example.lv")
+    login(colleague_side, "kolegis@example.lv")
+    login(outsider_side, "bez@example.lv")
+    mains = write_thread(main_side, subject="Valdes jautājums")
+    own = write_thread(colleague_side, subject="Kolēģa jautājums")
+    assert colleague_side.get(f"/messages/{mains}").status_code == 404
+    assert colleague_side.get(f"/messages/{own}").status_code == 200
+    assert main_side.get(f"/messages/{own}").status_code == 200  # the main user sees the company's
+    listing = colleague_side.get("/messages").get_data(as_text=True)
+    assert "Kolēģa jautājums" in listing and "Valdes jautājums" not in listing
+    assert outsider_side.get(f"/messages/{own}").status_code == 404
+    assert outsider_side.get("/messages/new").status_code == 404
+    assert 'href="/messages"' not in outsider_side.get("/dashboard").get_data(as_text=True)
+
+
+def test_clients_get_404_in_the_staff_queue_and_consultants_in_the_ratings(app, two_sides):
+    client_side, staff_side = two_sides
+    assert client_side.get("/staff/messages").status_code == 404
+    assert client_side.get("/staff/messages/ratings").status_code == 404
+    assert staff_side.get("/staff/messages/ratings").status_code == 404
+
+
+# --- Polling ------------------------------------------------------------------------------------
+
+def test_an_idle_poll_answers_204_without_any_sql_or_connection(app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    models.db.close()
+    counter = QueryCounter(monkeypatch)
+    for _ in range(3):
+        r = client_side.get(url, headers=HX)
+        assert r.status_code == 204 and r.data == b""
+    assert counter.statements == [] and counter.connections == 0
+
+
+def test_a_poll_after_a_new_message_returns_exactly_the_new_ones_and_moves_on(app, two_sides, db):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    first = Message.select().where(Message.thread == thread_id).get().id
+    staff_reply(app, staff_side, thread_id, body="Pirmā atbilde")
+    staff_reply(app, staff_side, thread_id, body="Otrā atbilde")
+    r = client_side.get(url, headers=HX)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    ids = [int(i) for i in re.findall(r'<li class="message [^"]*" id="message-(\d+)"', html)]
+    newest = [m.id for m in Message.select().where(Message.thread == thread_id).order_by(Message.id)]
+    assert ids == newest[1:] and first not in ids
+    assert "Pirmā atbilde" in html and "Otrā atbilde" in html and "Labdien" not in html
+    # The poller comes back out of band, asking after the newest message shown.
+    assert 'hx-swap-oob="true"' in html
+    next_url = poll_url(html)
+    assert f"after={newest[-1]}" in next_url
+    assert client_side.get(next_url, headers=HX).status_code == 204
+    with app.app_context():
+        assert cached_last_message(thread_id) == newest[-1]
+
+
+def test_the_pointer_is_refilled_from_the_database_when_redis_lost_it(app, two_sides, db):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    with app.app_context():
+        from models.messages import _pointer_key, _redis
+        _redis().delete(_pointer_key(thread_id))
+        r = client_side.get(url, headers=HX)
+        assert r.status_code == 204
+        assert cached_last_message(thread_id) == Message.select(peewee.fn.MAX(Message.id)).scalar()
+
+
+def test_a_stale_token_gets_a_fresh_poller_and_a_poll_without_htmx_goes_to_the_page(app, two_sides):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    stale = re.sub(r"t=[^&]+", "t=stale", url)
+    r = client_side.get(stale, headers=HX)
+    assert r.status_code == 200 and 'hx-swap-oob="true"' in r.get_data(as_text=True)
+    assert "<li" not in r.get_data(as_text=True)
+    r = client_side.get(url)
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/messages/{thread_id}")
+
+
+def test_a_poll_after_signing_out_reloads_the_page_instead_of_swapping_the_login(app, two_sides):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    post_form(client_side, "/logout", {}, page="/dashboard")
+    r = client_side.get(url, headers=HX)
+    assert r.status_code == 204 and r.headers["HX-Refresh"] == "true"
+
+
+def test_an_idle_session_timeout_is_not_reset_by_polls(app, two_sides):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    with client_side.session_transaction() as session:
+        session["seen_at"] -= 31 * 60
+    r = client_side.get(url, headers=HX)
+    assert r.status_code == 204 and r.headers["HX-Refresh"] == "true"
+
+
+# --- Safe text -----------------------------------------------------------------------------------
+
+XSS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<a href=\"javascript:alert(1)\">klikšķini</a>",
+    "javascript:alert(1)",
+    "<svg><p><style><img src=x onerror=alert(1)>",
+    "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+    "<math><mi><mglyph><svg><mtext><textarea><path id=\"</textarea><img onerror=alert(1) src=1>\">",
+    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    "\"><svg onload=alert(1)>",
+    "<div style=\"background:url(javascript:alert(1))\">x</div>",
+    "http://example.lv/\"onmouseover=\"alert(1)",
+    "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+]
+
+
+class _Markup(HTMLParser):
+    """Every element inside the message bodies of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.elements = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.elements.append((tag, dict(attrs)))
+            self.depth += 1
+        elif ("class", "message-body") in attrs:
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+
+def body_markup(html):
+    parser = _Markup()
+    parser.feed(html)
+    return parser.elements
+
+
+def assert_only_safe_links(html):
+    for tag, attrs in body_markup(html):
+        assert tag == "a", (tag, attrs)
+        assert set(attrs) <= {"href", "rel"}, attrs
+        assert re.match(r"^(https?:|mailto:)", attrs["href"]), attrs
+        assert attrs["rel"] == "nofollow noopener"
+    main = html.lower().split("<main", 1)[1]
+    for danger in ("<script>", "<img", "<svg", "<iframe", "<style", "<math", "<noscript", "<div style",
+                   "href=\"javascript", "href=\"jav"):
+        assert danger not in main, danger
+
+
+def test_xss_payloads_never_reach_a_page_as_markup(app, two_sides):
+    client_side, staff_side = two_sides
+    body = "\n".join(XSS) + "\nSaite: https://example.lv/a?b=1&c=2"
+    thread_id = write_thread(client_side, body=body, subject=XSS[0])
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    staff_reply(app, staff_side, thread_id, body="\n".join(reversed(XSS)))
+    pages = [client_side.get(f"/messages/{thread_id}").get_data(as_text=True),
+             client_side.get(url, headers=HX).get_data(as_text=True),
+             client_side.get("/messages").get_data(as_text=True),
+             staff_side.get(f"/staff/messages/{thread_id}").get_data(as_text=True),
+             staff_side.get("/staff/messages").get_data(as_text=True)]
+    for html in pages:
+        assert_only_safe_links("<main>" + html if "<main" not in html else html)
+    links = [a for _tag, a in body_markup(pages[0])]
+    assert {"href": "https://example.lv/a?b=1&c=2", "rel": "nofollow noopener"} in links
+
+
+# --- Service promises ----------------------------------------------------------------------------
+
+def test_an_unanswered_message_gets_one_acknowledgement_with_the_due_time(app, two_sides, db, mailbox):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    Thread.update(ack_due_at=models.utcnow() - timedelta(minutes=1)).where(Thread.id == thread_id).execute()
+    with app.app_context():
+        assert messages_jobs.acknowledge_due_threads() == 1
+        assert messages_jobs.acknowledge_due_threads() == 0
+        assert messages_jobs.acknowledge_thread(thread_id) is False
+    system = list(Message.select().where(Message.thread == thread_id, Message.kind == "system"))
+    assert len(system) == 1 and system[0].system_due_at == Thread.get_by_id(thread_id).due_at
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)
+    assert "message--system" in page
+    run_jobs(app)
+    mails = mailbox.to("anna@example.lv")
+    assert len(mails) == 1
+    assert "Kad būs atbilde" not in mails[0].get_body(("plain",)).get_content()
+
+
+def test_no_acknowledgement_before_its_time_or_after_an_answer(app, two_sides, db):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    Thread.update(ack_due_at=models.utcnow() + timedelta(hours=1)).where(Thread.id == thread_id).execute()
+    with app.app_context():
+        assert messages_jobs.acknowledge_due_threads() == 0
+    staff_reply(app, staff_side, thread_id)
+    Thread.update(ack_due_at=models.utcnow() - timedelta(hours=1)).where(Thread.id == thread_id).execute()
+    with app.app_context():
+        assert messages_jobs.acknowledge_due_threads() == 0
+    assert Message.select().where(Message.kind == "system").count() == 0
+
+
+def test_the_staff_queue_puts_overdue_threads_first(app, two_sides, db):
+    client_side, staff_side = two_sides
+    later = write_thread(client_side, subject="Vēlāk")
+    overdue = write_thread(client_side, subject="Nokavēts")
+    Thread.update(due_at=models.utcnow() - timedelta(hours=2)).where(Thread.id == overdue).execute()
+    Thread.update(due_at=models.utcnow() + timedelta(hours=5)).where(Thread.id == later).execute()
+    queue = staff_side.get("/staff/messages").get_data(as_text=True)
+    assert queue.index(f'id="queue-{overdue}"') < queue.index(f'id="queue-{later}"')
+    assert re.search(rf'id="queue-{overdue}" class="overdue"', queue)
+
+
+def test_staff_explain_a_delay_from_the_template_in_the_clients_language(app, two_sides, db, mailbox):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    before = Thread.get_by_id(thread_id).due_at
+    page = staff_side.get(f"/staff/messages/{thread_id}").get_data(as_text=True)
+    assert 'id="delay-form"' in page
+    r = post_form(staff_side, f"/staff/messages/{thread_id}/delay",
+                  {"reason": "jāsaņem informācija no partnera.", "days": "3"},
+                  page=f"/staff/messages/{thread_id}")
+    assert r.status_code == 303
+    thread = Thread.get_by_id(thread_id)
+    assert thread.is_waiting and thread.delay_explained_at and thread.due_at > before
+    notice = Message.get(Message.thread == thread_id, Message.is_delay_notice == True)  # noqa: E712
+    assert "jāsaņem informācija no partnera." in notice.body
+    from rules import calendar
+    assert calendar.to_local(thread.due_at).strftime("%d.%m.%Y %H:%M") in notice.body
+    run_jobs(app)
+    assert len(mailbox.to("anna@example.lv")) == 1
+    assert "partnera" not in mailbox.last_text("anna@example.lv")
+
+
+# --- Feedback -----------------------------------------------------------------------------------
+
+def test_rating_only_after_an_answer_once_and_supervisors_see_it(app, two_sides, db):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    page = f"/messages/{thread_id}"
+    assert post_form(client_side, f"/messages/{thread_id}/rating", {"score": "5"}, page=page).status_code == 404
+    staff_reply(app, staff_side, thread_id)
+    assert 'name="score"' in client_side.get(page).get_data(as_text=True)
+    r = post_form(client_side, f"/messages/{thread_id}/rating", {"score": "9"}, page=page)
+    assert r.status_code == 422
+    r = post_form(client_side, f"/messages/{thread_id}/rating", {"score": "4", "comment": "Ātri <b>un</b> skaidri"},
+                  page=page)
+    assert r.status_code == 303
+    post_form(client_side, f"/messages/{thread_id}/rating", {"score": "1"}, page="/messages")
+    rating = ThreadRating.get()
+    assert (rating.score, ThreadRating.select().count()) == (4, 1)
+    staff_user(app, email="vaditaja@example.lv", phone="+37123333335", role="supervisor", name="Vadītāja")
+    supervisor = app.test_client()
+    login(supervisor, "vaditaja@example.lv")
+    ratings = supervisor.get("/staff/messages/ratings").get_data(as_text=True)
+    assert "4/5" in ratings and "Ātri &lt;b&gt;un&lt;/b&gt; skaidri" in ratings
+
+
+# --- Attachments ---------------------------------------------------------------------------------
+
+def test_attachments_are_stored_downloadable_and_staff_downloads_are_audited(app, two_sides, db):
+    client_side, staff_side = two_sides
+    content = "Rēķina kopija\n".encode() * 100
+    r = post_form(client_side, "/messages/new", {"body": "Pielikumā rēķins.",
+                                                 "files": (io.BytesIO(content), "rekins.txt")},
+                  content_type="multipart/form-data")
+    assert r.status_code == 303, r.get_data(as_text=True)
+    thread_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)
+    link = re.search(r'href="(/messages/\d+/files/\d+)"', page).group(1)
+    assert "rekins.txt" in page
+    download = client_side.get(link)
+    assert download.status_code == 200 and download.data == content
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert staff_side.get(link).data == content
+    audited = models.AuditLog.select().where(models.AuditLog.action == "message.attachment_downloaded")
+    assert audited.count() == 1 and audited.get().actor == STAFF_EMAIL
+    wrong_thread = write_thread(client_side)
+    assert client_side.get(re.sub(r"/messages/\d+/", f"/messages/{wrong_thread}/", link)).status_code == 404
+
+
+def test_a_refused_file_keeps_the_message_unsent_and_says_why(app, client, db):
+    create_user(app)
+    login(client, "anna@example.lv")
+    r = post_form(client, "/messages/new", {"body": "Programma pielikumā.",
+                                           "files": (io.BytesIO(b"\x7fELF" + b"\0" * 2000), "run.exe")},
+                  content_type="multipart/form-data")
+    assert r.status_code == 422
+    assert 'id="files-error"' in r.get_data(as_text=True)
+    assert Thread.select().count() == 0 and models.StoredFile.select().count() == 0

@@ -1,0 +1,75 @@
+"""The one sanitising function: plain text escaped, links clickable and safe, nothing else."""
+from html.parser import HTMLParser
+
+import pytest
+
+from sanitize import plain_text_to_html
+
+
+class Elements(HTMLParser):
+    def __init__(self, html):
+        super().__init__()
+        self.found = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<body onload=alert(1)>",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+    "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    "<svg><p><style><img src=x onerror=alert(1)>",
+    "<math><mi><mglyph><svg><mtext><textarea><path id=\"</textarea><img onerror=alert(1) src=1>\">",
+    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
+    "<!--<img src=\"--><img src=x onerror=alert(1)//\">",
+    "\"><svg/onload=alert(1)>",
+    "<iframe src=\"data:text/html,<script>alert(1)</script>\"></iframe>",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "<div style=\"background:url(javascript:alert(1))\">",
+    "http://example.lv/\"onmouseover=\"alert(1)",
+    "https://example.lv/<script>alert(1)</script>",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_come_out_as_text_with_at_most_safe_links(payload):
+    html = str(plain_text_to_html(payload))
+    for tag, attrs in Elements(html).found:
+        assert tag == "a"
+        assert set(attrs) == {"href", "rel"} and attrs["rel"] == "nofollow noopener"
+        assert attrs["href"].startswith(("http://", "https://", "mailto:"))
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<svg" not in html.lower()
+
+
+def test_plain_text_is_escaped_not_interpreted():
+    assert str(plain_text_to_html("<b>treknrakstā</b> & \"pēdiņas\" 'x'")) == (
+        "&lt;b&gt;treknrakstā&lt;/b&gt; &amp; &quot;pēdiņas&quot; &#x27;x&#x27;")
+
+
+def test_web_and_e_mail_addresses_become_safe_links():
+    html = str(plain_text_to_html("Skatīt https://example.lv/a?b=1&c=2, www.example.lv vai rakstīt info@example.lv"))
+    links = [a for tag, a in Elements(html).found if tag == "a"]
+    assert [a["href"] for a in links] == ["https://example.lv/a?b=1&c=2", "http://www.example.lv",
+                                          "mailto:info@example.lv"]
+    assert all(a["rel"] == "nofollow noopener" for a in links)
+
+
+def test_other_schemes_never_become_links():
+    for text in ("ftp://example.lv/fails", "file:///etc/passwd", "javascript:alert(1)", "data:text/html,x"):
+        hrefs = [a.get("href", "") for tag, a in Elements(str(plain_text_to_html(text))).found]
+        assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+
+
+def test_line_breaks_are_kept_for_pre_wrap_and_empty_text_is_empty():
+    assert str(plain_text_to_html("viens\notrs")) == "viens\notrs"
+    assert str(plain_text_to_html("")) == "" and str(plain_text_to_html(None)) == ""
