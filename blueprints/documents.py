@@ -8,11 +8,13 @@ Clients reach a document only through ``models.get_scoped`` ("documents" to see 
 import secrets
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_decimal, get_locale, gettext as _
+from flask_babel import format_decimal, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
+from fpdf import FPDF
 from peewee import Case, IntegrityError, OperationalError
 
 import models
@@ -491,40 +493,40 @@ def questionnaire_pdf(code):
     return response
 
 
-QUESTIONNAIRE_LINES = ("Company name", "Registration number", "Legal address", "Field of business",
-                       "Countries of business partners", "Expected monthly turnover, EUR",
-                       "Ultimate beneficial owners (name, personal code, share %)",
-                       "Representatives (name, personal code, position)", "Place, date, signature")
+QUESTIONNAIRE_LINES = (_l("Company name"), _l("Registration number"), _l("Legal address"),
+                       _l("Field of business"), _l("Countries of business partners"),
+                       _l("Expected monthly turnover, EUR"),
+                       _l("Ultimate beneficial owners (name, personal code, share in per cent)"),
+                       _l("Representatives (name, personal code, position)"),
+                       _l("Place, date, signature"))
+UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
 
 
 def _blank_pdf(doc_type):
-    """A one-page PDF form, written by hand (Helvetica, WinAnsi: diacritics are folded)."""
-    def text(value):
-        folded = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
-        return folded.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    """A one-page PDF form to print and fill in, in the visitor's language (fpdf2).
 
-    lines = ["BT /F1 16 Tf 50 790 Td (%s) Tj ET" % text(doc_type.title)]
-    y = 750
+    DejaVu Sans carries the Latvian letters; without it (no fonts-dejavu-core) the
+    built-in Helvetica is used and diacritics are folded (ā → a) rather than lost."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(str(doc_type.title))
+    pdf.add_page()
+    if UNICODE_FONT.exists():
+        pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
+        family, text = "DejaVu", str
+    else:
+        family = "Helvetica"
+
+        def text(value):
+            return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    pdf.set_font(family, size=16)
+    pdf.cell(0, 12, text(doc_type.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=10)
     for label in QUESTIONNAIRE_LINES:
-        lines.append("BT /F1 10 Tf 50 %d Td (%s) Tj ET" % (y, text(label)))
-        lines.append("50 %d m 545 %d l S" % (y - 22, y - 22))
-        y -= 62
-    content = "\n".join(lines).encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+        pdf.ln(6)
+        pdf.cell(0, 6, text(label), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+    return bytes(pdf.output())
 
 
 # --- The signing service ----------------------------------------------------------------------
