@@ -9,21 +9,28 @@ import hashlib
 import os
 import secrets
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from flask import Flask, flash, has_request_context, redirect, render_template, request, session, url_for
+from flask import (Flask, appcontext_pushed, flash, has_request_context, redirect, render_template, request,
+                   session, url_for)
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, format_decimal, gettext, lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from playhouse.db_url import connect as db_connect
+from redis import Redis
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import adapters
 import models
 import rules
-from extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
+from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
+from models.runtime import configure as configure_domain
+from rules.i18n import set_translator
+from rules.keys import Keyring
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -45,6 +52,8 @@ def default_config(instance_path):
         "PORTAL_ENV": env("PORTAL_ENV", "development"),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "SECRET_KEY": env("SECRET_KEY") or _development_secret(instance_path),
+        # Earlier secrets, comma-separated: what they sealed can still be opened after a rotation.
+        "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "DATABASE_URL": database_url,
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
@@ -75,7 +84,7 @@ def default_config(instance_path):
         # per request to their policy with uploads.limit_request_size.
         "MAX_CONTENT_LENGTH": 160 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,  # any one non-file form field
-        "STORAGE_BACKEND": env("STORAGE_BACKEND", "local"),  # local or s3 (see storage.py)
+        "STORAGE_BACKEND": env("STORAGE_BACKEND", "local"),  # local or s3 (adapters/storage.py)
         "UPLOAD_DIR": env("UPLOAD_DIR") or f"{instance_path}/uploads",
         "S3_BUCKET": env("S3_BUCKET", ""),
         "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL", ""),
@@ -135,11 +144,48 @@ def create_app(config=None):
                       documents.bp, messages.bp):
         app.register_blueprint(blueprint)
 
+    init_domain(app)
+
     register_request_hooks(app)
     register_template_helpers(app)
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def init_domain(app):
+    """Build the adapters and give the domain what it needs (keys, Redis, adapters, the job
+    queue, the translator) — again whenever one of this app's contexts is pushed, so a
+    process holding two apps (the tests) always serves the right one. Calling it again
+    after the configuration changed rebuilds the adapters."""
+    import tasks
+    keys = Keyring(app.config["SECRET_KEY"], app.config.get("SECRET_KEY_PREVIOUS") or ())
+    webhook = app.config.get("SIGNING_WEBHOOK_SECRET")
+    url_map = app.url_map
+
+    def dev_signing_path(token):
+        return url_map.bind("").build("documents.dev_signing", {"token": token})
+
+    outside = adapters.build(app.config, dev_signing_path,
+                             webhook.encode() if webhook else keys.key("signing-webhook"))
+    app.extensions["adapters"] = outside
+    app.extensions["keys"] = keys
+    app.extensions["domain"] = {
+        "keys": keys, "signing": outside.signing, "storage": outside.storage,
+        "namespace": app.config["RQ_QUEUE"],
+        "redis": Redis.from_url(app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1),
+        "enqueue": lambda notification_id: tasks.enqueue_notification(notification_id, app),
+    }
+    set_translator(gettext)
+
+    def bind(sender=None, **_):
+        if models.runtime.runtime.owner is not app:
+            configure_domain(app, **app.extensions["domain"])
+
+    if "domain_bound" not in app.extensions:
+        app.extensions["domain_bound"] = bind  # kept: signals hold receivers weakly by default
+        appcontext_pushed.connect(bind, app)
+    configure_domain(app, **app.extensions["domain"])
 
 
 def init_database(app):
@@ -191,6 +237,8 @@ FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language",
 
 
 def register_request_hooks(app):
+    from blueprints import is_poll
+
     @app.before_request
     def _session_timeouts():
         if request.endpoint == "static" or not current_user.is_authenticated:
@@ -204,7 +252,7 @@ def register_request_hooks(app):
             session.clear()
             flash(_l("Your session has ended. Please sign in again."), "info")
             return redirect(url_for("auth.login"))
-        if now - seen > 30:
+        if now - seen > 30 and not is_poll():
             session["seen_at"] = now
         if current_user.must_change_password and request.endpoint not in FORCED_CHANGE_ALLOWED:
             return redirect(url_for("auth.change_password"))
@@ -257,6 +305,14 @@ def register_template_helpers(app):
             return ""
         aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
         return format_datetime(aware, "dd.MM.yyyy HH:mm")
+
+    @app.template_filter("money")
+    def _money(value):
+        """An amount as people read it: 1 234,56 € in Latvian."""
+        try:
+            return f"{format_decimal(Decimal(str(value)), format='#,##0.00')} €"
+        except (InvalidOperation, ValueError):
+            return value
 
     @app.template_filter("mask")
     def _mask(target, channel):
@@ -316,7 +372,7 @@ def register_cli(app):
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load demo accounts once; refused in production."""
-        import demo
+        from models import demo
         if app.config["PORTAL_ENV"] == "production":
             raise click.ClickException("Demo data is refused when PORTAL_ENV=production.")
         created = demo.seed()
@@ -346,8 +402,8 @@ def register_cli(app):
     @app.cli.command("sweep")
     def sweep_command():
         """Re-queue unsent notifications and clear stale registration state."""
-        import tasks
-        click.echo(f"Re-queued {tasks.sweep_notifications()} notification(s).")
+        from tasks.notifications import sweep_notifications
+        click.echo(f"Re-queued {sweep_notifications()} notification(s).")
 
 
 def migrate_database():

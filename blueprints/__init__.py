@@ -1,8 +1,14 @@
-"""Blueprints: one per area. Helpers here keep the "one route, two shapes" habit."""
+"""Blueprints: one per area, with thin views. The helpers here are the one place for
+what every area needs: "one route, two shapes", which account the user acts for,
+"scoped or 404", staff-only and client-only views, polls that are not activity,
+safe redirects and the audit row.
+"""
 import json
+from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
 
 import models
 
@@ -40,6 +46,83 @@ def go_to_page(url):
         return response
     return redirect(url, code=303)
 
+
+# --- Who acts, and for whom ---------------------------------------------------------------------
+
+def signed_in_user():
+    """The signed-in user as the model object (not Flask-Login's proxy)."""
+    return current_user._get_current_object()
+
+
+def memberships():
+    """The signed-in user's live memberships, loaded once per request."""
+    if "memberships" not in g:
+        g.memberships = list(signed_in_user().memberships_query()) if current_user.is_authenticated else []
+    return g.memberships
+
+
+def acting_membership(permission=None):
+    """The membership of the account the user acts for now: the one chosen on the
+    dashboard (``session["client_id"]``), else the first. With ``permission``, 404
+    unless that account grants it; without, None when the user has no account."""
+    found = memberships()
+    chosen = session.get("client_id")
+    membership = next((m for m in found if m.client_id == chosen), found[0] if found else None)
+    if permission is not None and (membership is None or not membership.allows(permission)):
+        abort(404)
+    return membership
+
+
+def get_scoped_or_404(model, object_id, permission):
+    """A client-owned object the signed-in user may reach under ``permission``, else 404."""
+    found = models.get_scoped(model, object_id, signed_in_user(), permission)
+    if found is None:
+        abort(404)
+    return found
+
+
+def staff_required(role="consultant"):
+    """Only staff with at least ``role``; anyone else gets 404, as for a missing page."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_staff_role(role):
+                abort(404)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def clients_only(staff_endpoint=None):
+    """A client's page: staff are sent to ``staff_endpoint`` (given the same view
+    arguments) or, without one, answered 404."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.is_staff:
+                if staff_endpoint is None:
+                    abort(404)
+                return redirect(url_for(staff_endpoint, **kwargs))
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def poll(view):
+    """Mark a view as a poll: a page asking for news is not the person doing something,
+    so it never moves the idle clock (``portal``'s session check asks ``is_poll``)."""
+    view.is_poll = True
+    return view
+
+
+def is_poll():
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "is_poll", False))
+
+
+# --- Redirects and the audit log -----------------------------------------------------------------
 
 def safe_next(default_endpoint):
     """A local ?next= path, or the default page: never an open redirect."""

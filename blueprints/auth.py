@@ -9,10 +9,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 import models
 import rules
-import tasks
 from blueprints import audit, render, render_form, safe_next, see_other
 from forms.auth import ChangePasswordForm, LoginForm, ResetCodeForm, ResetRequestForm
-from extensions import limiter, retry_minutes
+from blueprints.extensions import limiter, retry_minutes
 
 bp = Blueprint("auth", __name__)
 
@@ -62,7 +61,7 @@ def login():
     if form.validate_on_submit():
         user = models.find_user_by_identifier(form.identifier.data)
         if user is None:
-            models.password_matches(models.DUMMY_PASSWORD_HASH, form.password.data)  # same cost
+            models.passwords.dummy_check(form.password.data)  # same cost
         if user and user.is_active and user.check_password(form.password.data):
             start_session(user)
             audit("login.success", user=user)
@@ -124,16 +123,13 @@ def reset_request():
         kind, target = form.identifier.kind, form.identifier.normalised
         user = models.find_user_by_identifier(target)
         channel = "email" if kind == "email" else "sms"
-        with models.db.atomic():
+        with models.action():
             reset = models.PasswordReset.create(user=user, channel=channel, target=target)
             _row, code = models.OneTimeCode.issue("reset", channel, target, reset=reset)
-            notification = None
             if user:
-                notification = models.Notification.queue(channel, target, "reset_code",
-                                                          language=user.language, user=user, code=code)
+                models.Notification.queue(channel, target, "reset_code",
+                                          language=user.language, user=user, code=code)
             audit("password.reset_requested", user=user, actor=target, channel=channel)
-        if notification:
-            tasks.enqueue_notification(notification.id)
         session["reset"] = reset.token
         return see_other("auth.reset_code")
     return render_form("auth/reset_request.html", "auth/_reset_request_form.html", form=form)
@@ -162,15 +158,14 @@ def reset_code():
         if result == rules.CODE_OK and reset.user and code.use():
             user = reset.user
             temporary = _temporary_password()
-            with models.db.atomic():
+            with models.action():
                 user.set_password(temporary, temporary=True)
                 reset.completed_at = models.utcnow()
                 reset.save()
-                notification = models.Notification.queue(
+                models.Notification.queue(
                     reset.channel, reset.target, "temporary_password",
                     language=user.language, user=user, password=temporary)
                 audit("password.reset", user=user, channel=reset.channel)
-            tasks.enqueue_notification(notification.id)
             session.pop("reset", None)
             session["reset_sent"] = {"channel": reset.channel, "target": reset.target}
             return see_other("auth.reset_sent")
@@ -204,15 +199,11 @@ def reset_resend():
     if wait:
         flash(_("You can request a new code in %(n)d seconds.", n=wait), "error")
         return see_other("auth.reset_code")
-    with models.db.atomic():
+    with models.action():
         _row, code = models.OneTimeCode.issue("reset", reset.channel, reset.target, reset=reset)
-        notification = None
         if reset.user:
-            notification = models.Notification.queue(reset.channel, reset.target, "reset_code",
-                                                      language=reset.user.language, user=reset.user,
-                                                      code=code)
-    if notification:
-        tasks.enqueue_notification(notification.id)
+            models.Notification.queue(reset.channel, reset.target, "reset_code",
+                                      language=reset.user.language, user=reset.user, code=code)
     flash(_("A new code has been sent."), "success")
     return see_other("auth.reset_code")
 
@@ -233,12 +224,11 @@ def change_password():
         elif user.was_used_before(form.password.data):
             form.password.errors.append(_("The new password must differ from your previous passwords."))
         else:
-            with models.db.atomic():
+            with models.action():
                 user.set_password(form.password.data)
-                notification = models.Notification.queue(
+                models.Notification.queue(
                     "email", user.email, "password_changed", language=user.language, user=user)
                 audit("password.changed", user=user)
-            tasks.enqueue_notification(notification.id)
             # Other sessions ended with the version bump; keep this one.
             start_session(user)
             flash(_("Your password has been changed."), "success")

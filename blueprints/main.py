@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
-from blueprints import render, safe_next, see_other
+from blueprints import acting_membership, memberships, render, safe_next, see_other
 
 
 bp = Blueprint("main", __name__)
@@ -23,18 +23,7 @@ def index():
 @login_required
 def dashboard():
     """Every account the user may act for, private and each company, kept apart (seed 003)."""
-    user = current_user._get_current_object()
-    memberships = list(user.memberships_query())
-    active = _active_membership(user, memberships)
-    return render("main/dashboard.html", memberships=memberships, active=active)
-
-
-def _active_membership(user, memberships):
-    chosen = session.get("client_id")
-    for m in memberships:
-        if m.client_id == chosen:
-            return m
-    return memberships[0] if memberships else None
+    return render("main/dashboard.html", memberships=memberships(), active=acting_membership())
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])

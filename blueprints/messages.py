@@ -29,11 +29,9 @@ from playhouse.flask_utils import PaginatedQuery
 
 import models
 import rules
-import tasks
 import uploads
-from blueprints import audit, render, render_form, see_other
-from blueprints.main import _active_membership
-from blueprints.staff import staff_required
+from blueprints import (acting_membership, audit, clients_only, get_scoped_or_404, poll as poll_view, render,
+                        render_form, see_other, signed_in_user, staff_required)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachment, Thread,
                              ThreadRating, cached_last_message, publish_last_message, refill_last_message,
@@ -41,11 +39,11 @@ from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachm
                              unread_total, waiting_queue)
 from rules import calendar
 from rules.uploads import SEED_004
-from sanitize import plain_text_to_html
+from rules.keys import same
+from rules.sanitize import plain_text_to_html
 
 bp = Blueprint("messages", __name__)
 
-POLL_SECONDS = 3
 POLL_BATCH = 50
 ATTACHMENT_POLICY = SEED_004
 
@@ -53,7 +51,7 @@ ATTACHMENT_POLICY = SEED_004
 # --- The poll token and the fast path --------------------------------------------------------
 
 def _poll_key():
-    return hashlib.sha256(b"message-poll:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return current_app.extensions["keys"].key("message-poll")
 
 
 def poll_token(user_id, session_version, thread_id):
@@ -99,7 +97,7 @@ def _poll_fast_path():
         return _reload_page()  # the reloaded page ends the session and asks to sign in
     thread_id = request.view_args["thread_id"]
     token = request.args.get("t", "")
-    if not hmac.compare_digest(token, poll_token(*identity, thread_id)):
+    if not same(token, poll_token(*identity, thread_id)):
         return None
     after = request.args.get("after", type=int)
     if after is None:
@@ -119,25 +117,12 @@ def _install_fast_path(state):
 
 # --- Who sees what ------------------------------------------------------------------------------
 
-def _user():
-    return current_user._get_current_object()
-
-
-def _active():
-    """The membership of the account the user acts for now (as on the dashboard), or None."""
-    user = _user()
-    return _active_membership(user, list(user.memberships_query()))
-
-
 def _thread_or_404(thread_id):
-    thread = models.get_scoped(Thread, thread_id, _user(), "messages")
-    if thread is None:
-        abort(404)
-    return thread
+    return get_scoped_or_404(Thread, thread_id, "messages")
 
 
 def _client_threads(membership):
-    return (models.scoped(Thread, _user(), "messages", client_id=membership.client_id)
+    return (models.scoped(Thread, signed_in_user(), "messages", client_id=membership.client_id)
             .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
 
 
@@ -152,10 +137,10 @@ def _header_link():
         """(url, unread count) for the header link, or None when the user has no messages area."""
         if not current_user or not current_user.is_authenticated:
             return None
-        user = _user()
+        user = signed_in_user()
         if user.is_staff:
             return url_for("messages.staff_queue"), waiting_queue().count()
-        membership = _active()
+        membership = acting_membership()
         if membership is None or not membership.allows("messages"):
             return None
         return url_for("messages.index"), unread_total(user, _client_threads(membership))
@@ -165,9 +150,9 @@ def _header_link():
 # --- Rendering helpers ------------------------------------------------------------------------
 
 def _poller(thread, after):
-    user = _user()
+    user = signed_in_user()
     token = poll_token(user.id, user.session_version, thread.id)
-    return {"thread_id": thread.id, "seconds": POLL_SECONDS,
+    return {"thread_id": thread.id, "seconds": rules.THREAD_POLL_SECONDS,
             "url": url_for("messages.poll", thread_id=thread.id, after=after, t=token)}
 
 
@@ -176,7 +161,7 @@ def _thread_context(thread):
     messages = list(thread.messages_after(0))
     last = messages[-1].id if messages else 0
     if last:
-        thread.mark_read(_user(), last)
+        thread.mark_read(signed_in_user(), last)
         publish_last_message(thread.id, last)
     return {"thread": thread, "messages": messages, "attachments": _attachments_of(messages),
             "poller": _poller(thread, last), "now": models.utcnow()}
@@ -210,16 +195,14 @@ def _store_attachments(form, user, client):
         return []
     try:
         return uploads.store_files(files, ATTACHMENT_POLICY, user, client)
-    except uploads.UploadRefused as refused:
-        form.files.errors = list(form.files.errors or []) + refused.messages
+    except uploads.UploadRefused as refusal:
+        form.files.errors = list(form.files.errors or []) + refusal.messages
         return None
 
 
-def _after_message(thread, message, notifications=()):
-    """After the commit: tell pollers, queue the e-mails."""
+def _after_message(thread, message):
+    """After the commit: tell pollers (the e-mails went to the job queue with the commit)."""
     publish_last_message(thread.id, message.id)
-    for notification in notifications:
-        tasks.enqueue_notification(notification.id)
 
 
 def _about(kind, about_id, membership=None):
@@ -238,7 +221,7 @@ def _about(kind, about_id, membership=None):
             from models.documents import Document
         except ImportError:  # the documents area is not there: keep the reference unchecked
             return kind, about_id
-        document = models.get_scoped(Document, about_id, _user(), "documents")
+        document = models.get_scoped(Document, about_id, signed_in_user(), "documents")
         if document is None or document.client_id != membership.client_id:
             return None, None
     return kind, about_id
@@ -247,13 +230,11 @@ def _about(kind, about_id, membership=None):
 # --- Client pages -----------------------------------------------------------------------------
 
 @bp.route("/messages")
-@login_required
+@clients_only("messages.staff_queue")
 def index():
     """The threads of the account the user acts for, newest first, with unread counts."""
-    user = _user()
-    if user.is_staff:
-        return redirect(url_for("messages.staff_queue"))
-    membership = _active()
+    user = signed_in_user()
+    membership = acting_membership()
     allowed = membership is not None and membership.allows("messages")
     threads = list(_client_threads(membership)) if allowed else []
     unread = unread_counts(user, [t.id for t in threads])
@@ -262,14 +243,12 @@ def index():
 
 
 @bp.route("/messages/new", methods=["GET", "POST"])
-@login_required
+@clients_only()
 @uploads.accepts_uploads(ATTACHMENT_POLICY)
 def new():
     """"Uzrakstīt ziņojumu": text, files, "Nosūtīt"."""
-    user = _user()
-    membership = _active()
-    if user.is_staff or membership is None or not membership.allows("messages"):
-        abort(404)
+    user = signed_in_user()
+    membership = acting_membership("messages")
     form = ComposeForm()
     if request.method == "GET":
         form.about_kind.data, form.about_id.data = _about(request.args.get("about"),
@@ -293,13 +272,11 @@ def new():
 
 
 @bp.route("/messages/<int:thread_id>", methods=["GET", "POST"])
-@login_required
+@clients_only("messages.staff_thread")
 @uploads.accepts_uploads(ATTACHMENT_POLICY)
 def thread(thread_id):
     """One thread: every message, the reply form, the rating once answered; polls for news."""
-    user = _user()
-    if user.is_staff:
-        return redirect(url_for("messages.staff_thread", thread_id=thread_id))
+    user = signed_in_user()
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
@@ -318,11 +295,12 @@ def thread(thread_id):
 
 
 @bp.route("/messages/<int:thread_id>/poll")
+@poll_view
 def poll(thread_id):
     """New messages after ``after`` (only for HTMX); 204 when there are none (see the module doc)."""
     if not current_user.is_authenticated:
         return _reload_page()
-    thread = models.get_scoped(Thread, thread_id, _user(), "messages")
+    thread = models.get_scoped(Thread, thread_id, signed_in_user(), "messages")
     if thread is None:
         response = make_response(render_template("errors/error.html", code=404, title=_("Page not found"),
                                                  message=_("The page does not exist or you have no "
@@ -335,9 +313,8 @@ def poll(thread_id):
     after = max(0, request.args.get("after", 0, type=int))
     messages = list(thread.messages_after(after, limit=POLL_BATCH))
     refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, or it ran ahead
-    user = _user()
-    token_ok = hmac.compare_digest(request.args.get("t", ""),
-                                   poll_token(user.id, user.session_version, thread.id))
+    user = signed_in_user()
+    token_ok = same(request.args.get("t", ""), poll_token(user.id, user.session_version, thread.id))
     if not messages and token_ok:
         return "", 204
     shown = messages[-1].id if messages else after
@@ -355,14 +332,14 @@ def poll(thread_id):
 @login_required
 def rate(thread_id):
     """The client rates how the thread was handled, once it has an answer (seed 001 §4)."""
-    user = _user()
+    user = signed_in_user()
     thread = _thread_or_404(thread_id)
     if user.is_staff or thread.answered_at is None:
         abort(404)
     form = RatingForm()
     if form.validate_on_submit():
         try:
-            with models.db.atomic():
+            with models.action():
                 ThreadRating.create(thread=thread, user=user, score=form.score.data,
                                     comment=(form.comment.data or "").strip())
             flash(_("Thank you for your feedback."), "success")
@@ -383,9 +360,9 @@ def attachment(thread_id, attachment_id):
            .where(MessageAttachment.id == attachment_id, Message.thread == thread).first())
     if row is None:
         abort(404)
-    user = _user()
+    user = signed_in_user()
     if user.is_staff:
-        with models.db.atomic():
+        with models.action():
             audit("message.attachment_downloaded", user=user, thread=thread.id, file=row.file_id)
     return uploads.send_stored(row.file)
 
@@ -429,7 +406,7 @@ def _staff_page(thread, form=None, delay_form=None):
 @uploads.accepts_uploads(ATTACHMENT_POLICY)
 def staff_thread(thread_id):
     """A thread as staff see it: the client, the due time, reply, or explain a delay."""
-    user = _user()
+    user = signed_in_user()
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
@@ -438,10 +415,10 @@ def staff_thread(thread_id):
             if stored is not None:
                 message = thread.add_message(STAFF, author=user, body=form.body.data.strip(),
                                              files=stored)
-                notifications = thread.queue_reply_notifications()
+                thread.queue_reply_notifications()
                 audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
         if stored is not None:
-            _after_message(thread, message, notifications)
+            _after_message(thread, message)
             flash(_("Your reply has been sent."), "success")
             return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, form=form)
@@ -451,7 +428,7 @@ def staff_thread(thread_id):
 @staff_required()
 def staff_delay(thread_id):
     """Explain why the answer takes longer, from a template in the client's language."""
-    user = _user()
+    user = signed_in_user()
     thread = _thread_or_404(thread_id)
     form = DelayForm()
     if form.validate_on_submit():
@@ -462,11 +439,11 @@ def staff_delay(thread_id):
                      "%(reason)s We will answer by %(when)s.",
                      reason=form.reason.data.strip(),
                      when=calendar.to_local(new_due).strftime("%d.%m.%Y %H:%M"))
-        with models.db.atomic():
+        with models.action():
             message = thread.explain_delay(user, body, new_due, now=now)
-            notifications = thread.queue_reply_notifications()
+            thread.queue_reply_notifications()
             audit("message.delay_explained", user=user, thread=thread.id, message=message.id)
-        _after_message(thread, message, notifications)
+        _after_message(thread, message)
         flash(_("The delay has been explained to the client."), "success")
         return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, delay_form=form)

@@ -11,11 +11,10 @@ from peewee import IntegrityError
 
 import models
 import rules
-import tasks
 from blueprints import audit, go_to_page, render, render_form, see_other
 from blueprints.auth import start_session
 from forms.registration import ClientForm, ConfirmForm, ContactForm
-from extensions import limiter, retry_minutes
+from blueprints.extensions import limiter, retry_minutes
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -56,7 +55,7 @@ def client():
         form.accept_privacy.data = form.accept_terms.data = True
     if form.validate_on_submit():
         natural = form.client_type.data == rules.NATURAL
-        with models.db.atomic():
+        with models.action():
             pending = pending or models.PendingRegistration()
             pending.client_type = form.client_type.data
             pending.citizenship = form.citizenship.data if natural else None
@@ -107,13 +106,11 @@ def contact():
                 number, phonenumbers.PhoneNumberFormat.NATIONAL)
     if form.validate_on_submit():
         email, phone = form.email.normalised, form.phone.normalised
-        with models.db.atomic():
+        with models.action():
             pending.email, pending.phone = email, phone
             pending.password_hash = models.hash_password(form.password.data)
             pending.save()
-            notifications = _issue_codes(pending, ("email", "sms"))
-        for n in notifications:
-            tasks.enqueue_notification(n.id)
+            _issue_codes(pending, ("email", "sms"))
         return see_other("registration.confirm")
     return _page("contact", form, pending)
 
@@ -121,7 +118,6 @@ def contact():
 def _issue_codes(pending, channels):
     """New codes for the channels. An address that already has an account gets a
     notice instead of a code, so the form never tells who is registered."""
-    notifications = []
     for channel in channels:
         target = pending.email if channel == "email" else pending.phone
         _row, code = models.OneTimeCode.issue(f"register_{channel}", channel, target,
@@ -130,9 +126,7 @@ def _issue_codes(pending, channels):
                  else models.User.get_or_none(models.User.phone == target))
         template = "account_exists" if taken else "registration_code"
         params = {} if taken else {"code": code}
-        notifications.append(models.Notification.queue(channel, target, template,
-                                                       language=pending.language, **params))
-    return notifications
+        models.Notification.queue(channel, target, template, language=pending.language, **params)
 
 
 def _code_error(field, result, code_row):
@@ -173,7 +167,7 @@ def confirm():
 def _complete(pending, email_code, sms_code):
     """Create user, client, membership and consents in one transaction (or nothing)."""
     try:
-        with models.db.atomic():
+        with models.action():
             if not (email_code.use() and sms_code.use()):
                 raise IntegrityError("code already used")
             user = models.User.create(email=pending.email, phone=pending.phone,
@@ -189,12 +183,10 @@ def _complete(pending, email_code, sms_code):
                                       accepted_at=pending.accepted_at)
             pending.completed_at = models.utcnow()
             pending.save()
-            notification = models.Notification.queue("email", user.email, "welcome",
-                                                      language=user.language, user=user)
+            models.Notification.queue("email", user.email, "welcome", language=user.language, user=user)
             audit("registration.completed", user=user, client_type=pending.client_type)
     except IntegrityError:
         return None
-    tasks.enqueue_notification(notification.id)
     return user
 
 
@@ -210,10 +202,8 @@ def resend(channel):
     if wait:
         flash(_("You can request a new code in %(n)d seconds.", n=wait), "error")
     else:
-        with models.db.atomic():
-            notifications = _issue_codes(pending, (channel,))
-        for n in notifications:
-            tasks.enqueue_notification(n.id)
+        with models.action():
+            _issue_codes(pending, (channel,))
         flash(_("A new code has been sent to %(target)s.",
                 target=rules.mask(channel, pending.email if channel == "email" else pending.phone)),
               "success")

@@ -17,7 +17,7 @@ def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
-        with models.db.atomic():
+        with models.action():
             before = {f: getattr(user, f) for f in ("language", "notify_email", "notify_sms")}
             form.populate_obj(user)
             user.full_name = user.full_name.strip()

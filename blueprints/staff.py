@@ -1,27 +1,11 @@
 """The staff area. Staff use the same layout; later issues fill the work queues."""
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, request
-from flask_login import current_user, login_required
 from playhouse.flask_utils import PaginatedQuery
 
 import models
-from blueprints import render
+from blueprints import render, staff_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-def staff_required(role="consultant"):
-    """Only staff with at least ``role``; anyone else gets 404, as for a missing page."""
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not current_user.has_staff_role(role):
-                abort(404)
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
 
 
 @bp.route("")

@@ -5,16 +5,19 @@ up in ``rules.documents.TRANSITIONS``, writes everything in one transaction
 (guarded by a revision number, so two requests cannot both move a document),
 adds a history entry and queues the notifications the client must act on.
 """
-import json
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
                     IntegrityError, TextField, fn)
 
-from models import BaseModel, Client, Membership, Notification, User, db, utcnow
+from models import notifications as outbox
+from models.accounts import Client, Membership, User
+from models.base import BaseModel, JSONField, db, utcnow
 from models.files import StoredFile
+from models.notifications import Notification
+from models.runtime import runtime
 from rules import documents as R
+from rules.i18n import _l
 
 
 class TransitionRefused(Exception):
@@ -34,7 +37,7 @@ class Document(BaseModel):
     doc_type = CharField()
     status = CharField(default=R.NEW, index=True)
     waiting = BooleanField(default=False, index=True)  # the next move is the institution's
-    data = TextField(default="{}")  # the electronic questionnaire as the client last saved it
+    data = JSONField()  # the electronic questionnaire as the client last saved it
     revision = IntegerField(default=0)  # moves with every action (optimistic lock)
     accepted_at = DateTimeField(null=True)
     accepted_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
@@ -57,10 +60,7 @@ class Document(BaseModel):
 
     @property
     def values(self):
-        try:
-            return json.loads(self.data or "{}")
-        except ValueError:
-            return {}
+        return self.data if isinstance(self.data, dict) else {}
 
     @property
     def client_must_act(self):
@@ -162,8 +162,8 @@ class Document(BaseModel):
         ``data`` depends on the action: values, new_files, remove_files, nonce, comments,
         files, include_submission, note, question, container, signers, invitation,
         authority_checked. Raises TransitionRefused; nothing is written then.
-        The notifications queued are left in ``self.queued_notifications`` for the
-        caller to hand to RQ after the commit.
+        Runs as one ``action()``: the notifications it queues reach the job queue
+        after the outermost transaction commits.
         """
         actor = self.actor_of(by)
         target = R.next_status(self.status, actor, action)
@@ -171,8 +171,7 @@ class Document(BaseModel):
             raise TransitionRefused(_l("This cannot be done while the document is “%(status)s”.",
                                        status=self.status_label))
         handler = getattr(self, f"_do_{action}")
-        self.queued_notifications = []
-        with db.atomic():
+        with outbox.action():
             before, now = self.status, utcnow()
             changes = handler(by, now, **data) or {}
             version = changes.pop("version", None)
@@ -286,7 +285,7 @@ class Document(BaseModel):
         if self.pending_invitation():
             return {"invitation_pending": True}
         invitation = SigningInvitation.create(document=self, version=package, user=by,
-                                              backend=_signing_backend())
+                                              backend=runtime.signing.name)
         return {"invitation_pending": True, "note": invitation.backend}
 
     def _do_signing_completed(self, by, now, invitation=None, signers=(), **_):
@@ -306,7 +305,7 @@ class Document(BaseModel):
 
     def _store_working(self, values, new_files, remove_files):
         if values is not None:
-            self.data = json.dumps(values, ensure_ascii=False, sort_keys=True)
+            self.data = dict(values)
         if remove_files:
             DocumentFile.delete().where(DocumentFile.document == self,
                                         DocumentFile.stored_file.in_(list(remove_files))).execute()
@@ -335,9 +334,8 @@ class Document(BaseModel):
         try:
             with db.atomic():
                 version = DocumentVersion.create(document=self, number=number, kind=kind, created_by=by,
-                                                 created_at=now, nonce=nonce, data=data or "",
-                                                 note=note or "",
-                                                 signers=json.dumps(signers or [], ensure_ascii=False))
+                                                 created_at=now, nonce=nonce, data=data or {},
+                                                 note=note or "", signers=list(signers or []))
         except IntegrityError:
             raise TransitionRefused(_l("This was already sent.")) from None
         for stored in files:
@@ -356,13 +354,7 @@ class Document(BaseModel):
         if action == R.SIGN_WITH_SERVICE:
             invitation = self.pending_invitation()
             params["signing_path"] = invitation.url()
-        self.queued_notifications.append(
-            Notification.queue("email", user.email, template, language=user.language, user=user, **params))
-
-
-def _signing_backend():
-    from flask import current_app
-    return current_app.config.get("SIGNING_BACKEND", "dev")
+        Notification.queue("email", user.email, template, language=user.language, user=user, **params)
 
 
 def _unique(files):
@@ -394,9 +386,9 @@ class DocumentVersion(BaseModel):
     document = ForeignKeyField(Document, backref="version_rows", on_delete="CASCADE")
     number = IntegerField()
     kind = CharField()  # submission / package / signed
-    data = TextField(default="")
+    data = JSONField()
     note = TextField(default="")
-    signers = TextField(default="[]")
+    signers = JSONField(empty=list)
     nonce = CharField(null=True, unique=True)  # one submission per form sent, however often clicked
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
@@ -410,17 +402,11 @@ class DocumentVersion(BaseModel):
 
     @property
     def values(self):
-        try:
-            return json.loads(self.data or "{}")
-        except ValueError:
-            return {}
+        return self.data if isinstance(self.data, dict) else {}
 
     @property
     def signer_list(self):
-        try:
-            return json.loads(self.signers or "[]")
-        except ValueError:
-            return []
+        return self.signers if isinstance(self.signers, list) else []
 
     def files(self):
         return list(StoredFile.select().join(VersionFile, on=(VersionFile.stored_file == StoredFile.id))
@@ -471,8 +457,8 @@ class SigningInvitation(BaseModel):
     completed_at = DateTimeField(null=True)
 
     def url(self):
-        import signing
-        return signing.BACKENDS[self.backend]().invite(self)
+        """Where the signer goes to sign (the signing-service adapter decides)."""
+        return runtime.signing.invitation_url(self)
 
 
 DOCUMENT_MODELS = [Document, DocumentFile, DocumentVersion, VersionFile, DocumentEvent, DocumentComment,

@@ -1,7 +1,8 @@
 """Stored files: the metadata of every accepted upload (the bytes live in the storage backend)."""
 from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField
 
-from models import BaseModel, Client, User, utcnow
+from models.accounts import Client, User
+from models.base import BaseModel, utcnow
 
 
 class StoredFile(BaseModel):

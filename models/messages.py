@@ -11,16 +11,20 @@ The id of each thread's newest message is also kept in Redis
 (``publish_last_message``), written after the commit of every new message, so
 that a poll that finds nothing new is answered without the database.
 """
-from flask import current_app
+import logging
+
 from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, SmallIntegerField,
                     TextField, fn)
-from redis import Redis
 from redis.exceptions import RedisError
 
-from models import BaseModel, Client, Membership, Notification, StoredFile, User, utcnow
-from rules import calendar
+from models.accounts import Client, Membership, User
+from models.base import BaseModel, utcnow
+from models.files import StoredFile
+from models.notifications import Notification
+from models.runtime import runtime
+from rules import CLIENT, STAFF, SYSTEM, calendar  # noqa: F401  (CLIENT, STAFF: message kinds)
 
-CLIENT, STAFF, SYSTEM = "client", "staff", "system"
+log = logging.getLogger(__name__)
 ABOUT_KINDS = ("application", "document")
 ACKNOWLEDGEMENT = "acknowledgement"
 
@@ -250,17 +254,14 @@ def due_for_acknowledgement(now=None):
 # --- The Redis pointer: each thread's newest message id --------------------------------------
 
 def _redis():
-    app = current_app._get_current_object()
-    client = app.extensions.get("messages_redis")
-    if client is None:
-        client = Redis.from_url(app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1)
-        app.extensions["messages_redis"] = client
-    return client
+    if runtime.redis is None:
+        raise RedisError("no Redis configured")
+    return runtime.redis
 
 
 def _pointer_key(thread_id):
-    # The queue name tells deployments (and test apps) sharing one Redis apart.
-    return f"{current_app.config['RQ_QUEUE']}:thread:{int(thread_id)}:last"
+    # The namespace tells deployments (and test apps) sharing one Redis apart.
+    return f"{runtime.namespace}:thread:{int(thread_id)}:last"
 
 
 # A missing pointer is refilled from the database by the next poll, so a pointer
@@ -274,7 +275,7 @@ def publish_last_message(thread_id, message_id):
         _redis().eval(_SET_MAX, 1, _pointer_key(thread_id), int(message_id), POINTER_TTL)
     except RedisError:
         # Pollers then see no pointer (or an old one) and ask the database.
-        current_app.logger.warning("thread %s: last message pointer not written", thread_id)
+        log.warning("thread %s: last message pointer not written", thread_id)
         try:
             _redis().delete(_pointer_key(thread_id))
         except RedisError:

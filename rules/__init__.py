@@ -4,20 +4,26 @@ Roles and their rights, password and code policy, identifier parsing, the
 legal documents a registrant accepts. No database access and no request here,
 so all of it is tested without a web request (``tests/test_rules.py``).
 """
-import base64
-import hashlib
 import re
 from datetime import date, timedelta
 from functools import lru_cache
 
 import phonenumbers
 from babel import Locale
-from cryptography.fernet import Fernet, InvalidToken
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
-from flask_babel import lazy_gettext as _l
+
+from rules.i18n import _l
 
 LANGUAGES = {"lv": "Latviešu", "en": "English"}  # Latvian first, English second
+
+# --- Who acts ------------------------------------------------------------------------
+# The author of a message, the actor of a document's history entry: one set of names.
+
+CLIENT, STAFF, SERVICE, SYSTEM = "client", "staff", "service", "system"
+
+# How often an open page asks the server for news (seconds): a thread, the documents list.
+THREAD_POLL_SECONDS = 3
+LIST_POLL_SECONDS = 5
 
 # --- Clients, memberships, staff ------------------------------------------------
 
@@ -197,26 +203,3 @@ RESET_LIFETIME = timedelta(minutes=30)
 
 SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
-
-# --- Secrets at rest ----------------------------------------------------------------------
-
-
-def secret_key():
-    return current_app.config["SECRET_KEY"]
-
-
-def _fernet():
-    digest = hashlib.sha256(("notification-params:" + secret_key()).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
-def seal(text):
-    """Encrypt text (e.g. a code waiting in the outbox) with a key from SECRET_KEY."""
-    return _fernet().encrypt(text.encode()).decode()
-
-
-def unseal(token):
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        return "{}"

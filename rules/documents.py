@@ -8,8 +8,8 @@ the database: ``models.documents.Document.transition`` looks actions up in
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
-
+from rules import CLIENT, SERVICE, STAFF  # SERVICE: the signing service's callback
+from rules.i18n import _l
 from rules.uploads import MB, SEED_000, SEED_004, UploadPolicy
 
 # --- Statuses (seed 004 §6.4) -----------------------------------------------------------
@@ -41,10 +41,6 @@ STATUS_HINTS = {
     SIGNING: _l("Sign the package with a qualified e-signature."),
     SIGNED: _l("Signed."),
 }
-
-# --- Who acts ------------------------------------------------------------------------------
-
-CLIENT, STAFF, SERVICE = "client", "staff", "service"  # SERVICE: the signing service's callback
 
 # --- Actions -------------------------------------------------------------------------------
 
@@ -143,8 +139,10 @@ def client_must_act(status, question_open=False):
     return status in (NEW, INFO_NEEDED, DRAFT, SIGNING) or (status == READY and not question_open)
 
 
-# Rows of the client's list poll this often while one waits on the institution.
-POLL_SECONDS = 5
+def shows_package(status):
+    """The client sees the signing package while agreeing to it and while signing it."""
+    return status in (READY, SIGNING)
+
 
 # --- Authority (seed 000) -------------------------------------------------------------------
 

@@ -35,3 +35,16 @@ SEED_004 = UploadPolicy(
     min_file_size=1, max_file_size=150 * MB, max_files=10, max_total=150 * MB)
 
 POLICIES = {p.name: p for p in (SEED_000, SEED_004)}
+
+
+# --- Zip containers (DOCX, XLSX, ODT, ODS, EDOC/ASiC-E): one policy for every check ---------
+
+ZIP_MAX_ENTRIES = 1000
+ZIP_MAX_UNZIPPED = 200 * MB  # per file; lower for policies with small files (uploads.checks)
+ZIP_MAX_RATIO = 100  # inflated / compressed, per entry (Apache POI's default as well)
+ZIP_RATIO_GRACE = 1 * MB  # small entries may compress well without being bombs
+
+
+def looks_like_zip_bomb(inflated, compressed):
+    """True when an entry inflates beyond the ratio the policy allows."""
+    return inflated > ZIP_RATIO_GRACE and inflated > ZIP_MAX_RATIO * max(compressed, 1)

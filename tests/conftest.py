@@ -23,7 +23,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 import models
-from extensions import limiter
+from blueprints.extensions import limiter
 from portal import create_app, migrate_database
 
 ROOT = Path(__file__).resolve().parent.parent

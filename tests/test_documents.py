@@ -8,12 +8,12 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 import models
-import signing
 import uploads
 from conftest import create_user, csrf_token, login, run_jobs
 from models.documents import Document, DocumentVersion, SigningInvitation
 from rules import documents as R
-from storage import get_storage
+import adapters
+from adapters import signing
 from test_signing import build_container
 
 STAFF = "konsultants@example.lv"
@@ -83,7 +83,7 @@ def package_container(app, document_id):
     version = Document.get_by_id(document_id).latest_version("package")
     files = {}
     for f in version.files():
-        with get_storage(app).open(f.key) as stream:
+        with adapters.of(app).storage.open(f.key) as stream:
             files[f.original_name] = stream.read()
     return build_container(files)
 
@@ -170,9 +170,9 @@ def test_signing_service_callback_only_completes_in_signing(client, app, db, peo
 
 
 def _callback(app, invitation_token, name="Anna Liepa"):
-    with app.test_request_context():
-        return signing.signed_callback({"invitation": invitation_token, "status": "signed",
-                                        "signers": [{"name": name, "serial": "PNOLV-1"}]})
+    return signing.signed_callback({"invitation": invitation_token, "status": "signed",
+                                    "signers": [{"name": name, "serial": "PNOLV-1"}]},
+                                   adapters.of(app).signing.secret)
 
 
 def test_every_table_row_names_known_statuses_actors_and_actions():

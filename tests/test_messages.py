@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import peewee
 import pytest
 
-import messages_jobs
+from tasks import messages as messages_jobs
 import models
 from conftest import create_user, login, post_form, run_jobs
 from models.messages import Message, Thread, ThreadRating, cached_last_message

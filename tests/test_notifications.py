@@ -4,6 +4,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import models
 import tasks
+from portal import init_domain
 from conftest import create_user, post_form, run_jobs
 
 
@@ -52,6 +53,7 @@ def test_nothing_is_lost_when_redis_is_down_at_enqueue(app, mailbox, db, monkeyp
 def test_smtp_failure_keeps_the_row_pending_then_gives_up(app, db):
     n = queue_one(app)
     app.config["MAIL_PORT"] = 1  # nothing listens there
+    init_domain(app)
     with app.app_context():
         for _ in range(tasks.MAX_ATTEMPTS - 1):
             assert tasks.send_notification(n.id) == "pending"
@@ -97,6 +99,7 @@ def test_sms_goes_through_the_http_gateway_backend(app, db):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     app.config.update(SMS_BACKEND="http", SMS_GATEWAY_TOKEN="secret-token",
                       SMS_GATEWAY_URL=f"http://127.0.0.1:{server.server_port}/send")
+    init_domain(app)
     n = queue_one(app, template="reset_code", channel="sms", recipient="+37121111111", code="123456")
     with app.app_context():
         assert tasks.send_notification(n.id) == "sent"

@@ -3,6 +3,7 @@ import pytest
 from flask_babel import force_locale
 
 import rules
+from rules.keys import Keyring, SealBroken, same
 from portal import create_app
 
 
@@ -82,9 +83,31 @@ def test_colleague_defaults_to_own_items_without_managing_users():
 
 
 def test_sealed_text_opens_only_with_the_same_secret():
-    token = rules.seal('{"code": "123456"}')
+    keys = Keyring("first secret")
+    token = keys.seal("outbox", '{"code": "123456"}')
     assert "123456" not in token
-    assert rules.unseal(token) == '{"code": "123456"}'
+    assert keys.unseal("outbox", token) == '{"code": "123456"}'
+    with pytest.raises(SealBroken):
+        Keyring("another secret").unseal("outbox", token)
+    with pytest.raises(SealBroken):
+        keys.unseal("another purpose", token)
+
+
+def test_a_rotated_secret_still_opens_what_the_previous_one_sealed():
+    token = Keyring("old secret").seal("outbox", "kods")
+    assert Keyring("new secret", previous=["old secret"]).unseal("outbox", token) == "kods"
+
+
+def test_each_purpose_has_its_own_key_and_none_is_the_secret():
+    keys = Keyring("s" * 40)
+    assert keys.key("a") != keys.key("b") and len(keys.key("a")) == 32
+    assert keys.key("a") != Keyring("t" * 40).key("a")
+    assert b"s" * 32 != keys.key("a")
+
+
+def test_tokens_compare_as_bytes_and_never_raise():
+    assert same("abc", "abc") and same(b"abc", "abc")
+    assert not same("ā", "a") and not same("abc", None) and not same("\udcff", "x")
 
 
 def test_countries_are_named_in_the_interface_language():

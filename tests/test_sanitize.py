@@ -3,7 +3,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sanitize import plain_text_to_html
+from rules.sanitize import plain_text_to_html
 
 
 class Elements(HTMLParser):

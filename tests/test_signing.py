@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-import signing
+from adapters import signing as service
+from uploads import containers as signing
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -215,12 +216,12 @@ def test_callback_signature_and_freshness():
     secret = b"k" * 32
     body = json.dumps({"invitation": "t", "status": "signed"}).encode()
     now = 1_800_000_000
-    mac = signing.sign_callback(body, now, secret)
-    assert signing.verify_callback(body, str(now), mac, 300, now=now + 10, secret=secret)["invitation"] == "t"
-    assert signing.verify_callback(body, str(now), mac, 300, now=now + 301, secret=secret) is None
-    assert signing.verify_callback(body + b" ", str(now), mac, 300, now=now, secret=secret) is None
-    assert signing.verify_callback(body, str(now), "0" * 64, 300, now=now, secret=secret) is None
-    assert signing.verify_callback(body, "soon", mac, 300, now=now, secret=secret) is None
+    mac = service.sign_callback(body, now, secret)
+    assert service.verify_callback(body, str(now), mac, 300, now=now + 10, secret=secret)["invitation"] == "t"
+    assert service.verify_callback(body, str(now), mac, 300, now=now + 301, secret=secret) is None
+    assert service.verify_callback(body + b" ", str(now), mac, 300, now=now, secret=secret) is None
+    assert service.verify_callback(body, str(now), "0" * 64, 300, now=now, secret=secret) is None
+    assert service.verify_callback(body, "soon", mac, 300, now=now, secret=secret) is None
 
 
 @pytest.mark.parametrize("size", [1, 3])

@@ -13,7 +13,9 @@ import models
 import uploads
 from conftest import _free_port
 from rules.uploads import SEED_004
-from storage import LocalStorage, S3Storage, get_storage, new_key, storage_from_config
+from adapters.storage import LocalStorage, S3Storage, new_key, storage_from_config
+from models.runtime import runtime
+from portal import init_domain
 
 MB = 1024 * 1024
 
@@ -136,7 +138,7 @@ def test_s3_storage_puts_opens_and_deletes(s3_endpoint, bucket):
 def s3_app(app, s3_endpoint, bucket):
     app.config.update(STORAGE_BACKEND="s3", S3_BUCKET=bucket, S3_ENDPOINT_URL=s3_endpoint,
                       S3_REGION="eu-north-1")
-    app.extensions.pop("storage", None)
+    init_domain(app)
     return app
 
 
@@ -144,7 +146,7 @@ def test_uploads_are_stored_in_s3_and_downloaded_from_it(s3_app, db, s3_endpoint
     data = make.docx()
     with s3_app.test_request_context():
         [row] = uploads.store_files([FileStorage(io.BytesIO(data), "līgums.docx")], SEED_004)
-        assert isinstance(get_storage(), S3Storage)
+        assert isinstance(runtime.storage, S3Storage)
         response = uploads.send_stored(models.StoredFile.get_by_id(row.id))
         assert b"".join(response.response) == data
         response.close()

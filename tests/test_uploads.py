@@ -24,7 +24,9 @@ import models
 import uploads
 from conftest import csrf_token
 from rules.uploads import KB, MB, SEED_000, SEED_004, UploadPolicy
-from storage import LocalStorage, get_storage
+from adapters.storage import LocalStorage
+from models.runtime import runtime
+from portal import init_domain
 
 # Small limits keep the size tests fast.
 SMALL = UploadPolicy(name="small", extensions=frozenset({"pdf", "png", "svg", "txt", "docx"}),
@@ -36,7 +38,7 @@ def upload_dir(app, tmp_path):
     """Blobs of this test go to its own directory."""
     path = tmp_path / "uploads"
     app.config["UPLOAD_DIR"] = str(path)
-    app.extensions.pop("storage", None)
+    init_domain(app)
     return path
 
 
@@ -122,7 +124,7 @@ def test_each_allowed_type_is_stored_with_its_sha256(owner, upload_dir, policy, 
     assert row.extension == name.rsplit(".", 1)[1].lower()
     assert row.sha256 == hashlib.sha256(data).hexdigest()
     assert (row.client_id, row.uploaded_by_id) == (client.id, user.id)
-    with get_storage().open(row.key) as stored:
+    with runtime.storage.open(row.key) as stored:
         assert stored.read() == data
 
 
@@ -420,7 +422,7 @@ def test_the_upload_field_shows_limits_accept_and_a_hidden_progress_bar(routes):
 
 
 def test_upload_progress_script_needs_no_eval_or_inline_code():
-    script = (Path(uploads.__file__).parent / "static" / "upload-progress.js").read_text()
+    script = (Path(__file__).resolve().parent.parent / "static" / "upload-progress.js").read_text()
     assert "htmx:xhr:progress" in script and "data-upload-progress" in script
     for forbidden in ("eval(", "new Function", "innerHTML", "setTimeout(\""):
         assert forbidden not in script

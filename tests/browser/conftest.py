@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 import models
 from conftest import create_user, make_config, sms_to  # tests/conftest.py
-from extensions import limiter
+from blueprints.extensions import limiter
 from portal import create_app
 
 from .helpers import ARTIFACTS, last_code, temporary_password

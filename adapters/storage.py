@@ -1,8 +1,9 @@
 """Where the bytes of uploaded files live: local disk or an S3-compatible bucket.
 
 Both backends take the same random keys (``new_key()``) and never see a file
-name, so nothing a user sends can choose a path. ``get_storage()`` returns the
-backend the configuration names (``STORAGE_BACKEND``: ``local`` or ``s3``).
+name, so nothing a user sends can choose a path. ``storage_from_config`` builds the
+backend the configuration names (``STORAGE_BACKEND``: ``local`` or ``s3``); the app
+builds it once (``adapters.build``) and the domain reaches it as ``runtime.storage``.
 """
 import os
 import re
@@ -11,7 +12,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import current_app
 
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
@@ -145,12 +145,3 @@ def storage_from_config(config):
         return S3Storage(config.get("S3_BUCKET"), endpoint_url=config.get("S3_ENDPOINT_URL"),
                          region=config.get("S3_REGION"))
     raise RuntimeError(f"unknown STORAGE_BACKEND {backend!r} (use local or s3)")
-
-
-def get_storage(app=None):
-    """The application's storage backend, built once from its configuration."""
-    app = app or current_app._get_current_object()
-    storage = app.extensions.get("storage")
-    if storage is None:
-        storage = app.extensions["storage"] = storage_from_config(app.config)
-    return storage

@@ -1,23 +1,13 @@
-"""Accepting uploaded files: judged by their content, limited in size, stored under random keys.
-
-A view that takes files (documents, messages) does three things:
-
-* decorates itself with ``accepts_uploads(policy)``, so the request body is
-  limited to the policy before anything reads it (Werkzeug answers 413);
-* calls ``store_files(files, policy, user, client)`` inside ``uploads.atomic()``
-  (or ``models.db.atomic()``) together with its own writes. Every file is checked
-  before any is stored; a refusal raises ``UploadRefused`` whose ``problems``
-  name each file and the reason, ready to show next to the file field;
-* serves a file only after its own authorisation check, with ``send_stored``.
+"""Upload content checks: every file judged by its content before anything is stored.
 
 Types are judged by content: magic bytes (``filetype``), the streams of OLE2
 compound files (``olefile``), the parts of zip containers (read through in
-bounded chunks, so zip bombs are caught however their sizes are declared),
-strict text decoding, and a streaming, entity-free XML walk of SVG images.
+bounded chunks, so zip bombs are caught however their sizes are declared,
+under the one zip policy of ``rules.uploads``), strict text decoding, and a
+streaming, entity-free XML walk of SVG images. ``check_files`` returns the
+problems; ``uploads.store`` stores only files that pass.
 """
 import codecs
-import contextvars
-import hashlib
 import logging
 import re
 import shutil
@@ -25,21 +15,15 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
 
 import filetype
 import olefile
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
-from flask import abort, current_app, request, send_file
 from flask_babel import format_decimal, lazy_gettext as _l
 
-import models
-from extensions import csrf
-from rules.uploads import KB, MB
-from storage import get_storage, new_key
+from rules.uploads import KB, MB, ZIP_MAX_ENTRIES, ZIP_MAX_UNZIPPED, looks_like_zip_bomb
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +32,6 @@ MAX_NAME_LENGTH = 120
 # Room for the CSRF token, the multipart headers of each part and a message text.
 FORM_OVERHEAD = 512 * KB
 
-# Zip containers (DOCX, XLSX, ODT, ODS, EDOC/ASiC-E).
-MAX_ZIP_ENTRIES = 1000
-MAX_UNZIPPED = 200 * MB  # per file; lower for policies with small files (see _zip_budget)
-MAX_RATIO = 100  # inflated / compressed, per entry (Apache POI's default as well)
-RATIO_GRACE = 1 * MB  # small entries may compress well without being bombs
 MAX_NESTING = 1  # an archive inside the container is read too; one inside that is refused
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -384,7 +363,7 @@ class _Budget:
 
 
 def _zip_budget(policy):
-    return min(MAX_UNZIPPED, max(10 * policy.max_file_size, 10 * MB))
+    return min(ZIP_MAX_UNZIPPED, max(10 * policy.max_file_size, 10 * MB))
 
 
 def _bomb(up):
@@ -415,9 +394,9 @@ def _inspect_zip(up, stream, size, budget, depth=0):
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise _damaged(up) from None
-    if len(infos) > MAX_ZIP_ENTRIES:
+    if len(infos) > ZIP_MAX_ENTRIES:
         raise _Refusal(_l("“%(name)s”: the file holds more than %(max)d parts.",
-                          name=up.name, max=MAX_ZIP_ENTRIES))
+                          name=up.name, max=ZIP_MAX_ENTRIES))
     # Entries that overlap (declared sizes that lie) add up to more than the file.
     if sum(i.compress_size for i in infos) > size:
         raise _bomb(up)
@@ -443,7 +422,7 @@ def _inspect_zip(up, stream, size, budget, depth=0):
                             mimetype = chunk[:256].strip()
                     inflated += len(chunk)
                     budget.spend(len(chunk), up)
-                    if inflated > RATIO_GRACE and inflated > MAX_RATIO * max(info.compress_size, 1):
+                    if looks_like_zip_bomb(inflated, info.compress_size):
                         raise _bomb(up)
                     if nested is not None:
                         nested.write(chunk)
@@ -590,136 +569,3 @@ def _check_svg(up, stream):
         raise _mismatch(up, "svg") from None
     if root is None:
         raise _mismatch(up, "svg")
-
-
-# --- Storing ------------------------------------------------------------------------
-
-_stored_here = contextvars.ContextVar("uploads_stored_here", default=None)
-
-
-def _delete_quietly(stored):
-    """Remove blobs whose rows were not kept; a failure is logged, never raised over
-    the error that caused the clean-up."""
-    for storage, key in stored:
-        try:
-            storage.delete(key)
-        except Exception:
-            log.exception("could not delete orphaned upload %s", key)
-
-
-def _sha256(stream):
-    digest = hashlib.sha256()
-    stream.seek(0)
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-    stream.seek(0)
-    return digest.hexdigest()
-
-
-def store_files(files, policy, user=None, client=None, *, existing_count=0, existing_total=0,
-                storage=None):
-    """Check every file, then store them all and return their ``StoredFile`` rows.
-
-    All or nothing: when any file is refused, ``UploadRefused`` is raised before
-    anything is stored; when storing or a row fails, the blobs already put are
-    deleted. Call it inside ``uploads.atomic()`` so that the blobs are deleted
-    as well if the caller's own writes later roll the transaction back."""
-    uploads, problems = _check(files, policy, existing_count, existing_total)
-    if problems:
-        raise UploadRefused(problems)
-    storage = storage or get_storage()
-    stored, rows = [], []
-    try:
-        with models.db.atomic():
-            for up in uploads:
-                digest = _sha256(up.stream)
-                key = new_key()
-                storage.put(key, up.stream)
-                stored.append((storage, key))
-                rows.append(models.StoredFile.create(
-                    key=key, sha256=digest, size=up.size, original_name=up.name,
-                    extension=up.extension, content_type=up.content_type,
-                    client=client, uploaded_by=user))
-    except BaseException:
-        _delete_quietly(stored)
-        raise
-    pending = _stored_here.get()
-    if pending is not None:
-        pending.extend(stored)
-    return rows
-
-
-@contextmanager
-def atomic():
-    """``models.db.atomic()`` that also deletes the blobs ``store_files`` put inside it
-    when the transaction rolls back (an exception leaves the block)."""
-    stored = []
-    token = _stored_here.set(stored)
-    try:
-        with models.db.atomic():
-            yield
-    except BaseException:
-        _delete_quietly(stored)
-        raise
-    finally:
-        _stored_here.reset(token)
-    outer = _stored_here.get()
-    if outer is not None:  # nested: the outer block may still roll back
-        outer.extend(stored)
-
-
-# --- Requests and responses ---------------------------------------------------------
-
-def limit_request_size(policy, overhead=FORM_OVERHEAD):
-    """Limit this request's body to the policy's total plus form overhead (never above the
-    app-wide ``MAX_CONTENT_LENGTH``), so Werkzeug answers 413 before parsing or storing.
-
-    Must run before anything reads the body: ``accepts_uploads`` does it for a view."""
-    if any(name in vars(request._get_current_object()) for name in ("stream", "form", "files")):
-        raise RuntimeError("limit_request_size() must run before the request body is read")
-    limit = policy.max_total + overhead
-    backstop = current_app.config.get("MAX_CONTENT_LENGTH")
-    if backstop:
-        limit = min(limit, backstop)
-    request.max_content_length = limit
-    return limit
-
-
-def accepts_uploads(policy):
-    """Decorate a view that takes files: limit the body to ``policy`` first, then check CSRF.
-
-    ``policy`` is an ``UploadPolicy`` or a function of the view's arguments returning
-    one. CSRFProtect's own check would read the form (and so the whole body) before
-    the view could set the limit, so the view is exempted from it and checked here."""
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            limit_request_size(policy(**kwargs) if callable(policy) else policy)
-            config = current_app.config
-            if config.get("WTF_CSRF_ENABLED", True) and config.get("WTF_CSRF_CHECK_DEFAULT", True):
-                csrf.protect()
-            return view(*args, **kwargs)
-        return csrf.exempt(wrapper)
-    return decorator
-
-
-def send_stored(stored_file, storage=None):
-    """Stream a stored file as a download that no browser will render or run.
-
-    Call only after the caller has checked the user may have it. A missing blob is a 404."""
-    storage = storage or get_storage()
-    try:
-        stream = storage.open(stored_file.key)
-    except FileNotFoundError:
-        log.error("stored file %s has no blob", stored_file.id)
-        abort(404)
-    response = send_file(stream, mimetype=stored_file.content_type, as_attachment=True,
-                         download_name=stored_file.original_name, conditional=False,
-                         etag=False, max_age=None)
-    # Exactly as judged: Werkzeug would add "charset=utf-8" to SVG, whatever its XML says.
-    response.headers["Content-Type"] = stored_file.content_type
-    response.content_length = stored_file.size
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -1,74 +1,26 @@
-"""RQ jobs. They take ids, not objects, and are safe to run twice.
+"""Sending the outbox: one job per notification, and the sweep.
 
 A notification row is written in the same transaction as the change that
 causes it; ``enqueue_notification`` runs after the commit. If Redis is down at
 that moment nothing is lost: ``sweep_notifications`` (every minute, from
-``rq cron``) queues every row still pending. ``Notification.claim`` lets only
+``rq cron``) queues every row still pending. ``models.action()`` hands the rows
+of an action to ``enqueue_notification`` after its commit. ``Notification.claim`` lets only
 one job send a row, so a row is never sent twice.
 """
 import logging
 from datetime import timedelta
-from functools import wraps
 
-from flask import current_app, has_app_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue
 
-import delivery
+import adapters
 import models
+from adapters import DeliveryError
+from rules.keys import SealBroken
+from tasks import enqueue_notification, with_app
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-_worker_app = None
-
-
-def warm_up():
-    """Build the worker's app once (called in the parent before jobs fork)."""
-    global _worker_app
-    if _worker_app is None:
-        from portal import create_app
-        _worker_app = create_app()
-    return _worker_app
-
-
-def with_app(job):
-    """Jobs run inside an app context (created once per worker process)."""
-    @wraps(job)
-    def wrapped(*args, **kwargs):
-        if has_app_context():
-            with models.db.connection_context():
-                return job(*args, **kwargs)
-        with warm_up().app_context(), models.db.connection_context():
-            return job(*args, **kwargs)
-    return wrapped
-
-
-def redis_connection():
-    return Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
-
-
-def queue():
-    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
-
-
-def redis_ok():
-    try:
-        return bool(redis_connection().ping())
-    except RedisError:
-        return False
-
-
-def enqueue_notification(notification_id):
-    """Queue the send job; if Redis is unreachable the sweep will do it later."""
-    try:
-        queue().enqueue("tasks.send_notification", notification_id,
-                        job_id=f"notification-{notification_id}", result_ttl=3600, failure_ttl=86400)
-        return True
-    except RedisError as error:
-        log.warning("Notification %s not queued now (%s); the sweep will queue it.", notification_id, error)
-        return False
 
 
 # Subjects of e-mails, by template (the body lives in templates/email/).
@@ -108,13 +60,22 @@ def send_notification(notification_id):
     if notification is None or not notification.claim():
         return "skipped"
     notification = models.Notification.get_by_id(notification_id)
+    outside = adapters.of(current_app)
     try:
         subject, text, html = render_notification(notification)
+    except SealBroken:
+        # No key opens the parameters (SECRET_KEY changed without SECRET_KEY_PREVIOUS):
+        # never send the message with its code missing.
+        (models.Notification.update(status="failed", params="", error="parameters could not be decrypted")
+         .where(models.Notification.id == notification_id).execute())
+        log.error("Notification %s: parameters could not be decrypted; not sent", notification_id)
+        return "failed"
+    try:
         if notification.channel == "email":
-            delivery.send_email(notification.recipient, subject, text, html)
+            outside.mail.send(notification.recipient, subject, text, html)
         else:
-            delivery.send_sms(notification.recipient, text)
-    except delivery.DeliveryError as error:
+            outside.sms.send(notification.recipient, text)
+    except DeliveryError as error:
         status = "failed" if notification.attempts >= MAX_ATTEMPTS else "pending"
         (models.Notification.update(status=status, error=str(error)[:500])
          .where(models.Notification.id == notification_id).execute())

@@ -1,4 +1,4 @@
-"""Settings module for ``rq worker -c worker_settings``.
+"""Settings module for ``rq worker -c tasks.worker``.
 
 RQ imports it in the parent worker process. Building the Flask app here means
 every job's forked child starts with it ready, instead of building it again.

@@ -1,4 +1,4 @@
-"""Signed packages: the EDOC / ASiC-E container check and the signing-service adapter.
+"""Signed packages: the EDOC / ASiC-E container check.
 
 ``check_container`` validates a container the client signed elsewhere (seed 004
 §6.4.2.2) without pyasice, which does not import on OpenSSL 3 and skips the
@@ -9,18 +9,12 @@ signature value over ``ds:SignedInfo`` with the key of the certificate inside,
 and the signer names from that certificate. It does not check the certificate
 chain against the EU trusted lists or revocation (no network here): staff see
 the signer names and the issuer.
-
-The signing service (seed 004 §6.4.2.3–4, Dokobit) is reached through an adapter;
-``DevSigningService`` records the invitation and lets a development page play the
-service, which answers through the same HMAC-signed callback a real one would.
 """
 import base64
 import hashlib
 import hmac
 import io
-import json
 import posixpath
-import time
 import zipfile
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -31,9 +25,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
-from flask import current_app
-from flask_babel import lazy_gettext as _l
 from lxml import etree
+
+from rules.i18n import _l
+from rules.uploads import ZIP_MAX_ENTRIES, ZIP_MAX_UNZIPPED, looks_like_zip_bomb
 
 MIMETYPE = b"application/vnd.etsi.asic-e+zip"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -64,9 +59,6 @@ C14N = {  # algorithm → (exclusive, with_comments); C14N 1.1 equals 1.0 withou
 }
 
 # Limits that keep a hostile zip from costing much (the upload checks run first).
-MAX_ENTRIES = 500
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 200
 MAX_XML = 5 * 1024 * 1024
 
 
@@ -145,13 +137,13 @@ def _layout_ok(archive, entries, report):
     if archive.read(entries[0]).strip() != MIMETYPE:
         report.problems.append(_l("The container is not of the type application/vnd.etsi.asic-e+zip."))
         return False
-    if len(entries) > MAX_ENTRIES or sum(i.file_size for i in entries) > MAX_UNCOMPRESSED:
+    if len(entries) > ZIP_MAX_ENTRIES or sum(i.file_size for i in entries) > ZIP_MAX_UNZIPPED:
         report.problems.append(_l("The container is too large when unpacked."))
         return False
     for info in entries:
         name = info.filename
         if (name.startswith("/") or "\\" in name or ".." in posixpath.normpath(name).split("/")
-                or (info.compress_size and info.file_size / info.compress_size > MAX_RATIO)):
+                or looks_like_zip_bomb(info.file_size, info.compress_size)):
             report.problems.append(_l("The container holds an entry that is not allowed: %(name)s.",
                                       name=name[:100]))
             return False
@@ -324,71 +316,3 @@ def _signer(certificate):
     issuer = certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
     return {"name": str(name), "serial": str(first(NameOID.SERIAL_NUMBER)),
             "issuer": str(issuer[0].value) if issuer else ""}
-
-
-# --- The signing service -------------------------------------------------------------------
-
-SIGNATURE_HEADER = "X-Signing-Signature"
-TIMESTAMP_HEADER = "X-Signing-Timestamp"
-
-
-def webhook_secret():
-    """The shared secret of the signing service's callbacks (own setting, else from SECRET_KEY)."""
-    configured = current_app.config.get("SIGNING_WEBHOOK_SECRET")
-    if configured:
-        return configured.encode()
-    return hashlib.sha256(("signing-webhook:" + current_app.config["SECRET_KEY"]).encode()).digest()
-
-
-def sign_callback(body, timestamp, secret=None):
-    """The HMAC-SHA256 a callback carries over ``timestamp.body``."""
-    key = secret or webhook_secret()
-    return hmac.new(key, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify_callback(body, timestamp, signature, max_age_seconds, now=None, secret=None):
-    """The parsed payload of an authentic, fresh callback; None otherwise."""
-    try:
-        sent = int(timestamp)
-    except (TypeError, ValueError):
-        return None
-    if abs((now or time.time()) - sent) > max_age_seconds:
-        return None
-    if not hmac.compare_digest(sign_callback(body, sent, secret), signature or ""):
-        return None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def signed_callback(payload, now=None):
-    """(body, headers) of a callback as the service sends it (the dev page and tests use it)."""
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-    timestamp = int(now or time.time())
-    return body, {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign_callback(body, timestamp),
-                  "Content-Type": "application/json"}
-
-
-class DevSigningService:
-    """Development backend: nothing leaves the machine. The invitation is a row; the
-    "service" is a page of this portal that completes it through the signed callback."""
-
-    name = "dev"
-
-    def invite(self, invitation):
-        """Start signing for an invitation row; returns the URL the signer opens."""
-        from flask import url_for
-        return url_for("documents.dev_signing", token=invitation.token)
-
-
-BACKENDS = {"dev": DevSigningService}
-
-
-def service():
-    """The configured signing-service adapter (SIGNING_BACKEND, "dev" by default)."""
-    name = current_app.config.get("SIGNING_BACKEND", "dev")
-    if name == "dev" and current_app.config.get("PORTAL_ENV") == "production":
-        raise RuntimeError("The development signing service is refused in production")
-    return BACKENDS[name]()

@@ -1,4 +1,4 @@
-"""Scheduled RQ jobs of the messages area (registered in cron_jobs.py).
+"""Scheduled RQ jobs of the messages area (registered in tasks/schedule.py).
 
 The service promise of seed 001 §3.3: a client message not answered on the day
 it arrived gets an acknowledgement that it was received, with the time the
@@ -9,13 +9,13 @@ whatever runs at the same time.
 import logging
 
 import models
-import tasks
 from models.messages import Thread, due_for_acknowledgement, publish_last_message
+from tasks import with_app
 
 log = logging.getLogger(__name__)
 
 
-@tasks.with_app
+@with_app
 def acknowledge_thread(thread_id):
     """Acknowledge one waiting thread if it is due and not yet acknowledged. Returns True if sent."""
     return _acknowledge(thread_id)
@@ -25,18 +25,17 @@ def _acknowledge(thread_id):
     thread = Thread.get_or_none(Thread.id == thread_id)
     if thread is None:
         return False
-    with models.db.atomic():
+    with models.action():
         message = thread.acknowledge()
-        notifications = thread.queue_acknowledgement_notifications() if message else []
+        if message:
+            thread.queue_acknowledgement_notifications()
     if message is None:
         return False
     publish_last_message(thread.id, message.id)
-    for notification in notifications:
-        tasks.enqueue_notification(notification.id)
     return True
 
 
-@tasks.with_app
+@with_app
 def acknowledge_due_threads():
     """Every few minutes: acknowledge each thread whose acknowledgement time has passed."""
     sent = 0

@@ -1,0 +1,50 @@
+"""Adapters for the systems outside the portal: mail, SMS, file storage, the signing service.
+
+Each is an object with a production implementation and, where useful, a development
+one (``development_only = True``) that keeps everything on this machine. ``build``
+makes them once from the configuration; ``portal.create_app`` hands them to the
+domain (``models.runtime``) and the jobs (``adapters.of(app)``). In production a
+development adapter is refused at start-up.
+"""
+from dataclasses import dataclass
+
+
+class DeliveryError(Exception):
+    """The mail server or gateway refused or could not be reached; the notification stays pending."""
+
+
+@dataclass
+class Adapters:
+    mail: object
+    sms: object
+    storage: object
+    signing: object
+
+    def development_parts(self):
+        """Names of the development adapters in use (empty in a proper production set-up)."""
+        return [f"{kind}={getattr(self, kind).name}" for kind in ("mail", "sms", "signing")
+                if getattr(getattr(self, kind), "development_only", False)]
+
+
+def build(config, signing_path_for_token, webhook_secret):
+    """The adapters a configuration mapping names."""
+    from adapters.mail import DevMail, SmtpMail
+    from adapters.signing import DevSigningService
+    from adapters.sms import DevSms, HttpSms
+    from adapters.storage import storage_from_config
+
+    mail = (SmtpMail(config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_TLS"],
+                     config["MAIL_USERNAME"], config["MAIL_PASSWORD"], config["MAIL_FROM"])
+            if config["MAIL_BACKEND"] == "smtp" else DevMail())
+    sms = (HttpSms(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER"])
+           if config["SMS_BACKEND"] == "http" else DevSms())
+    signing_backend = config.get("SIGNING_BACKEND", "dev")
+    if signing_backend != "dev":
+        raise RuntimeError(f"unknown SIGNING_BACKEND {signing_backend!r} (only dev is implemented)")
+    signing = DevSigningService(webhook_secret, signing_path_for_token)
+    return Adapters(mail=mail, sms=sms, storage=storage_from_config(config), signing=signing)
+
+
+def of(app):
+    """The adapters an application was built with."""
+    return app.extensions["adapters"]

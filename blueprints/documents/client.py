@@ -1,0 +1,318 @@
+"""The client's document pages: the list, one document, "Labot", submitting, signing."""
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import login_required
+from peewee import IntegrityError, OperationalError
+
+import uploads
+from blueprints import acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user, wants_fragment
+from blueprints.documents import (act, bp, chosen_files, client_document, list_query, policy_of, refused,
+                                  row_response, show_context)
+from forms.documents import (ActionForm, AddFilesForm, AskForm, NewDocumentForm, SignedContainerForm,
+                             editable_values, questionnaire_form)
+from models.documents import Document, TransitionRefused, fingerprint
+from models.files import StoredFile
+from rules import documents as R
+from rules.polling import list_token, parse_list_token
+from uploads.containers import check_container
+
+
+@bp.route("/documents")
+@clients_only("documents.queue")
+def index():
+    """The client's documents, one row each; rows waiting on us refresh themselves."""
+    membership = acting_membership("documents")
+    query = list_query(membership)
+    documents = list(query.order_by(Document.created_at.desc(), Document.id.desc()))
+    form = None
+    if membership.allows("submit"):
+        form = NewDocumentForm()
+        form.set_choices(membership.client.kind)
+    fp = fingerprint(query)
+    return render("documents/index.html", "documents/_list.html", documents=documents, form=form,
+                  token=list_token(fp), polling=fp[2] > 0, membership=membership)
+
+
+@bp.route("/documents/rows")
+@clients_only()
+@poll
+def rows():
+    """The poll: 204 when nothing changed (one aggregate query, no rows loaded); else the
+    changed rows, swapped out of band, and the poller again (without a trigger when no
+    row waits on us any more, which ends the polling)."""
+    membership = acting_membership("documents")
+    query = list_query(membership)
+    fp = fingerprint(query)
+    token = list_token(fp)
+    sent = request.args.get("v", "")
+    if sent == token:
+        return "", 204
+    count, since = parse_list_token(sent)
+    whole = count != fp[0] or since is None
+    changed = query.order_by(Document.created_at.desc(), Document.id.desc())
+    if not whole:
+        changed = changed.where(Document.updated_at > since)
+    return render_template("documents/_poll_update.html", documents=list(changed), whole=whole,
+                           token=token, polling=fp[2] > 0)
+
+
+@bp.route("/documents", methods=["POST"])
+@clients_only()
+def create():
+    """Start a document of a chosen type (status New) and open its form."""
+    user = signed_in_user()
+    acting_membership("documents")
+    membership = acting_membership("submit")
+    form = NewDocumentForm()
+    form.set_choices(membership.client.kind)
+    if not form.validate_on_submit():
+        query = list_query(membership)
+        fp = fingerprint(query)
+        return render("documents/index.html", status=422, form=form, membership=membership,
+                      documents=list(query.order_by(Document.created_at.desc(), Document.id.desc())),
+                      token=list_token(fp), polling=fp[2] > 0)
+    document = Document.start(membership.client, form.doc_type.data, user)
+    audit("document.created", user=user, document=document.id)
+    return go_to_page(url_for("documents.edit", document_id=document.id))
+
+
+@bp.route("/documents/<int:document_id>/row")
+@clients_only()
+def row(document_id):
+    """One row of the list (the fragment a row action answers with)."""
+    return row_response(client_document(document_id))
+
+
+# --- One document ---------------------------------------------------------------------------
+
+@bp.route("/documents/<int:document_id>")
+@clients_only("documents.staff_show")
+def show(document_id):
+    """A document: its status and what the client can do now, versions, activity history."""
+    document = client_document(document_id)
+    return render("documents/show.html", **show_context(document))
+
+
+@bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
+@clients_only()
+@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+def edit(document_id):
+    """"Labot": the questionnaire with staff comments beside the fields they name; save or submit."""
+    document = client_document(document_id, "submit")
+    user = signed_in_user()
+    action = request.form.get("action", R.SAVE)
+    if request.method == "POST" and action not in (R.SAVE, R.SUBMIT):
+        abort(400)
+    shown = editable_values(document.type, document.values, "," if str(get_locale()) == "lv" else ".")
+    form = questionnaire_form(document.type, data=shown if request.method == "GET" else None)
+    form.remove_files.choices = [(f.id, f.original_name) for f in document.working_files()]
+    if request.method == "POST" and action == R.SUBMIT and document.version_for_nonce(form.nonce.data):
+        return _done(document, _("The document was submitted."))  # the same form sent twice
+    if not document.may(R.EDIT, user):
+        return refused(document, _("This document cannot be edited while it is “%(status)s”.",
+                                    status=document.status_label))
+    if request.method == "GET" and request.args.get("check"):
+        form.add_problems(document.completeness_problems())
+    if request.method == "POST" and form.validate_on_submit():
+        new_files = chosen_files(form.files)
+        remove = [i for i in (form.remove_files.data or []) if i in dict(form.remove_files.choices)]
+        values = form.values(document.type)
+        if action == R.SUBMIT:
+            form.add_problems(document.completeness_problems(values, bool(new_files), remove))
+        if not form.errors and not form.form_errors:
+            try:
+                act(document, action, values=values, remove_files=remove, nonce=form.nonce.data,
+                     uploads={"new_files": (new_files, document.type.policy)})
+            except uploads.UploadRefused as refusal:
+                form.files.errors = list(form.files.errors) + refusal.messages
+            except TransitionRefused as refusal:
+                if action == R.SUBMIT and Document.get_by_id(document.id).version_for_nonce(form.nonce.data):
+                    return _done(document, _("The document was submitted."))
+                form.form_errors.append(refusal.message)
+                form.add_problems(refusal.problems)
+            except (IntegrityError, OperationalError):
+                # A second click racing the first: the first one's version answers for both.
+                if action == R.SUBMIT and document.version_for_nonce(form.nonce.data):
+                    return _done(document, _("The document was submitted."))
+                raise
+            else:
+                if action == R.SUBMIT:
+                    return _done(document, _("The document was submitted. We will let you know "
+                                             "when it has been processed."))
+                flash(_("The document was saved. You can continue later."), "success")
+                return see_other("documents.edit", document_id=document.id)
+    status = 422 if request.method == "POST" else 200
+    return render("documents/edit.html", status=status, document=document, form=form,
+                  comments=document.open_comments(), working=document.working_files())
+
+
+def _done(document, message):
+    """After a client action: the row in place (htmx from the list), else the list."""
+    flash(message, "success")
+    if wants_fragment():
+        return row_response(Document.get_by_id(document.id))
+    return see_other("documents.index")
+
+
+@bp.route("/documents/<int:document_id>/submit", methods=["POST"])
+@clients_only()
+def submit(document_id):
+    """Submit from the list ("Iesniegt"): the row swaps in place; an incomplete document
+    opens its form with what is missing marked."""
+    document = client_document(document_id, "submit")
+    nonce = request.form.get("nonce", "")[:64] or None
+    if nonce and document.version_for_nonce(nonce):
+        return _done(document, _("The document was submitted."))
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not document.may(R.SUBMIT, signed_in_user()):
+        return refused(document, _("This cannot be done while the document is “%(status)s”.",
+                                    status=document.status_label))
+    if document.completeness_problems():
+        flash(_("Fill in everything the document needs before you submit it."), "error")
+        return go_to_page(url_for("documents.edit", document_id=document.id, check=1))
+    try:
+        act(document, R.SUBMIT, nonce=nonce)
+    except TransitionRefused as refusal:
+        if nonce and Document.get_by_id(document.id).version_for_nonce(nonce):
+            return _done(document, _("The document was submitted."))
+        return refused(document, refusal.message)
+    return _done(document, _("The document was submitted. We will let you know when it has been processed."))
+
+
+@bp.route("/documents/<int:document_id>/files", methods=["POST"])
+@clients_only()
+@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+def add_files(document_id):
+    """Add files while we need information (the document stays where it is)."""
+    document = client_document(document_id, "submit")
+    form = AddFilesForm()
+    if not document.may(R.ADD_FILES, signed_in_user()):
+        return refused(document, _("Files cannot be added while the document is “%(status)s”.",
+                                    status=document.status_label))
+    if form.validate_on_submit():
+        try:
+            act(document, R.ADD_FILES, uploads={"new_files": (chosen_files(form.files), document.type.policy)})
+        except uploads.UploadRefused as refusal:
+            form.files.errors = list(form.files.errors) + refusal.messages
+        except TransitionRefused as refusal:
+            form.files.errors = list(form.files.errors) + [refusal.message]
+        else:
+            flash(_("The files were added. Submit the document when it is ready."), "success")
+            return see_other("documents.show", document_id=document.id)
+    context = show_context(document)
+    context["add_form"] = form
+    return render("documents/show.html", status=422, **context)
+
+
+@bp.route("/documents/<int:document_id>/agree", methods=["POST"])
+@clients_only()
+def agree(document_id):
+    """"Piekrist": the client agrees to the package (→ Signing)."""
+    document = client_document(document_id, "submit")
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        act(document, R.AGREE)
+    except TransitionRefused as refusal:
+        return refused(document, refusal.message)
+    flash(_("You agreed to the package. Now sign it with a qualified e-signature."), "success")
+    if wants_fragment():
+        return row_response(Document.get_by_id(document.id))
+    return see_other("documents.show", document_id=document.id)
+
+
+@bp.route("/documents/<int:document_id>/questions", methods=["POST"])
+@clients_only()
+def ask(document_id):
+    """A question about the package; staff answer by adding documents and sending it again."""
+    document = client_document(document_id, "submit")
+    form = AskForm()
+    if not document.may(R.ASK, signed_in_user()):
+        return refused(document, _("This cannot be done while the document is “%(status)s”.",
+                                    status=document.status_label))
+    if form.validate_on_submit():
+        try:
+            act(document, R.ASK, question=form.question.data)
+        except TransitionRefused as refusal:
+            return refused(document, refusal.message)
+        flash(_("Your question was sent. We will answer by sending the package again."), "success")
+        return see_other("documents.show", document_id=document.id)
+    context = show_context(document)
+    context["ask_form"] = form
+    return render("documents/show.html", status=422, **context)
+
+
+@bp.route("/documents/<int:document_id>/signed", methods=["POST"])
+@clients_only()
+@uploads.accepts_uploads(R.SIGNED_CONTAINER_POLICY)
+def upload_signed(document_id):
+    """The package signed elsewhere, as one EDOC / ASiC-E container that we check."""
+    document = client_document(document_id, "submit")
+    form = SignedContainerForm()
+    if not document.may(R.UPLOAD_SIGNED, signed_in_user()):
+        return refused(document, _("A signed package can be uploaded only while the document is "
+                                    "“%(status)s”.", status=R.STATUS_LABELS[R.SIGNING]))
+    if form.validate_on_submit():
+        files = chosen_files(form.container)
+        if len(files) != 1:
+            form.container.errors = list(form.container.errors) + [_("Choose one signed container.")]
+        else:
+            problems = uploads.check_files(files, R.SIGNED_CONTAINER_POLICY)
+            report = None
+            if not problems:
+                stream = files[0].stream
+                stream.seek(0)
+                package = document.latest_version("package")
+                report = check_container(stream.read(),
+                                                 [f.sha256 for f in package.files()] if package else [])
+                stream.seek(0)
+                problems = report.problems
+            if problems:
+                form.container.errors = list(form.container.errors) + [str(p) for p in problems]
+            else:
+                try:
+                    act(document, R.UPLOAD_SIGNED, signers=report.signers,
+                         uploads={"container": (files, R.SIGNED_CONTAINER_POLICY)})
+                except uploads.UploadRefused as refusal:
+                    form.container.errors = list(form.container.errors) + refusal.messages
+                except TransitionRefused as refusal:
+                    return refused(document, refusal.message)
+                else:
+                    flash(_("The signed package was accepted. Signed by: %(names)s.",
+                            names=", ".join(report.signer_names)), "success")
+                    return see_other("documents.show", document_id=document.id)
+    context = show_context(document)
+    context["signed_form"] = form
+    return render("documents/show.html", status=422, **context)
+
+
+@bp.route("/documents/<int:document_id>/signing-service", methods=["POST"])
+@clients_only()
+def sign_with_service(document_id):
+    """Ask the signing service for an invitation and go there."""
+    document = client_document(document_id, "submit")
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    open_invitation = document.pending_invitation() if document.status == R.SIGNING else None
+    if open_invitation:  # a second click: the invitation already exists (and was e-mailed)
+        return go_to_page(open_invitation.url())
+    try:
+        act(document, R.SIGN_WITH_SERVICE)
+    except TransitionRefused as refusal:
+        return refused(document, refusal.message)
+    invitation = document.pending_invitation()
+    flash(_("We also sent the invitation to your e-mail."), "info")
+    return go_to_page(invitation.url())
+
+
+@bp.route("/documents/<int:document_id>/files/<int:file_id>")
+@login_required
+def download(document_id, file_id):
+    """A file of a document, only to whom may see the document (staff too)."""
+    document = client_document(document_id)
+    if not document.owns_file(file_id):
+        abort(404)
+    stored = StoredFile.get_by_id(file_id)
+    return uploads.send_stored(stored)

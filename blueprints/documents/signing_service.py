@@ -1,0 +1,79 @@
+"""The signing service's side: its HMAC-signed callback, and the development service page."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+import adapters
+import models
+from adapters import signing
+from blueprints.documents import bp
+from blueprints.extensions import csrf
+from forms.documents import ActionForm
+from models.documents import Document, SigningInvitation, TransitionRefused
+from rules import documents as R
+
+
+def _dev_service_enabled():
+    return (current_app.config.get("SIGNING_BACKEND", "dev") == "dev"
+            and current_app.config.get("PORTAL_ENV") != "production")
+
+
+@bp.route("/signing-service/dev/<token>", methods=["GET", "POST"])
+def dev_signing(token):
+    """The development signing service: shows the package and "signs" it, answering the
+    portal through the same signed callback a real service would send."""
+    service = adapters.of(current_app).signing
+    if not _dev_service_enabled():
+        abort(404)
+    invitation = SigningInvitation.get_or_none(SigningInvitation.token == token)
+    if invitation is None:
+        abort(404)
+    form = ActionForm()
+    files = invitation.version.files() if invitation.version else []
+    default_name = invitation.user.display_name if invitation.user else ""
+    if invitation.status == "pending" and form.validate_on_submit():
+        name = (request.form.get("signer_name") or default_name).strip()[:200] or default_name
+        body, headers = signing.signed_callback({"invitation": token, "status": "signed",
+                                                 "signers": [{"name": name, "serial": "", "issuer": "dev"}]},
+                                                service.secret)
+        result, _status = _handle_callback(body, headers)
+        flash(_("The signing service reports: %(result)s.", result=result), "info")
+        return redirect(url_for("documents.show", document_id=invitation.document_id), code=303)
+    return render_template("documents/dev_signing.html", invitation=invitation, files=files, form=form,
+                           default_name=default_name)
+
+
+@bp.route("/signing-service/callback", methods=["POST"])
+@csrf.exempt
+def signing_callback():
+    """Webhook of the signing service: HMAC-signed, fresh, idempotent."""
+    body = request.get_data(cache=False)
+    result, status = _handle_callback(body, request.headers)
+    return {"result": result}, status
+
+
+def _handle_callback(body, headers):
+    payload = signing.verify_callback(body, headers.get(signing.TIMESTAMP_HEADER),
+                                      headers.get(signing.SIGNATURE_HEADER),
+                                      R.SIGNING_CALLBACK_MAX_AGE.total_seconds(),
+                                      adapters.of(current_app).signing.secret)
+    if payload is None:
+        return "refused", 403
+    invitation = SigningInvitation.get_or_none(SigningInvitation.token == str(payload.get("invitation", "")))
+    if invitation is None:
+        return "unknown invitation", 404
+    if invitation.status == "completed":
+        return "already done", 200
+    if payload.get("status") != "signed":
+        return "ignored", 200
+    signers = [{"name": str(s.get("name", ""))[:200], "serial": str(s.get("serial", ""))[:100],
+                "issuer": str(s.get("issuer", ""))[:200]}
+               for s in payload.get("signers") or [] if isinstance(s, dict) and s.get("name")]
+    document = Document.get_by_id(invitation.document_id)
+    try:
+        with models.action():
+            document.transition(R.SIGNING_COMPLETED, by=None, invitation=invitation, signers=signers)
+            models.AuditLog.record("document.signing_completed", actor="signing-service",
+                                   document=document.id, invitation=invitation.id)
+    except TransitionRefused:
+        return "refused by the document's status", 409
+    return "signed", 200

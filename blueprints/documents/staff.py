@@ -1,0 +1,113 @@
+"""Staff pages of documents: the queue of what waits on us, a document, the decisions."""
+from flask import flash
+from flask_babel import gettext as _
+from peewee import Case
+
+import models
+import uploads
+from blueprints import get_scoped_or_404, render, see_other, signed_in_user, staff_required
+from blueprints.documents import act, bp, chosen_files, policy_of
+from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
+from models.documents import Document, TransitionRefused
+from rules import documents as R
+
+
+def staff_document(document_id):
+    return get_scoped_or_404(Document, document_id, "documents")
+
+
+@bp.route("/staff/documents")
+@staff_required()
+def queue():
+    """Documents waiting on us: in processing first, then questions about packages; oldest first."""
+    first = Case(None, [(Document.status == R.PROCESSING, 0), (Document.status == R.READY, 1)], 2)
+    waiting = (Document.select(Document, models.Client).join(models.Client)
+               .where(Document.waiting == True)  # noqa: E712 (peewee expression)
+               .order_by(first, Document.submitted_at, Document.updated_at, Document.id))
+    # A document never submitted is still the client's own draft: not listed for staff.
+    recent = (Document.select(Document, models.Client).join(models.Client)
+              .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
+              .order_by(Document.updated_at.desc()).limit(20))
+    return render("documents/staff_queue.html", waiting=list(waiting), recent=list(recent))
+
+
+def _staff_context(document, **forms):
+    package = document.latest_version("package")
+    context = {"document": document, "versions": document.versions(), "history": document.history(),
+               "comments": document.open_comments(), "membership": document.submitter_membership(),
+               "has_authority": document.submitter_has_authority(),
+               "package": package, "package_files": package.files() if package else [],
+               "submission": document.latest_version("submission"),
+               "accept_form": AcceptForm(), "info_form": request_info_form(document.type),
+               "package_form": PackageForm(), "resend_form": ResendForm(),
+               "actions": R.actions_for(document.status, R.STAFF)}
+    context.update(forms)
+    return context
+
+
+@bp.route("/staff/documents/<int:document_id>")
+@staff_required()
+def staff_show(document_id):
+    """A document for staff: the submitter's authority, the data, versions, history, decisions."""
+    return render("documents/staff_document.html", **_staff_context(staff_document(document_id)))
+
+
+def _staff_action(document_id, action, form, message, **data):
+    document = staff_document(document_id)
+    if not document.may(action, signed_in_user()):
+        flash(_("This cannot be done while the document is “%(status)s”.", status=document.status_label), "error")
+        return render("documents/staff_document.html", status=409, **_staff_context(document))
+    if form.validate_on_submit():
+        try:
+            act(document, action, **{k: (v(form) if callable(v) else v) for k, v in data.items()})
+        except uploads.UploadRefused as refusal:
+            form.files.errors = list(form.files.errors) + refusal.messages
+        except TransitionRefused as refusal:
+            form.form_errors.append(refusal.message)
+            for name, messages in refusal.problems.items():
+                if name in form._fields:
+                    form[name].errors = list(form[name].errors) + list(messages)
+        else:
+            flash(message, "success")
+            return see_other("documents.staff_show", document_id=document.id)
+    forms = {AcceptForm: "accept_form", PackageForm: "package_form", ResendForm: "resend_form"}
+    key = forms.get(type(form), "info_form")
+    return render("documents/staff_document.html", status=422, **_staff_context(document, **{key: form}))
+
+
+@bp.route("/staff/documents/<int:document_id>/accept", methods=["POST"])
+@staff_required()
+def accept(document_id):
+    form = AcceptForm()
+    return _staff_action(document_id, R.ACCEPT, form, _("The document was accepted."),
+                         authority_checked=lambda f: f.authority_checked.data, note=lambda f: f.note.data or "")
+
+
+@bp.route("/staff/documents/<int:document_id>/request-info", methods=["POST"])
+@staff_required()
+def request_info(document_id):
+    document = staff_document(document_id)
+    form = request_info_form(document.type)
+    return _staff_action(document_id, R.REQUEST_INFO, form,
+                         _("The client was asked for information."), comments=comments_of)
+
+
+@bp.route("/staff/documents/<int:document_id>/package", methods=["POST"])
+@staff_required()
+@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+def prepare_package(document_id):
+    form = PackageForm()
+    policy = policy_of(document_id)
+    return _staff_action(document_id, R.PREPARE_PACKAGE, form, _("The package was sent to the client for agreement."),
+                         include_submission=lambda f: f.include_submission.data, note=lambda f: f.note.data or "",
+                         uploads=lambda f: {"files": (chosen_files(f.files), policy)})
+
+
+@bp.route("/staff/documents/<int:document_id>/resend", methods=["POST"])
+@staff_required()
+@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+def resend(document_id):
+    form = ResendForm()
+    policy = policy_of(document_id)
+    return _staff_action(document_id, R.RESEND, form, _("The package was sent again for agreement."),
+                         note=lambda f: f.note.data or "", uploads=lambda f: {"files": (chosen_files(f.files), policy)})

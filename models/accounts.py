@@ -1,0 +1,158 @@
+"""People, the clients they act for, and the memberships between them."""
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
+
+import rules
+from models import passwords
+from models.base import BaseModel, utcnow
+
+
+class User(BaseModel):
+    """A person who signs in. Clients they act for come through memberships."""
+
+    email = CharField(unique=True)
+    phone = CharField(unique=True)
+    password_hash = CharField()
+    full_name = CharField(default="")
+    language = CharField(default="lv")
+    notify_email = BooleanField(default=True)
+    notify_sms = BooleanField(default=True)
+    staff_role = CharField(null=True)
+    must_change_password = BooleanField(default=False)
+    temporary_password_expires_at = DateTimeField(null=True)
+    session_version = IntegerField(default=1)
+    disabled_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    # What Flask-Login asks of a user object (without importing it here).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self):
+        # Flask-Login keeps this in the session; a bumped version logs out
+        # every session that still carries the old one.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self):
+        return self.disabled_at is None
+
+    @property
+    def is_staff(self):
+        return self.staff_role in rules.STAFF_ROLES
+
+    @property
+    def display_name(self):
+        return self.full_name or self.email
+
+    def has_staff_role(self, role):
+        return rules.staff_role_at_least(self.staff_role, role)
+
+    def check_password(self, password):
+        """Verify a password; a temporary one stops working when it expires."""
+        if (self.must_change_password and self.temporary_password_expires_at
+                and self.temporary_password_expires_at < utcnow()):
+            return False
+        return passwords.password_matches(self.password_hash, password)
+
+    def was_used_before(self, password):
+        """True if password equals the current one or one in the short history."""
+        if passwords.password_matches(self.password_hash, password):
+            return True
+        recent = (PasswordHistory.select().where(PasswordHistory.user == self)
+                  .order_by(PasswordHistory.created_at.desc())
+                  .limit(rules.PASSWORD_HISTORY_LENGTH))
+        return any(passwords.password_matches(h.password_hash, password) for h in recent)
+
+    def set_password(self, password, temporary=False):
+        """Store a new password, keep the old hash in history, end other sessions.
+
+        Call inside ``db.atomic()``; the caller saves nothing else for it.
+        """
+        if self.password_hash and not self.must_change_password:
+            PasswordHistory.create(user=self, password_hash=self.password_hash)
+        self.password_hash = passwords.hash_password(password)
+        self.must_change_password = temporary
+        self.temporary_password_expires_at = (
+            utcnow() + rules.TEMPORARY_PASSWORD_LIFETIME if temporary else None)
+        self.session_version += 1
+        self.save()
+
+    def memberships_query(self):
+        return (Membership.select(Membership, Client).join(Client)
+                .where(Membership.user == self, Membership.revoked_at.is_null())
+                .order_by(Client.kind.desc(), Client.name))
+
+
+class PasswordHistory(BaseModel):
+    user = ForeignKeyField(User, backref="password_history", on_delete="CASCADE")
+    password_hash = CharField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class Client(BaseModel):
+    """Whom the institution serves: a natural person or a company."""
+
+    kind = CharField()  # rules.NATURAL or rules.LEGAL
+    name = CharField(default="")
+    country = CharField(null=True)  # legal person: country of registration
+    citizenship = CharField(null=True)  # natural person
+    citizenship2 = CharField(null=True)
+    registration_number = CharField(null=True)
+    requires_trusted_eid = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_legal(self):
+        return self.kind == rules.LEGAL
+
+
+class Membership(BaseModel):
+    """A user's access to a client: a role and the rights it carries."""
+
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="memberships", on_delete="CASCADE")
+    role = CharField()  # rules.ROLES
+    can_documents = BooleanField(default=False)
+    can_submit = BooleanField(default=False)
+    can_messages = BooleanField(default=False)
+    can_finance = BooleanField(default=False)
+    can_services = BooleanField(default=False)
+    can_manage_users = BooleanField(default=False)
+    own_items_only = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "client"), True),)
+
+    def allows(self, permission):
+        return self.revoked_at is None and bool(getattr(self, f"can_{permission}"))
+
+    @classmethod
+    def grant(cls, user, client, role, **overrides):
+        """Create a membership with the role's default rights (overridable)."""
+        rights = dict(rules.ROLE_DEFAULT_RIGHTS[role])
+        rights.update(overrides)
+        return cls.create(user=user, client=client, role=role,
+                          **{f"can_{k}" if k != "own_items_only" else k: v
+                             for k, v in rights.items()})
+
+
+class Consent(BaseModel):
+    """Which version of a legal document a user accepted, and when."""
+
+    user = ForeignKeyField(User, backref="consents", on_delete="CASCADE")
+    document = CharField()
+    version = CharField()
+    accepted_at = DateTimeField()
+
+
+def find_user_by_identifier(identifier):
+    """Look a user up by e-mail or +E.164 phone; None when no such user."""
+    kind, value = rules.parse_identifier(identifier)
+    if kind == "email":
+        return User.get_or_none(fn.LOWER(User.email) == value)
+    if kind == "phone":
+        return User.get_or_none(User.phone == value)
+    return None

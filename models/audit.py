@@ -1,0 +1,24 @@
+"""The audit log: security-relevant actions, who, when, from where."""
+from peewee import CharField, DateTimeField, ForeignKeyField
+
+from models.accounts import User
+from models.base import BaseModel, JSONField, utcnow
+
+
+class AuditLog(BaseModel):
+    """Security-relevant actions: who, what, when, from where. Never secrets."""
+
+    created_at = DateTimeField(default=utcnow, index=True)
+    user = ForeignKeyField(User, null=True, backref="audit", on_delete="SET NULL")
+    actor = CharField(default="")
+    action = CharField(index=True)
+    ip = CharField(default="")
+    user_agent = CharField(default="")
+    details = JSONField()
+
+    @classmethod
+    def record(cls, action, user=None, actor="", ip="", user_agent="", **details):
+        return cls.create(action=action, user=user,
+                          actor=actor or (user.email if user else ""),
+                          ip=ip or "", user_agent=(user_agent or "")[:250],
+                          details=details)

@@ -1,0 +1,43 @@
+"""The database handle, the base model, the clock and the column types every model shares."""
+import json
+from datetime import datetime, timezone
+
+from peewee import DatabaseProxy, Model, TextField
+
+db = DatabaseProxy()
+
+
+def utcnow():
+    """Naive UTC now; every stored time is UTC, templates show Europe/Riga."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class JSONField(TextField):
+    """JSON kept in a text column (portable between SQLite and PostgreSQL).
+
+    Unreadable text (a hand-edited row) reads as the field's empty value
+    instead of failing the page that shows it."""
+
+    def __init__(self, empty=dict, **kwargs):
+        self.empty = empty
+        kwargs.setdefault("default", empty)
+        super().__init__(**kwargs)
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        if value is None or value == "":
+            return self.empty()
+        try:
+            return json.loads(value)
+        except ValueError:
+            return self.empty()

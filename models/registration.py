@@ -1,0 +1,139 @@
+"""Registration in progress, password recovery, and one-time confirmation codes."""
+import secrets
+
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
+
+import rules
+from models.accounts import User
+from models.base import BaseModel, db, utcnow
+from models.runtime import runtime
+from rules.keys import same
+
+
+class PendingRegistration(BaseModel):
+    """Server-side state of a registration in progress (steps 1–3)."""
+
+    token = CharField(unique=True, default=lambda: secrets.token_urlsafe(24))
+    client_type = CharField(null=True)
+    citizenship = CharField(null=True)
+    citizenship2 = CharField(null=True)
+    country = CharField(null=True)
+    privacy_version = CharField(null=True)
+    terms_version = CharField(null=True)
+    accepted_at = DateTimeField(null=True)
+    email = CharField(null=True)
+    phone = CharField(null=True)
+    password_hash = CharField(null=True)
+    language = CharField(default="lv")
+    created_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField(null=True)
+
+    @property
+    def expired(self):
+        return self.created_at + rules.REGISTRATION_LIFETIME < utcnow()
+
+    @property
+    def has_client_step(self):
+        return self.client_type is not None and self.accepted_at is not None
+
+    @property
+    def has_contact_step(self):
+        return self.has_client_step and self.password_hash is not None
+
+
+class PasswordReset(BaseModel):
+    """One password-recovery attempt; user is null when nobody matched."""
+
+    token = CharField(unique=True, default=lambda: secrets.token_urlsafe(24))
+    user = ForeignKeyField(User, null=True, backref="resets", on_delete="CASCADE")
+    channel = CharField()  # email or sms: the temporary password goes back here
+    target = CharField()
+    created_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField(null=True)
+
+    @property
+    def expired(self):
+        return self.created_at + rules.RESET_LIFETIME < utcnow()
+
+
+class OneTimeCode(BaseModel):
+    """A 6-digit confirmation code, stored only as a keyed hash."""
+
+    purpose = CharField()  # rules.CODE_PURPOSES
+    registration = ForeignKeyField(PendingRegistration, null=True, backref="codes",
+                                   on_delete="CASCADE")
+    reset = ForeignKeyField(PasswordReset, null=True, backref="codes", on_delete="CASCADE")
+    channel = CharField()
+    target = CharField()
+    code_hash = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+    superseded_at = DateTimeField(null=True)
+
+    @staticmethod
+    def digest(code_id_salt, code):
+        return runtime.keys.mac("one-time-code", f"{code_id_salt}:{code}")
+
+    @classmethod
+    def issue(cls, purpose, channel, target, registration=None, reset=None):
+        """Make a new code (superseding earlier live ones); return (row, plain code)."""
+        now = utcnow()
+        owner = cls.registration == registration if registration else cls.reset == reset
+        (cls.update(superseded_at=now)
+         .where(owner, cls.purpose == purpose, cls.used_at.is_null(),
+                cls.superseded_at.is_null()).execute())
+        code = f"{secrets.randbelow(10 ** rules.CODE_DIGITS):0{rules.CODE_DIGITS}d}"
+        salt = secrets.token_hex(8)
+        row = cls.create(purpose=purpose, channel=channel, target=target,
+                         registration=registration, reset=reset,
+                         code_hash=f"{salt}${cls.digest(salt, code)}",
+                         expires_at=now + rules.CODE_LIFETIME)
+        return row, code
+
+    @classmethod
+    def latest(cls, purpose, registration=None, reset=None):
+        owner = cls.registration == registration if registration else cls.reset == reset
+        return (cls.select().where(owner, cls.purpose == purpose)
+                .order_by(cls.created_at.desc(), cls.id.desc()).first())
+
+    def seconds_until_resend(self):
+        wait = (self.created_at + rules.CODE_RESEND_COOLDOWN - utcnow()).total_seconds()
+        return max(0, int(wait + 0.999))
+
+    def check(self, code):
+        """Try a code. Returns one of rules.CODE_OK / CODE_WRONG / CODE_DEAD.
+
+        A wrong try is counted (and saved) even when the caller's transaction
+        is rolled back later, so run this before other writes.
+        """
+        if (self.used_at or self.superseded_at or self.expires_at < utcnow()
+                or self.attempts >= rules.CODE_MAX_ATTEMPTS):
+            return rules.CODE_DEAD
+        salt, expected = self.code_hash.split("$", 1)
+        if same(expected, self.digest(salt, (code or "").strip())):
+            return rules.CODE_OK
+        # Atomic increment so parallel guesses cannot exceed the limit.
+        (OneTimeCode.update(attempts=OneTimeCode.attempts + 1)
+         .where(OneTimeCode.id == self.id).execute())
+        self.attempts += 1
+        if self.attempts >= rules.CODE_MAX_ATTEMPTS:
+            return rules.CODE_DEAD
+        return rules.CODE_WRONG
+
+    def use(self):
+        """Mark used; False if another request used it first."""
+        return bool(OneTimeCode.update(used_at=utcnow())
+                    .where(OneTimeCode.id == self.id, OneTimeCode.used_at.is_null())
+                    .execute())
+
+
+def clean_expired(now=None):
+    """Delete finished or stale registration/reset state (run by the scheduler)."""
+    now = now or utcnow()
+    with db.atomic():
+        stale_reg = now - rules.REGISTRATION_LIFETIME
+        n1 = PendingRegistration.delete().where(PendingRegistration.created_at < stale_reg).execute()
+        n2 = PasswordReset.delete().where(PasswordReset.created_at < now - rules.RESET_LIFETIME).execute()
+    return n1 + n2

@@ -1,0 +1,76 @@
+"""RQ jobs and the schedule. They take ids, not objects, and are safe to run twice.
+
+- ``tasks.notifications``: sending the outbox (``send_notification``) and the sweep
+  that queues rows whose job was never queued.
+- ``tasks.messages``: the acknowledgement of unanswered client messages.
+- ``tasks.schedule``: what ``rq cron`` runs and how often (Procfile ``clock``).
+- ``tasks.worker``: the settings module of ``rq worker`` (builds the app once).
+
+Jobs run inside the worker's app (``with_app``), so they use the same adapters,
+keys and database binding as the web processes.
+"""
+import logging
+from functools import wraps
+
+from flask import current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+import models
+
+log = logging.getLogger(__name__)
+_worker_app = None
+
+
+def warm_up():
+    """Build the worker's app once (called in the parent before jobs fork)."""
+    global _worker_app
+    if _worker_app is None:
+        from portal import create_app
+        _worker_app = create_app()
+    return _worker_app
+
+
+def with_app(job):
+    """Jobs run inside an app context (created once per worker process)."""
+    @wraps(job)
+    def wrapped(*args, **kwargs):
+        if has_app_context():
+            with models.db.connection_context():
+                return job(*args, **kwargs)
+        with warm_up().app_context(), models.db.connection_context():
+            return job(*args, **kwargs)
+    return wrapped
+
+
+def redis_connection(app=None):
+    app = app or current_app
+    return Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+
+
+def queue(app=None):
+    app = app or current_app
+    return Queue(app.config["RQ_QUEUE"], connection=redis_connection(app))
+
+
+def redis_ok():
+    try:
+        return bool(redis_connection().ping())
+    except RedisError:
+        return False
+
+
+def enqueue_notification(notification_id, app=None):
+    """Queue the send job; if Redis is unreachable the sweep will do it later."""
+    try:
+        queue(app).enqueue("tasks.notifications.send_notification", notification_id,
+                        job_id=f"notification-{notification_id}", result_ttl=3600, failure_ttl=86400)
+        return True
+    except RedisError as error:
+        log.warning("Notification %s not queued now (%s); the sweep will queue it.", notification_id, error)
+        return False
+
+
+# The jobs, by the names RQ and callers know them.
+from tasks.notifications import MAX_ATTEMPTS, SUBJECTS, send_notification, sweep_notifications  # noqa: E402,F401

@@ -1,0 +1,16 @@
+"""What ``rq cron`` runs and how often (Procfile ``clock``: ``rq cron tasks/schedule.py``).
+
+Every job here is idempotent, so a missed or doubled run is harmless.
+"""
+import os
+
+from rq import cron
+
+from tasks.messages import acknowledge_due_threads
+from tasks.notifications import sweep_notifications
+
+QUEUE = os.environ.get("RQ_QUEUE", "kabinets")
+
+cron.register(sweep_notifications, QUEUE, interval=60)
+# Acknowledge unanswered client messages (seed 001 §3.3).
+cron.register(acknowledge_due_threads, QUEUE, interval=300)
