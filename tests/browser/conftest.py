@@ -117,8 +117,8 @@ def _start_worker(config, log_path):
                UPLOAD_DIR=config.get("UPLOAD_DIR", ""))
     rq = Path(sys.executable).parent / "rq"
     log = open(log_path, "w")
-    # As in the Procfile: -c worker_settings builds the app once, before jobs fork.
-    process = subprocess.Popen([str(rq), "worker", "-c", "worker_settings", "--url", config["REDIS_URL"],
+    # As in the Procfile: -c tasks.worker builds the app once, before jobs fork.
+    process = subprocess.Popen([str(rq), "worker", "-c", "tasks.worker", "--url", config["REDIS_URL"],
                                 "--path", str(ROOT), config["RQ_QUEUE"]], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
