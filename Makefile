@@ -20,7 +20,7 @@ PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_CO
                $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
                --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test test-fast lock translations extract-messages update-messages clean
+.PHONY: run test test-fast lint chromium lock translations extract-messages update-messages clean
 
 $(VENV)/.base: requirements.txt requirements-local.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
@@ -47,7 +47,19 @@ run: $(VENV)/.base translations
 	@echo "Kabinets: http://127.0.0.1:$(PORT)  (Ctrl+C stops everything)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-test: $(VENV)/.dev translations
+# Debian's chromium for the browser tests: installed when missing (as root or with sudo -n),
+# otherwise a loud notice that they will be skipped.
+chromium:
+	@bash scripts/ensure_chromium.sh
+
+# ruff (ruff.toml) and the import contracts (.importlinter); both report before either fails.
+lint: $(VENV)/.dev
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
+	exit $$status
+
+test: lint chromium $(VENV)/.dev translations
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 test-fast: $(VENV)/.dev translations
