@@ -81,7 +81,7 @@ def default_config(instance_path):
         "SESSION_COOKIE_NAME": "kabinets_session",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own timeouts
         # The largest body any request may send (a backstop); upload views lower it
-        # per request to their policy with uploads.limit_request_size.
+        # per request to their policy with uploading.limit_request_size.
         "MAX_CONTENT_LENGTH": 160 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,  # any one non-file form field
         "STORAGE_BACKEND": env("STORAGE_BACKEND", "local"),  # local or s3 (adapters/storage.py)

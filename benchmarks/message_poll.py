@@ -41,7 +41,8 @@ def main():
         url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tmp}/bench.sqlite3"
         app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False,
                           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                          "RQ_QUEUE": f"bench-message-poll-{uuid.uuid4().hex[:8]}", "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
+                          "RQ_QUEUE": f"bench-message-poll-{uuid.uuid4().hex[:8]}",
+                          "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
         with app.app_context():
             migrate_database()
             with models.db.atomic():

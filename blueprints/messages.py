@@ -30,6 +30,7 @@ from playhouse.flask_utils import PaginatedQuery
 import models
 import rules
 import uploads
+from blueprints import uploading
 from blueprints import (acting_membership, audit, clients_only, get_scoped_or_404, poll as poll_view, render,
                         render_form, see_other, signed_in_user, staff_required)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
@@ -244,7 +245,7 @@ def index():
 
 @bp.route("/messages/new", methods=["GET", "POST"])
 @clients_only()
-@uploads.accepts_uploads(ATTACHMENT_POLICY)
+@uploading.accepts_uploads(ATTACHMENT_POLICY)
 def new():
     """"Uzrakstīt ziņojumu": text, files, "Nosūtīt"."""
     user = signed_in_user()
@@ -273,7 +274,7 @@ def new():
 
 @bp.route("/messages/<int:thread_id>", methods=["GET", "POST"])
 @clients_only("messages.staff_thread")
-@uploads.accepts_uploads(ATTACHMENT_POLICY)
+@uploading.accepts_uploads(ATTACHMENT_POLICY)
 def thread(thread_id):
     """One thread: every message, the reply form, the rating once answered; polls for news."""
     user = signed_in_user()
@@ -364,7 +365,7 @@ def attachment(thread_id, attachment_id):
     if user.is_staff:
         with models.action():
             audit("message.attachment_downloaded", user=user, thread=thread.id, file=row.file_id)
-    return uploads.send_stored(row.file)
+    return uploading.send_stored(row.file)
 
 
 # --- Staff ------------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def _staff_page(thread, form=None, delay_form=None):
 
 @bp.route("/staff/messages/<int:thread_id>", methods=["GET", "POST"])
 @staff_required()
-@uploads.accepts_uploads(ATTACHMENT_POLICY)
+@uploading.accepts_uploads(ATTACHMENT_POLICY)
 def staff_thread(thread_id):
     """A thread as staff see it: the client, the due time, reply, or explain a delay."""
     user = signed_in_user()

@@ -191,7 +191,8 @@ def _complete(pending, email_code, sms_code):
 
 
 @bp.route("/resend/<channel>", methods=["POST"])
-@limiter.limit("6 per hour", key_func=lambda: f"reg-resend:{session.get('registration')}:{request.view_args.get('channel')}")
+@limiter.limit("6 per hour",
+               key_func=lambda: f"reg-resend:{session.get('registration')}:{request.view_args.get('channel')}")
 def resend(channel):
     """A new code for one channel, at most once a minute."""
     pending = _pending()

@@ -65,7 +65,7 @@ def _field_for(spec):
         return TextAreaField(spec.label, validators=[Optional(), Length(max=spec.max_length)],
                              render_kw={"rows": 4, "cols": 40, "maxlength": spec.max_length}, **common)
     if spec.kind == "choice":
-        choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(v, l) for v, l in spec.choices]
+        choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(v, label) for v, label in spec.choices]
         return SelectField(spec.label, choices=choices, validators=[Optional()], **common)
     if spec.kind == "yesno":
         return RadioField(spec.label, choices=[("yes", _l("Yes")), ("no", _l("No"))],

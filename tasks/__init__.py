@@ -23,23 +23,24 @@ log = logging.getLogger(__name__)
 _worker_app = None
 
 
-def warm_up():
-    """Build the worker's app once (called in the parent before jobs fork)."""
+def use_app(app):
+    """The app jobs run in, when they are not started inside one (``tasks.worker`` sets it
+    in the parent worker process, so every forked job starts with it built)."""
     global _worker_app
-    if _worker_app is None:
-        from portal import create_app
-        _worker_app = create_app()
-    return _worker_app
+    _worker_app = app
+    return app
 
 
 def with_app(job):
-    """Jobs run inside an app context (created once per worker process)."""
+    """Jobs run inside an app context: the caller's, or the worker's (``use_app``)."""
     @wraps(job)
     def wrapped(*args, **kwargs):
         if has_app_context():
             with models.db.connection_context():
                 return job(*args, **kwargs)
-        with warm_up().app_context(), models.db.connection_context():
+        if _worker_app is None:
+            raise RuntimeError("no app for this job: start workers with `rq worker -c tasks.worker`")
+        with _worker_app.app_context(), models.db.connection_context():
             return job(*args, **kwargs)
     return wrapped
 

@@ -277,7 +277,6 @@ PASSWORD = "Zilais-Kalns7!"
 def create_user(app, email="anna@example.lv", phone="+37121111111", password=PASSWORD,
                 staff_role=None, kind="natural", role="self", **fields):
     """A user with a client and membership, made directly (for tests not about registration)."""
-    import rules
     with app.app_context(), models.db.connection_context():
         user = models.User.create(email=email, phone=phone, staff_role=staff_role,
                                   password_hash=models.hash_password(password), **fields)

@@ -8,7 +8,7 @@ import io
 import struct
 import zipfile
 import zlib
-from functools import lru_cache
+from functools import cache
 
 KB = 1024
 
@@ -258,7 +258,7 @@ def asice(data=None):
 
 # --- Hostile containers --------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def zip_bomb_docx(megabytes=20):
     """A DOCX whose document part inflates from ~20 KB to ``megabytes`` MB of zeros."""
     buffer = io.BytesIO()

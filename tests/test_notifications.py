@@ -1,5 +1,4 @@
 """The notification outbox: written with the change, sent by RQ, never lost, never twice."""
-import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 import models

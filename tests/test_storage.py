@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 import fixtures_files as make
 import models
 import uploads
+from blueprints import uploading
 from conftest import _free_port
 from rules.uploads import SEED_004
 from adapters.storage import LocalStorage, S3Storage, new_key, storage_from_config
@@ -147,7 +148,7 @@ def test_uploads_are_stored_in_s3_and_downloaded_from_it(s3_app, db, s3_endpoint
     with s3_app.test_request_context():
         [row] = uploads.store_files([FileStorage(io.BytesIO(data), "līgums.docx")], SEED_004)
         assert isinstance(runtime.storage, S3Storage)
-        response = uploads.send_stored(models.StoredFile.get_by_id(row.id))
+        response = uploading.send_stored(models.StoredFile.get_by_id(row.id))
         assert b"".join(response.response) == data
         response.close()
     assert objects(s3_endpoint, bucket) == [row.key]

@@ -22,6 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import fixtures_files as make
 import models
 import uploads
+from blueprints import uploading
 from conftest import csrf_token
 from rules.uploads import KB, MB, SEED_000, SEED_004, UploadPolicy
 from adapters.storage import LocalStorage
@@ -348,14 +349,14 @@ def test_limit_request_size_refuses_an_oversized_body_before_parsing(app):
     body = {"files": (io.BytesIO(b"%PDF-" + b"x" * (700 * KB)), "big.pdf")}
     with app.test_request_context("/", method="POST", data=body):
         from flask import request
-        assert uploads.limit_request_size(SMALL) == SMALL.max_total + uploads.FORM_OVERHEAD
+        assert uploading.limit_request_size(SMALL) == SMALL.max_total + uploads.FORM_OVERHEAD
         with pytest.raises(RequestEntityTooLarge):
             request.files
 
 
 def test_limit_request_size_never_exceeds_the_app_backstop(app):
     with app.test_request_context("/", method="POST"):
-        assert uploads.limit_request_size(SEED_000) == app.config["MAX_CONTENT_LENGTH"] == 160 * MB
+        assert uploading.limit_request_size(SEED_000) == app.config["MAX_CONTENT_LENGTH"] == 160 * MB
 
 
 def test_limit_request_size_after_the_body_was_read_is_a_programming_error(app):
@@ -363,7 +364,7 @@ def test_limit_request_size_after_the_body_was_read_is_a_programming_error(app):
         from flask import request
         request.form
         with pytest.raises(RuntimeError):
-            uploads.limit_request_size(SMALL)
+            uploading.limit_request_size(SMALL)
 
 
 # --- Through real requests ----------------------------------------------------------
@@ -384,7 +385,7 @@ def routes(app, upload_dir):
     bp = Blueprint("upload_test", __name__, url_prefix="/_test")
 
     @bp.route("/upload", methods=["GET", "POST"])
-    @uploads.accepts_uploads(SMALL)
+    @uploading.accepts_uploads(SMALL)
     def upload():
         form = UploadForm()
         if form.validate_on_submit():
@@ -399,7 +400,7 @@ def routes(app, upload_dir):
 
     @bp.get("/files/<int:file_id>")
     def download(file_id):
-        return uploads.send_stored(models.StoredFile.get_by_id(file_id))
+        return uploading.send_stored(models.StoredFile.get_by_id(file_id))
 
     app.register_blueprint(bp)
     return app.test_client()

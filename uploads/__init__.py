@@ -11,11 +11,11 @@ A view that takes files (documents, messages) does three things:
 * serves a file only after its own authorisation check, with ``send_stored``.
 
 ``checks`` judges content, ``store`` keeps files all or nothing, ``containers``
-checks signed EDOC / ASiC-E packages, ``web`` holds the request-side helpers.
+checks signed EDOC / ASiC-E packages. The request side (``accepts_uploads``,
+``send_stored``) is web code and lives in ``blueprints.uploading``.
 """
 from uploads.checks import (  # noqa: F401
     FORM_OVERHEAD, Problem, UploadRefused, accepted_types, check_files, extension_of, format_size,
     sanitise_filename,
 )
 from uploads.store import atomic, store_files  # noqa: F401
-from uploads.web import accepts_uploads, limit_request_size, send_stored  # noqa: F401

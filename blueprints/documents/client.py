@@ -5,7 +5,8 @@ from flask_login import login_required
 from peewee import IntegrityError, OperationalError
 
 import uploads
-from blueprints import acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user, wants_fragment
+from blueprints import (acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user,
+                        uploading, wants_fragment)
 from blueprints.documents import (act, bp, chosen_files, client_document, list_query, policy_of, refused,
                                   row_response, show_context)
 from forms.documents import (ActionForm, AddFilesForm, AskForm, NewDocumentForm, SignedContainerForm,
@@ -95,7 +96,7 @@ def show(document_id):
 
 @bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
 @clients_only()
-@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
 def edit(document_id):
     """"Labot": the questionnaire with staff comments beside the fields they name; save or submit."""
     document = client_document(document_id, "submit")
@@ -183,7 +184,7 @@ def submit(document_id):
 
 @bp.route("/documents/<int:document_id>/files", methods=["POST"])
 @clients_only()
-@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
 def add_files(document_id):
     """Add files while we need information (the document stays where it is)."""
     document = client_document(document_id, "submit")
@@ -246,7 +247,7 @@ def ask(document_id):
 
 @bp.route("/documents/<int:document_id>/signed", methods=["POST"])
 @clients_only()
-@uploads.accepts_uploads(R.SIGNED_CONTAINER_POLICY)
+@uploading.accepts_uploads(R.SIGNED_CONTAINER_POLICY)
 def upload_signed(document_id):
     """The package signed elsewhere, as one EDOC / ASiC-E container that we check."""
     document = client_document(document_id, "submit")
@@ -315,4 +316,4 @@ def download(document_id, file_id):
     if not document.owns_file(file_id):
         abort(404)
     stored = StoredFile.get_by_id(file_id)
-    return uploads.send_stored(stored)
+    return uploading.send_stored(stored)

@@ -5,6 +5,7 @@ from peewee import Case
 
 import models
 import uploads
+from blueprints import uploading
 from blueprints import get_scoped_or_404, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files, policy_of
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
@@ -94,7 +95,7 @@ def request_info(document_id):
 
 @bp.route("/staff/documents/<int:document_id>/package", methods=["POST"])
 @staff_required()
-@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
 def prepare_package(document_id):
     form = PackageForm()
     policy = policy_of(document_id)
@@ -105,7 +106,7 @@ def prepare_package(document_id):
 
 @bp.route("/staff/documents/<int:document_id>/resend", methods=["POST"])
 @staff_required()
-@uploads.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
 def resend(document_id):
     form = ResendForm()
     policy = policy_of(document_id)

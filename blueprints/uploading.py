@@ -1,4 +1,5 @@
-"""Uploads in a request: the body limited before it is read, files served safely."""
+"""Uploads in a request: the body limited before it is read (``accepts_uploads``), files
+served so that no browser renders or runs them (``send_stored``)."""
 import logging
 from functools import wraps
 
