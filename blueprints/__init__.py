@@ -19,10 +19,20 @@ def wants_fragment():
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
+# What the layout's header shows on a full page (e.g. the messages link with its unread
+# count): functions returning template values, registered by the areas. The view asks
+# them, so the layout runs no queries of its own.
+HEADER_PARTS = []
+
+
 def render(page, fragment=None, status=200, **context):
     """The full page normally; only the fragment when HTMX asked for one."""
-    template = fragment if fragment and wants_fragment() else page
-    return render_template(template, **context), status
+    if fragment and wants_fragment():
+        return render_template(fragment, **context), status
+    for part in HEADER_PARTS:
+        for name, value in part().items():
+            context.setdefault(name, value)
+    return render_template(page, **context), status
 
 
 def render_form(page, fragment=None, form=None, **context):
@@ -120,6 +130,15 @@ def poll(view):
 def is_poll():
     view = current_app.view_functions.get(request.endpoint)
     return bool(getattr(view, "is_poll", False))
+
+
+def page_of(query, per_page):
+    """One page of a query (``?page=``) as plain values, so the template runs no query:
+    ``rows``, ``page`` and ``page_count``."""
+    from playhouse.flask_utils import PaginatedQuery
+    pages = PaginatedQuery(query, paginate_by=per_page, check_bounds=False)
+    return {"rows": list(pages.get_object_list()), "page": pages.get_page(),
+            "page_count": pages.get_page_count()}
 
 
 # --- Redirects and the audit log -----------------------------------------------------------------

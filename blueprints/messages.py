@@ -25,14 +25,12 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from peewee import IntegrityError
-from playhouse.flask_utils import PaginatedQuery
 
 import models
 import rules
 import uploads
-from blueprints import uploading
-from blueprints import (acting_membership, audit, clients_only, get_scoped_or_404, poll as poll_view, render,
-                        render_form, see_other, signed_in_user, staff_required)
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, page_of,
+                        poll as poll_view, render, render_form, see_other, signed_in_user, staff_required, uploading)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachment, Thread,
                              ThreadRating, cached_last_message, publish_last_message, refill_last_message,
@@ -133,19 +131,24 @@ def _message_html(text):
 
 
 @bp.app_context_processor
-def _header_link():
-    def messages_nav():
-        """(url, unread count) for the header link, or None when the user has no messages area."""
-        if not current_user or not current_user.is_authenticated:
-            return None
-        user = signed_in_user()
-        if user.is_staff:
-            return url_for("messages.staff_queue"), waiting_queue().count()
-        membership = acting_membership()
-        if membership is None or not membership.allows("messages"):
-            return None
-        return url_for("messages.index"), unread_total(user, _client_threads(membership))
-    return {"messages_nav": messages_nav, "attachment_policy": ATTACHMENT_POLICY}
+def _attachment_policy():
+    return {"attachment_policy": ATTACHMENT_POLICY}
+
+
+def _messages_link():
+    """The header's messages link: (url, unread count), or None without a messages area."""
+    if not current_user or not current_user.is_authenticated:
+        return {"messages_link": None}
+    user = signed_in_user()
+    if user.is_staff:
+        return {"messages_link": (url_for("messages.staff_queue"), waiting_queue().count())}
+    membership = acting_membership()
+    if membership is None or not membership.allows("messages"):
+        return {"messages_link": None}
+    return {"messages_link": (url_for("messages.index"), unread_total(user, _client_threads(membership)))}
+
+
+HEADER_PARTS.append(_messages_link)
 
 
 # --- Rendering helpers ------------------------------------------------------------------------
@@ -379,7 +382,7 @@ def staff_queue():
     others = (Thread.select(Thread, models.Client).join(models.Client)
               .where(Thread.waiting_since.is_null())
               .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
-    pages = PaginatedQuery(others, paginate_by=25, check_bounds=False)
+    pages = page_of(others, 25)
     return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)
 
 
@@ -459,5 +462,5 @@ def ratings():
              .order_by(ThreadRating.created_at.desc(), ThreadRating.id.desc()))
     scores = [r.score for r in ThreadRating.select(ThreadRating.score)]
     average = sum(scores) / len(scores) if scores else None
-    pages = PaginatedQuery(query, paginate_by=50, check_bounds=False)
+    pages = page_of(query, 50)
     return render("messages/ratings.html", pages=pages, average=average, count=len(scores))

@@ -1,9 +1,8 @@
 """The staff area. Staff use the same layout; later issues fill the work queues."""
 from flask import Blueprint, abort, current_app, request
-from playhouse.flask_utils import PaginatedQuery
 
 import models
-from blueprints import render, staff_required
+from blueprints import page_of, render, staff_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -38,7 +37,7 @@ def outbox():
     recipient = request.args.get("to", "").strip()
     if recipient:
         query = query.where(models.DevOutbox.recipient == recipient)
-    pages = PaginatedQuery(query, paginate_by=25, check_bounds=False)
+    pages = page_of(query, 25)
     return render("staff/outbox.html", "staff/_outbox_rows.html", pages=pages, recipient=recipient)
 
 
@@ -51,5 +50,5 @@ def audit_log():
     action = request.args.get("action", "").strip()
     if action:
         query = query.where(models.AuditLog.action.startswith(action))
-    pages = PaginatedQuery(query, paginate_by=50, check_bounds=False)
+    pages = page_of(query, 50)
     return render("staff/audit.html", "staff/_audit_rows.html", pages=pages, action=action)
