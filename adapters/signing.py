@@ -1,4 +1,4 @@
-"""The signing service (seed 004 §6.4.2.3–4, e.g. Dokobit), reached through an adapter.
+"""The signing service (DOC-10; e.g. Dokobit), reached through an adapter.
 
 An adapter has a ``name`` (stored on each invitation) and ``invitation_url(invitation)``,
 the address the signer opens. ``DevSigningService`` records the invitation and lets a

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, password recovery (seed 004 §15) and password change."""
+"""Sign-in, sign-out, password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
 import secrets
 import string
 from datetime import datetime, timezone

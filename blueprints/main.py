@@ -22,7 +22,7 @@ def index():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    """Every account the user may act for, private and each company, kept apart (seed 003)."""
+    """Every account the user may act for, private and each company, kept apart (CMP-1)."""
     return render("main/dashboard.html", memberships=memberships(), active=acting_membership())
 
 

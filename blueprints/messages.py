@@ -1,4 +1,4 @@
-"""Messages (issue 4, seed 004 §13, seed 001 §3.3–4): threads between a client and the institution.
+"""Messages (MSG-1, MSG-6…MSG-8, MSG-11): threads between a client and the institution.
 
 Clients see the threads of the account they act for (permission "messages";
 own-items-only colleagues only the threads they started); staff work from a
@@ -335,7 +335,7 @@ def poll(thread_id):
 @bp.route("/messages/<int:thread_id>/rating", methods=["POST"])
 @login_required
 def rate(thread_id):
-    """The client rates how the thread was handled, once it has an answer (seed 001 §4)."""
+    """The client rates how the thread was handled, once it has an answer (MSG-11)."""
     user = signed_in_user()
     thread = _thread_or_404(thread_id)
     if user.is_staff or thread.answered_at is None:

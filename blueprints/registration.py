@@ -1,4 +1,4 @@
-"""Registration in three steps (seed 004 §1–2.3.1.1).
+"""Registration in three steps (ACC-1, ACC-2, ACC-4, ACC-6).
 
 The state lives in a PendingRegistration row whose random token is the only
 thing the session holds, so a client cannot skip or tamper with a step. Back

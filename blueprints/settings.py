@@ -1,4 +1,4 @@
-"""User settings (seed 004 §14): profile and contact preferences."""
+"""User settings (ACC-14): profile and contact preferences."""
 from flask import Blueprint, flash
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

@@ -25,7 +25,7 @@ class ValidEmail:
 
 
 class Identifier:
-    """E-mail or phone in +xxx12345678 form, as seed 004 §15 asks."""
+    """E-mail or phone in +xxx12345678 form, as ACC-9 asks."""
 
     def __call__(self, form, field):
         kind, value = rules.parse_identifier(field.data)

@@ -21,7 +21,7 @@ def files_field():
 
 
 class ComposeForm(FlaskForm):
-    """A new thread (seed 004 §13): text, files, "Nosūtīt"."""
+    """A new thread (MSG-1): text, files, "Nosūtīt"."""
 
     subject = StringField(_l("Subject (optional)"), validators=[Optional(), Length(max=120)],
                           render_kw={"maxlength": 120})
@@ -40,7 +40,7 @@ DELAY_DAYS = (1, 2, 3, 5, 10)
 
 
 class DelayForm(FlaskForm):
-    """Staff: explain why the answer takes longer, and promise a new time (seed 001 §3.3)."""
+    """Staff: explain why the answer takes longer, and promise a new time (MSG-8)."""
 
     days = SelectField(_l("New answer within"), coerce=int, default=2,
                        choices=choices([(d, _l("%(n)d working day(s)", n=d)) for d in DELAY_DAYS]))
@@ -50,7 +50,7 @@ class DelayForm(FlaskForm):
 
 
 class RatingForm(FlaskForm):
-    """How the client rates the service in a thread (seed 001 §4)."""
+    """How the client rates the service in a thread (MSG-11)."""
 
     score = RadioField(_l("Your rating"), coerce=int,
                        choices=choices([(5, _l("5 — excellent")), (4, _l("4 — good")),

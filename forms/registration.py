@@ -1,4 +1,4 @@
-"""The three registration steps (seed 004 §2): client, contact, confirmation."""
+"""The three registration steps (ACC-2, ACC-4, ACC-6): client, contact, confirmation."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField

@@ -1,4 +1,4 @@
-"""User settings (seed 004 §14): profile and contact preferences."""
+"""User settings (ACC-14): profile and contact preferences."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField

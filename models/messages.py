@@ -147,7 +147,7 @@ class Thread(BaseModel):
 
     def queue_reply_notifications(self):
         """E-mails saying a reply is waiting in the cabinet: a link only, never the text
-        (seed 000: e-mail is not protected). Call inside the reply's transaction."""
+        (MSG-2: e-mail is not protected). Call inside the reply's transaction."""
         return [Notification.queue("email", u.email, "message_reply", language=u.language, user=u,
                                    thread_id=self.id)
                 for u in self.client_recipients() if u.notify_email]
@@ -173,7 +173,7 @@ class Message(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     def author_label(self):
-        """Staff replies come from named people (seed 001 §3.3)."""
+        """Staff replies come from named people (MSG-5)."""
         if self.kind == STAFF and self.author is not None:
             return self.author.full_name or None
         if self.kind == CLIENT and self.author is not None:
@@ -198,7 +198,7 @@ class ThreadRead(BaseModel):
 
 
 class ThreadRating(BaseModel):
-    """The client's rating of how a thread was handled (seed 001 §4): 1–5 and a comment."""
+    """The client's rating of how a thread was handled (MSG-11): 1–5 and a comment."""
 
     thread = ForeignKeyField(Thread, backref="ratings", unique=True, on_delete="CASCADE")
     user = ForeignKeyField(User, null=True, backref="thread_ratings", on_delete="SET NULL")

@@ -54,7 +54,7 @@ ROLE_DEFAULT_RIGHTS = {
     # The main user (signing rights confirmed by staff or the register) runs the company.
     MAIN: {**_ALL, "own_items_only": False},
     # Whoever registered a company may start its application but not hand out access
-    # until main-user rights are confirmed (seed 000).
+    # until main-user rights are confirmed (CMP-4).
     REGISTRANT: {**_ALL, "manage_users": False, "own_items_only": False},
     # Colleagues get what the main user ticks; by default only their own items.
     COLLEAGUE: {"documents": True, "submit": True, "messages": True, "finance": False,

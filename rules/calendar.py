@@ -1,6 +1,6 @@
-"""The working-day calendar behind the service promises (seed 001 §3.3, seed 000).
+"""The working-day calendar behind the service promises (MSG-6, MSG-7, MSG-9).
 
-Support works on working days 8:30–17:00 Europe/Riga (seed 000). Saturdays,
+Support works on working days 8:30–17:00 Europe/Riga (MSG-9). Saturdays,
 Sundays and Latvian public holidays (the ``holidays`` package, country "LV",
 including the days off the government moves) are not working days. Stored
 times are naive UTC, as everywhere in the models; these functions take and

@@ -1,7 +1,7 @@
 """Documents: the status table, the document types and their questionnaires (plain data).
 
-Seed 004 §6.4 and DESIGN.md capability 4 give the statuses and who may do what in
-each; seed 000 names the document types that need authority. Nothing here touches
+DOC-3…DOC-8 (docs/requirements.md) give the statuses and who may do what in
+each; DOC-14 names the document types that need authority. Nothing here touches
 the database: ``models.documents.Document.transition`` looks actions up in
 ``TRANSITIONS`` and refuses anything the table does not hold.
 """
@@ -12,7 +12,7 @@ from rules import CLIENT, SERVICE, STAFF  # SERVICE: the signing service's callb
 from rules.i18n import _l
 from rules.uploads import MB, SEED_000, SEED_004, UploadPolicy
 
-# --- Statuses (seed 004 §6.4) -----------------------------------------------------------
+# --- Statuses (DOC-3) -----------------------------------------------------------
 
 NEW = "new"                      # Jauns
 PROCESSING = "processing"        # Apstrādē
@@ -66,7 +66,7 @@ ACTIONS_BY_ACTOR = {CLIENT: CLIENT_ACTIONS, STAFF: STAFF_ACTIONS, SERVICE: SERVI
 
 # The status table: (status, actor, action) → the status after it. Anything not here
 # is refused. EDIT changes nothing; it says the form may be opened ("Labot") — in
-# Information needed too, where seed 004 §6.4.1 shows the staff comments beside the
+# Information needed too, where DOC-5 shows the staff comments beside the
 # fields to correct.
 TRANSITIONS = {
     (NEW, CLIENT, EDIT): NEW,
@@ -90,7 +90,7 @@ TRANSITIONS = {
     (READY, CLIENT, ASK): READY,
     (READY, STAFF, RESEND): READY,  # staff add documents and send them again
 
-    (SIGNING, STAFF, RESEND): READY,  # seed 004 §6.4.2.1: questions at Signing too
+    (SIGNING, STAFF, RESEND): READY,  # DOC-7: questions at Signing too
     (SIGNING, CLIENT, UPLOAD_SIGNED): SIGNED,
     (SIGNING, CLIENT, SIGN_WITH_SERVICE): SIGNING,
     (SIGNING, SERVICE, SIGNING_COMPLETED): SIGNED,
@@ -144,7 +144,7 @@ def shows_package(status):
     return status in (READY, SIGNING)
 
 
-# --- Authority (seed 000) -------------------------------------------------------------------
+# --- Authority (DOC-14) -------------------------------------------------------------------
 
 REPRESENTATION_ROLES = ("self", "main")  # a natural person for themself; a company's main user
 

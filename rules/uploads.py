@@ -20,14 +20,14 @@ class UploadPolicy:
         return extension.lower().lstrip(".") in self.extensions
 
 
-# Seed 000 (remote transactions portal): one document per file, 1 KB–20 MB each.
+# FILE-1 (remote transactions portal): one document per file, 1 KB–20 MB each.
 SEED_000 = UploadPolicy(
     name="seed000",
     extensions=frozenset({"docx", "doc", "pdf", "edoc", "xlsx", "xls", "jpg", "jpeg", "png",
                           "tif", "tiff", "cad", "dwg"}),
     min_file_size=1 * KB, max_file_size=20 * MB, max_files=10, max_total=200 * MB)
 
-# Seed 004 (onboarding: ID copies, company documents): at most 10 files and 150 MB.
+# FILE-3 (onboarding: ID copies, company documents): at most 10 files and 150 MB.
 SEED_004 = UploadPolicy(
     name="seed004",
     extensions=frozenset({"jpg", "jpeg", "bmp", "gif", "png", "svg", "txt", "doc", "docx", "xls",

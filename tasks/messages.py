@@ -1,6 +1,6 @@
 """Scheduled RQ jobs of the messages area (registered in tasks/schedule.py).
 
-The service promise of seed 001 §3.3: a client message not answered on the day
+The service promise MSG-6 (docs/requirements.md): a client message not answered on the day
 it arrived gets an acknowledgement that it was received, with the time the
 answer is due. Jobs take ids and are safe to run twice: ``Thread.acknowledge``
 claims the thread with a conditional update, so one acknowledgement is written

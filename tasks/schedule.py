@@ -12,5 +12,5 @@ from tasks.notifications import sweep_notifications
 QUEUE = os.environ.get("RQ_QUEUE", "kabinets")
 
 cron.register(sweep_notifications, QUEUE, interval=60)
-# Acknowledge unanswered client messages (seed 001 §3.3).
+# Acknowledge unanswered client messages (MSG-6).
 cron.register(acknowledge_due_threads, QUEUE, interval=300)

@@ -13,7 +13,7 @@ from rules import documents as R
 @bp.route("/documents/forms/<code>.pdf")
 @login_required
 def questionnaire_pdf(code):
-    """The blank PDF questionnaire of a type filled in on paper (seed 004 §6.1–6.2)."""
+    """The blank PDF questionnaire of a type filled in on paper (DOC-2)."""
     doc_type = R.DOCUMENT_TYPES.get(code)
     if doc_type is None or doc_type.questionnaire != R.PDF:
         abort(404)
