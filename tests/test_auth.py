@@ -49,7 +49,10 @@ def test_sixth_wrong_password_for_one_account_is_throttled_with_wait_time(client
     r = login(client, "anna@example.lv", PASSWORD)  # even the right password waits now
     assert r.status_code == 429
     html = r.get_data(as_text=True)
-    assert re.search(r"15 min", html), "the message says when to try again"
+    # "Too many sign-in attempts. Try again in %(n)d minutes.", on the sign-in form, in Latvian
+    assert re.search(r"Pārāk daudz ienākšanas mēģinājumu\. Mēģiniet vēlreiz pēc 1[45] min\.", html), \
+        "the message says when to try again"
+    assert 'name="identifier"' in html  # the form stays, to try again later
     # another account from the same address is not blocked by this account's limit
     create_user(client.application, email="other@example.lv", phone="+37122222222")
     assert login(client, "other@example.lv").status_code == 303
@@ -207,7 +210,13 @@ def test_reset_code_requests_per_target_are_rate_limited(client, user):
     for _ in range(5):
         assert post_form(client, "/password/reset", {"identifier": "anna@example.lv"}).status_code == 303
     r = post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
-    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
+    assert r.status_code == 429
+    # "Too many requests. Try again in %(n)d minutes." in Latvian; the limit is 5 per hour.
+    html = r.get_data(as_text=True)
+    wait = re.search(r"Pārāk daudz pieprasījumu\. Mēģiniet vēlreiz pēc (\d+) min\.", html)
+    assert wait, "the 429 page says when to try again"
+    assert 50 <= int(wait.group(1)) <= 60
+    assert 'name="identifier"' in html  # on the form itself
 
 
 def test_temporary_password_expires(client, app, user, db):

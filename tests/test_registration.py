@@ -51,9 +51,20 @@ def test_step_one_requires_both_acceptances_and_citizenship(client):
     assert html.count("field-error") >= 3
 
 
-def test_second_citizenship_must_differ(client):
+def field_error(html, field):
+    """The text of a field's error message ("" when the field has none)."""
+    match = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', html, re.S)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def test_second_citizenship_must_differ(client, db):
     r = step1(client, citizenship="LV", citizenship2="LV")
     assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert field_error(html, "citizenship2") == "Otrajai pilsonībai jāatšķiras no pirmās."
+    assert field_error(html, "citizenship") == ""  # the first one is fine
+    assert models.PendingRegistration.select().count() == 0
+    assert step1(client, citizenship="LV", citizenship2="EE").status_code == 303
 
 
 def test_contact_step_cannot_be_skipped(client):
@@ -68,7 +79,9 @@ def test_weak_password_is_refused_with_each_rule(client):
     r = step2(client, password="password")
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "Password" in html or "Parole" in html
+    # Each broken rule is named (Latvian): a digit, an upper-case letter, a symbol.
+    assert field_error(html, "password") == (
+        "Pievienojiet ciparu. Pievienojiet lielo burtu. Pievienojiet simbolu, piemēram, ! ? # vai %.")
     assert 'value="password"' not in html  # never echo a password
 
 
@@ -76,6 +89,8 @@ def test_common_password_refused_even_dressed_up(client):
     step1(client)
     r = step2(client, password="Password1!")
     assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "password") == (
+        "Šī parole ir pārāk izplatīta; izvēlieties tādu, ko grūtāk uzminēt.")
 
 
 def test_long_password_of_64_characters_is_accepted_untruncated(client, app, mailbox, db):
@@ -173,4 +188,10 @@ def test_codes_to_one_phone_are_rate_limited_across_registrations(app):
     c = app.test_client()
     step1(c)
     r = step2(c, email="person9@example.lv")
-    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
+    assert r.status_code == 429
+    # "Too many codes were requested. Try again in %(n)d minutes." in Latvian; 5 per hour.
+    html = r.get_data(as_text=True)
+    wait = re.search(r"Pieprasīts pārāk daudz kodu\. Mēģiniet vēlreiz pēc (\d+) min\.", html)
+    assert wait, "the 429 page says when to try again"
+    assert 50 <= int(wait.group(1)) <= 60
+    assert 'id="registration-step"' in html and 'name="phone"' in html  # the contact step stays
