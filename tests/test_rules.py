@@ -85,6 +85,13 @@ def test_sealed_text_opens_only_with_the_same_secret():
     token = rules.seal('{"code": "123456"}')
     assert "123456" not in token
     assert rules.unseal(token) == '{"code": "123456"}'
+    # Another installation (another SECRET_KEY) cannot open it: unseal gives the empty object.
+    other = create_app({"TESTING": True, "SECRET_KEY": "another secret", "DATABASE_URL": "sqlite:///:memory:"})
+    with other.app_context():
+        assert rules.unseal(token) == "{}"
+    same = create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
+    with same.app_context():
+        assert rules.unseal(token) == '{"code": "123456"}'
 
 
 def test_countries_are_named_in_the_interface_language():
