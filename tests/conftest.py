@@ -2,8 +2,9 @@
 a real SMTP server (aiosmtpd), and helpers that act as a user would.
 
 Every test that takes ``app`` (or ``client``) runs twice: once on SQLite and
-once on PostgreSQL. When no PostgreSQL answers, the PostgreSQL half is skipped
-with a loud reason (``.ci/run`` starts one, so CI never skips it).
+once on PostgreSQL. When no PostgreSQL answers, the PostgreSQL half is skipped and the
+run says so in its header and summary (``.ci/run`` starts one, and with CI set a missing
+PostgreSQL fails instead).
 """
 import email
 import os
@@ -132,19 +133,49 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+_POSTGRES_ANSWERS = {}
+
+
 def _postgres_available():
-    try:
-        psycopg2.connect(PG_ADMIN_URL, connect_timeout=3).close()
-        return True
-    except psycopg2.OperationalError:
-        return False
+    """True when PostgreSQL answers at PG_ADMIN_URL (asked once per process)."""
+    if PG_ADMIN_URL not in _POSTGRES_ANSWERS:
+        try:
+            psycopg2.connect(PG_ADMIN_URL, connect_timeout=3).close()
+            _POSTGRES_ANSWERS[PG_ADMIN_URL] = True
+        except psycopg2.OperationalError:
+            _POSTGRES_ANSWERS[PG_ADMIN_URL] = False
+    return _POSTGRES_ANSWERS[PG_ADMIN_URL]
+
+
+def _postgres_missing_message():
+    return (f"PostgreSQL does not answer at {PG_ADMIN_URL}: the PostgreSQL runs are SKIPPED "
+            f"(start one, or point TEST_POSTGRES_URL at one)")
+
+
+def pytest_report_header(config):
+    """The first lines of the run say it when PostgreSQL is missing."""
+    if not _postgres_available():
+        return [f"*** {_postgres_missing_message()} ***"]
+    return [f"PostgreSQL: {PG_ADMIN_URL}"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Output capture swallows what fixtures print, so the summary repeats it, in red,
+    whenever a PostgreSQL test was skipped (this runs in the xdist controller too)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if "PostgreSQL" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.section("PostgreSQL tests skipped", sep="!", red=True, bold=True)
+        terminalreporter.write_line(f"{len(skipped)} test(s): {_postgres_missing_message()}",
+                                    red=True, bold=True)
 
 
 @pytest.fixture(scope="session")
 def postgres_url():
     """A fresh database per test worker, migrated once; None when PostgreSQL is absent."""
     if not _postgres_available():
-        print(f"\n*** PostgreSQL does not answer at {PG_ADMIN_URL}: PostgreSQL tests SKIPPED ***\n")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and PostgreSQL does not answer at {PG_ADMIN_URL}")
         yield None
         return
     # Unique per run as well as per worker: two suites may run at once on one server.
@@ -204,7 +235,7 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
     else:
         database_url = request.getfixturevalue("postgres_url")
         if database_url is None:
-            pytest.skip("PostgreSQL is not available (see the loud message above)")
+            pytest.skip(_postgres_missing_message())
     app = create_app(make_config(database_url, redis_url, smtp_server.port,
                                  UPLOAD_DIR=str(tmp_path / "uploads")))
     with app.app_context():
