@@ -5,6 +5,10 @@ Every test that takes ``app`` (or ``client``) runs twice: once on SQLite and
 once on PostgreSQL. When no PostgreSQL answers, the PostgreSQL half is skipped and the
 run says so in its header and summary (``.ci/run`` starts one, and with CI set a missing
 PostgreSQL fails instead).
+
+Passwords are hashed with a cheap argon2 profile here (see ``_cheap_password_hashing``);
+tests/test_auth.py::test_the_portal_hashes_with_production_argon2_parameters proves the
+portal itself uses the production parameters.
 """
 import email
 import os
@@ -12,11 +16,13 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from email import policy
 from pathlib import Path
 
+import argon2
 import psycopg2
 import pytest
 from aiosmtpd.controller import Controller
@@ -29,6 +35,27 @@ from portal import create_app, migrate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# --- Passwords: a cheap argon2 profile for the tests ------------------------------------
+
+TEST_PASSWORD_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _cheap_password_hashing():
+    """Hash and verify with a cheap argon2 profile: production's (64 MiB, 3 passes) costs
+    about 0.15 s a hash, half the CPU of the suite. models.hash_password / password_matches
+    read the module's ``password_hasher`` when called; the dummy hash that evens out the
+    time of an unknown account is replaced too (verifying it would cost production time)."""
+    home = sys.modules[models.hash_password.__module__]  # where the functions live
+    for module in {models, home}:
+        module.password_hasher = TEST_PASSWORD_HASHER
+        module.DUMMY_PASSWORD_HASH = TEST_PASSWORD_HASHER.hash(uuid.uuid4().hex)
+    assert models.hash_password("x").startswith("$argon2id$v=19$m=8,t=1,p=1$"), \
+        "the cheap test profile did not take: did models stop reading password_hasher at call time?"
+
+
+_cheap_password_hashing()
 
 
 # --- Redis --------------------------------------------------------------------------

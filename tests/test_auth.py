@@ -1,12 +1,29 @@
 """Sign-in, sign-out, sessions, recovery and password change through the Flask client."""
 import re
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 import models
 import rules
 from conftest import PASSWORD, create_user, csrf_token, last_sms_code, login, post_form, run_jobs
+
+
+def test_the_portal_hashes_with_production_argon2_parameters():
+    """The tests hash cheaply (conftest); the portal, imported without them, must not."""
+    probe = ("import models\n"
+             "print(models.hash_password('Zilais-Kalns7!'))\n"
+             "print(models.DUMMY_PASSWORD_HASH)\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert len(out) == 2
+    for produced in out:  # argon2id, 64 MiB, 3 passes, 4 lanes: argon2-cffi's RFC 9106 profile
+        assert produced.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), produced
+    assert "$argon2id$v=19$m=8,t=1,p=1$" in models.hash_password("x")  # and here the cheap one
 
 
 @pytest.fixture
