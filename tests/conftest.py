@@ -23,6 +23,7 @@ from email import policy
 from pathlib import Path
 
 import argon2
+import jinja2
 import psycopg2
 import pytest
 from aiosmtpd.controller import Controller
@@ -56,6 +57,35 @@ def _cheap_password_hashing():
 
 
 _cheap_password_hashing()
+
+
+# --- Templates: compiled once per process, not once per app ----------------------------
+
+class SharedTemplateCache(jinja2.BytecodeCache):
+    """Jinja's bytecode cache in memory, shared by every app the tests build: each test has
+    its own app, and compiling the templates again for each one cost a fifth of the run.
+    Buckets carry the source checksum, so an edited template is compiled afresh."""
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        code = self.store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedTemplateCache()
+
+
+def build_app(config):
+    """create_app for the tests: the app, with the shared template cache."""
+    app = create_app(config)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    return app
 
 
 # --- Redis --------------------------------------------------------------------------
@@ -153,7 +183,7 @@ def _worker_id():
 def sqlite_template(tmp_path_factory):
     """A migrated SQLite file that each test copies (migrations run once)."""
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{path}"})
+    app = build_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{path}"})
     with app.app_context():
         migrate_database()
     models.db.close()
@@ -214,7 +244,7 @@ def postgres_url():
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cur.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+    app = build_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
     with app.app_context():
         migrate_database()
     models.db.close()
@@ -263,8 +293,8 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
         database_url = request.getfixturevalue("postgres_url")
         if database_url is None:
             pytest.skip(_postgres_missing_message())
-    app = create_app(make_config(database_url, redis_url, smtp_server.port,
-                                 UPLOAD_DIR=str(tmp_path / "uploads")))
+    app = build_app(make_config(database_url, redis_url, smtp_server.port,
+                                UPLOAD_DIR=str(tmp_path / "uploads")))
     with app.app_context():
         limiter.reset()  # the limiter is one object for the process: start each test clean
     if request.param == "postgres":
