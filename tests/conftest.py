@@ -27,6 +27,7 @@ import jinja2
 import psycopg2
 import pytest
 from aiosmtpd.controller import Controller
+from itsdangerous import BadSignature
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -328,9 +329,38 @@ def csrf_token(client, url):
     return match.group(1) or match.group(2)
 
 
+def _session_csrf_secret(client):
+    """The raw CSRF secret Flask-WTF keeps in the client's session (None before it has one)."""
+    app = client.application
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        return None
+    try:
+        data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    except BadSignature:
+        return None
+    return data.get("csrf_token")
+
+
+def form_token(client, page):
+    """A CSRF token valid for the client's session: read from ``page`` once, then reused.
+
+    Flask-WTF signs one secret per session, so a token stays good until the session
+    changes it (signing in or out starts a new session); a full page render before every
+    POST only repeated the same token. tests/test_security.py checks that form pages carry
+    a token and that a token from one session is refused in another."""
+    secret = _session_csrf_secret(client)
+    cached = getattr(client, "_kabinets_csrf", None)
+    if secret is not None and cached and cached[0] == secret:
+        return cached[1]
+    token = csrf_token(client, page)
+    client._kabinets_csrf = (_session_csrf_secret(client), token)
+    return token
+
+
 def post_form(client, url, data, page=None, **kwargs):
-    """GET the page with the form, then POST the data with its CSRF token."""
-    token = csrf_token(client, page or url)
+    """POST the data with the session's CSRF token (read from the form page the first time)."""
+    token = form_token(client, page or url)
     return client.post(url, data={"csrf_token": token, **data}, **kwargs)
 
 

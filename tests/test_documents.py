@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 import models
 import signing
 import uploads
-from conftest import create_user, csrf_token, login, run_jobs
+from conftest import create_user, form_token, login, run_jobs
 from models.documents import Document, DocumentVersion, SigningInvitation
 from rules import documents as R
 from storage import get_storage
@@ -75,7 +75,7 @@ def status_of(document_id):
 
 
 def token(client):
-    return csrf_token(client, "/dashboard")
+    return form_token(client, "/dashboard")
 
 
 def package_container(app, document_id):

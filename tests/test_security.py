@@ -132,6 +132,70 @@ def test_htmx_post_with_csrf_header_is_accepted(client):
     assert r.status_code == 303
 
 
+class PostForms(HTMLParser):
+    """For each <form method="post"> of a page: its action and the CSRF tokens inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self._current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self._current = {"action": attrs.get("action"), "tokens": []}
+            self.forms.append(self._current)
+        elif tag == "input" and self._current is not None and attrs.get("name") == "csrf_token":
+            self._current["tokens"].append(attrs.get("value"))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+def post_forms(html):
+    parser = PostForms()
+    parser.feed(html)
+    return parser.forms
+
+
+def assert_every_post_form_carries_the_token(client, url):
+    forms = post_forms(client.get(url).get_data(as_text=True))
+    assert forms, f"no POST form on {url}"
+    tokens = {t for f in forms for t in f["tokens"]}
+    assert all(len(f["tokens"]) == 1 and f["tokens"][0] for f in forms), (url, forms)
+    assert len(tokens) == 1, (url, tokens)  # one token per session, whichever form
+    return tokens.pop()
+
+
+def test_every_post_form_carries_the_sessions_csrf_token(client, app):
+    """What conftest's form_token relies on: every form of a session carries a token, and
+    a token read once keeps working for the session's later POSTs (until sign-in)."""
+    for url in ["/", "/login", "/register", "/password/reset", "/legal/terms"]:
+        assert_every_post_form_carries_the_token(client, url)
+    create_user(app)
+    token = assert_every_post_form_carries_the_token(client, "/login")
+    r = client.post("/login", data={"csrf_token": token, "identifier": "anna@example.lv",
+                                    "password": "Zilais-Kalns7!"})
+    assert r.status_code == 303
+    for url in ["/dashboard", "/settings", "/password/change", "/documents", "/messages", "/messages/new"]:
+        assert_every_post_form_carries_the_token(client, url)
+    token = assert_every_post_form_carries_the_token(client, "/settings")
+    for language in ("en", "lv"):  # the same token, twice, after other pages were rendered
+        r = client.post("/settings", data={"csrf_token": token, "language": language, "notify_email": "y"})
+        assert r.status_code == 303, r.get_data(as_text=True)[:500]
+
+
+def test_a_csrf_token_of_another_session_is_refused(app, db):
+    import models
+    mine, theirs = app.test_client(), app.test_client()
+    token = csrf_token(theirs, "/register")
+    csrf_token(mine, "/register")  # this session has a token of its own
+    r = mine.post("/register", data={"csrf_token": token, "client_type": "natural", "citizenship": "LV",
+                                     "accept_privacy": "y", "accept_terms": "y"})
+    assert r.status_code == 400
+    assert models.PendingRegistration.select().count() == 0
+
+
 def test_boosted_request_gets_the_full_page(client):
     r = client.get("/register", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in r.get_data(as_text=True)

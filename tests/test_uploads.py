@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import fixtures_files as make
 import models
 import uploads
-from conftest import csrf_token
+from conftest import form_token
 from rules.uploads import KB, MB, SEED_000, SEED_004, UploadPolicy
 from storage import LocalStorage, get_storage
 
@@ -406,7 +406,7 @@ def routes(app, upload_dir):
 def post_files(client, files, token=True):
     data = {"files": [(io.BytesIO(d), n) for d, n in files]}
     if token:
-        data["csrf_token"] = csrf_token(client, "/_test/upload")
+        data["csrf_token"] = form_token(client, "/_test/upload")
     return client.post("/_test/upload", data=data, content_type="multipart/form-data")
 
 
