@@ -1,8 +1,10 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, a real Redis and RQ worker,
-a real SMTP server (aiosmtpd), and helpers that act as a user would.
+"""Fixtures: the app on SQLite (and on PostgreSQL for tests marked ``postgres``), a real
+Redis and RQ worker, a real SMTP server (aiosmtpd), and helpers that act as a user would.
 
-Every test that takes ``app`` (or ``client``) runs twice: once on SQLite and
-once on PostgreSQL. When no PostgreSQL answers, the PostgreSQL half is skipped and the
+Every test that takes ``app`` (or ``client``) runs on SQLite. Tests and modules marked
+``@pytest.mark.postgres`` (what is SQL-specific: scoping, races, migrations, uniqueness,
+ordering, the outbox, transactions, what PostgreSQL refuses that SQLite takes) run on
+PostgreSQL as well. When no PostgreSQL answers, the PostgreSQL runs are skipped and the
 run says so in its header and summary (``.ci/run`` starts one, and with CI set a missing
 PostgreSQL fails instead).
 
@@ -283,10 +285,19 @@ def make_config(database_url, redis_url, smtp_port, **extra):
     return config
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def pytest_generate_tests(metafunc):
+    """``app`` is SQLite; tests marked ``postgres`` get a PostgreSQL run as well."""
+    if "app" in metafunc.fixturenames:
+        kinds = ["sqlite", "postgres"] if metafunc.definition.get_closest_marker("postgres") else ["sqlite"]
+        metafunc.parametrize("app", kinds, indirect=True)
+
+
+@pytest.fixture
 def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
-    """The portal on a clean database of each kind, with a private RQ queue."""
-    if request.param == "sqlite":
+    """The portal on a clean database (SQLite, or PostgreSQL when the test is marked
+    ``postgres`` and runs its PostgreSQL half), with a private RQ queue."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
         path = tmp_path / "kabinets.sqlite3"
         shutil.copy(sqlite_template, path)
         database_url = f"sqlite:///{path}"
@@ -298,7 +309,7 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
                                 UPLOAD_DIR=str(tmp_path / "uploads")))
     with app.app_context():
         limiter.reset()  # the limiter is one object for the process: start each test clean
-    if request.param == "postgres":
+    if kind == "postgres":
         with app.app_context():
             _truncate_postgres()
         models.db.close()

@@ -31,6 +31,7 @@ def user(app):
     return create_user(app, email="anna@example.lv", phone="+37121111111")
 
 
+@pytest.mark.postgres
 def test_sign_in_with_email(client, user):
     r = login(client, "Anna@Example.lv")
     assert r.status_code == 303 and r.headers["Location"].endswith("/dashboard")
@@ -42,6 +43,7 @@ def test_sign_in_with_phone_in_international_form(client, user):
     assert r.status_code == 303
 
 
+@pytest.mark.postgres
 def test_wrong_password_and_unknown_account_get_the_same_message(client, user, db):
     wrong = login(client, "anna@example.lv", "Nepareiza-Parole1!")
     unknown = login(client, "nobody@example.lv")
@@ -91,6 +93,7 @@ def test_sign_in_starts_a_new_session(client, user):
     assert csrf_token(client, "/settings") != before
 
 
+@pytest.mark.postgres
 def test_sign_out_ends_every_session_of_the_user(app, user):
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, "anna@example.lv")
@@ -145,6 +148,7 @@ def recover(client, app, identifier, read_code, read_password):
     return read_password()
 
 
+@pytest.mark.postgres
 def test_recovery_by_email_sends_code_then_temporary_password_then_forces_change(client, app, user, mailbox, db):
     temporary = recover(client, app, "anna@example.lv",
                         lambda: mailbox.last_code("anna@example.lv"),
@@ -183,6 +187,7 @@ def test_recovery_answers_the_same_for_an_unknown_account(client, app, user, mai
     assert mailbox.to("nobody@example.lv") == []
 
 
+@pytest.mark.postgres
 def test_new_password_must_differ_from_previous_ones(client, app, user):
     login(client, "anna@example.lv")
     r = post_form(client, "/password/change", {"current_password": PASSWORD, "password": PASSWORD,
@@ -195,6 +200,7 @@ def test_new_password_must_differ_from_previous_ones(client, app, user):
     assert r.status_code == 422  # the one before is in the history too
 
 
+@pytest.mark.postgres
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, user):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, "anna@example.lv")
@@ -213,6 +219,7 @@ def test_wrong_current_password_is_refused(client, user):
     assert r.status_code == 422 and 'id="current_password-error"' in r.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_reset_code_is_single_use_and_limited_to_five_tries(client, app, user, mailbox):
     post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
     run_jobs(app)
@@ -236,6 +243,7 @@ def test_reset_code_requests_per_target_are_rate_limited(client, user):
     assert 'name="identifier"' in html  # on the form itself
 
 
+@pytest.mark.postgres
 def test_temporary_password_expires(client, app, user, db):
     with models.db.atomic():
         u = models.User.get_by_id(user.id)

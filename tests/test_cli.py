@@ -1,7 +1,10 @@
 """The CLI commands `make run` relies on."""
+import pytest
+
 import models
 
 
+@pytest.mark.postgres
 def test_seed_demo_loads_once_and_lists_the_accounts(runner, db):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0 and "admin@kabinets.test" in first.output
@@ -20,6 +23,7 @@ def test_seed_demo_is_refused_in_production(app, runner, db):
     assert models.User.select().count() == 0
 
 
+@pytest.mark.postgres
 def test_init_db_is_idempotent(runner):
     assert runner.invoke(args=["init-db"]).exit_code == 0
     assert "0 migration" in runner.invoke(args=["init-db"]).output
@@ -28,6 +32,7 @@ def test_init_db_is_idempotent(runner):
 STAFF_ARGS = ["create-staff", "--email", "S@Example.lv", "--phone", "+37126000000", "--role", "supervisor"]
 
 
+@pytest.mark.postgres
 def test_create_staff_makes_a_staff_user_with_the_role(runner, db):
     result = runner.invoke(args=STAFF_ARGS + ["--name", "Sandra", "--password", "Stipra-Parole-9!"])
     assert result.exit_code == 0, result.output

@@ -6,6 +6,10 @@ import models
 import tasks
 from conftest import create_user, post_form, run_jobs
 
+# The outbox is SQL all through: the claim that stops a double send, the sweep, one
+# transaction with the change. Every test runs on PostgreSQL as well.
+pytestmark = pytest.mark.postgres
+
 
 def queue_one(app, template="password_changed", channel="email", recipient="anna@example.lv", language="lv", **params):
     with app.app_context():

@@ -1,6 +1,8 @@
 """Registration in three steps (seed 004 §2): through the Flask client, codes from real messages."""
 import re
 
+import pytest
+
 import models
 import rules
 from conftest import PASSWORD, create_user, last_sms_code, post_form, register, run_jobs
@@ -18,6 +20,7 @@ def step2(client, email="jana@example.lv", phone="20000111", password=PASSWORD, 
         "password": password, "confirm": confirm or password})
 
 
+@pytest.mark.postgres
 def test_natural_person_registers_with_codes_from_email_and_sms(client, app, mailbox, db):
     r = register(client, app, mailbox)
     assert r.headers["Location"].endswith("/dashboard")
@@ -34,6 +37,7 @@ def test_natural_person_registers_with_codes_from_email_and_sms(client, app, mai
     assert page.status_code == 200 and "jana@example.lv" in page.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_legal_person_registrant_becomes_first_user_without_manage_rights(client, app, mailbox, db):
     register(client, app, mailbox, client_type="legal")
     user = models.User.get(models.User.email == "jana@example.lv")
@@ -93,6 +97,7 @@ def test_common_password_refused_even_dressed_up(client):
         "Šī parole ir pārāk izplatīta; izvēlieties tādu, ko grūtāk uzminēt.")
 
 
+@pytest.mark.postgres
 def test_long_password_of_64_characters_is_accepted_untruncated(client, app, mailbox, db):
     long_password = "Aa1!" + "x" * 60
     step1(client)
@@ -126,6 +131,7 @@ def test_back_shows_saved_answers(client):
     assert re.search(r'<option selected value="EE"|<option value="EE" selected', html)
 
 
+@pytest.mark.postgres
 def test_wrong_code_counts_tries_and_locks_after_five(client, app, mailbox, db):
     step1(client)
     step2(client)
@@ -140,6 +146,7 @@ def test_wrong_code_counts_tries_and_locks_after_five(client, app, mailbox, db):
     assert not models.User.select().exists()
 
 
+@pytest.mark.postgres
 def test_resend_waits_for_the_cooldown_then_sends_a_new_code(client, app, mailbox, db):
     step1(client)
     step2(client)
@@ -169,6 +176,7 @@ def test_codes_are_stored_hashed(client, app, mailbox, db):
         assert n.status == "sent" and n.params == ""
 
 
+@pytest.mark.postgres
 def test_registering_an_existing_email_does_not_reveal_it_and_cannot_finish(client, app, mailbox, db):
     create_user(app, email="jana@example.lv", phone="+37121111111")
     step1(client)

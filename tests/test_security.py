@@ -116,6 +116,7 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(app):
     assert "Secure" in r.headers["Set-Cookie"]
 
 
+@pytest.mark.postgres
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, app, db):
     import models
     r = client.post("/register", data={"client_type": "natural", "citizenship": "LV",
@@ -210,6 +211,7 @@ NASTY = ["", " ", "a" * 5000, "' OR 1=1 --", "<script>alert(1)</script>", "\x00"
          "+371" + "9" * 40, "@", "a@b", "%00", "../../etc/passwd"]
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("value", NASTY)
 def test_bad_input_never_gives_a_500(client, value):
     for url, field_names in [("/login", ["identifier", "password"]),
@@ -220,6 +222,7 @@ def test_bad_input_never_gives_a_500(client, value):
         assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_contact_step_bad_input_never_gives_a_500(client):
     post_form(client, "/register", {"client_type": "natural", "citizenship": "LV",
                                     "accept_privacy": "y", "accept_terms": "y"})
@@ -235,6 +238,7 @@ def test_unknown_pages_and_methods_answer_with_pages_not_errors(client):
     assert client.get("/legal/secret").status_code == 404
 
 
+@pytest.mark.postgres
 def test_health_reports_database_and_redis(client):
     r = client.get("/health")
     assert r.status_code == 200 and r.json == {"database": True, "redis": True}
