@@ -210,6 +210,8 @@ def init_database(app):
 
 def select_locale():
     """Latvian unless the visitor chose otherwise (session) or their profile says so."""
+    if not has_request_context():  # a CLI command: no session, no visitor
+        return None  # Flask-Babel's default, Latvian
     chosen = session.get("lang")
     if chosen in rules.LANGUAGES:
         return chosen

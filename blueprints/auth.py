@@ -3,7 +3,7 @@ import secrets
 import string
 from datetime import datetime, timezone
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -46,7 +46,8 @@ def _login_throttled(request_limit):
     form.form_errors.append(_("Too many sign-in attempts. Try again in %(n)d minutes.",
                               n=retry_minutes(request_limit)))
     audit("login.throttled", actor=request.form.get("identifier", "")[:100])
-    return render("auth/login.html", "auth/_login_form.html", 429, form=form)
+    # Flask-Limiter uses what on_breach returns only when it is a Response.
+    return make_response(render("auth/login.html", "auth/_login_form.html", 429, form=form))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -110,7 +111,7 @@ def _reset_throttled(request_limit):
     form = ResetRequestForm()
     form.form_errors.append(_("Too many requests. Try again in %(n)d minutes.",
                               n=retry_minutes(request_limit)))
-    return render("auth/reset_request.html", "auth/_reset_request_form.html", 429, form=form)
+    return make_response(render("auth/reset_request.html", "auth/_reset_request_form.html", 429, form=form))
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ The state lives in a PendingRegistration row whose random token is the only
 thing the session holds, so a client cannot skip or tamper with a step. Back
 and forward work: each step's page shows what was saved (never the password).
 """
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, request, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from peewee import IntegrityError
@@ -76,7 +76,7 @@ def _contact_throttled(request_limit):
     form.set_choices(str(get_locale()))
     form.form_errors.append(_("Too many codes were requested. Try again in %(n)d minutes.",
                               n=retry_minutes(request_limit)))
-    return _page("contact", form, _pending(), status=429)
+    return make_response(_page("contact", form, _pending(), status=429))  # a Response, or Flask-Limiter ignores it
 
 
 @bp.route("/contact", methods=["GET", "POST"])

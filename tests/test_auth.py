@@ -1,6 +1,9 @@
 """Sign-in, sign-out, sessions, recovery and password change through the Flask client."""
 import re
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -9,11 +12,26 @@ import rules
 from conftest import PASSWORD, create_user, csrf_token, last_sms_code, login, post_form, run_jobs
 
 
+def test_the_portal_hashes_with_production_argon2_parameters():
+    """The tests hash cheaply (conftest); the portal, imported without them, must not."""
+    probe = ("import models\n"
+             "print(models.hash_password('Zilais-Kalns7!'))\n"
+             "print(models.DUMMY_PASSWORD_HASH)\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert len(out) == 2
+    for produced in out:  # argon2id, 64 MiB, 3 passes, 4 lanes: argon2-cffi's RFC 9106 profile
+        assert produced.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), produced
+    assert "$argon2id$v=19$m=8,t=1,p=1$" in models.hash_password("x")  # and here the cheap one
+
+
 @pytest.fixture
 def user(app):
     return create_user(app, email="anna@example.lv", phone="+37121111111")
 
 
+@pytest.mark.postgres
 def test_sign_in_with_email(client, user):
     r = login(client, "Anna@Example.lv")
     assert r.status_code == 303 and r.headers["Location"].endswith("/dashboard")
@@ -25,6 +43,7 @@ def test_sign_in_with_phone_in_international_form(client, user):
     assert r.status_code == 303
 
 
+@pytest.mark.postgres
 def test_wrong_password_and_unknown_account_get_the_same_message(client, user, db):
     wrong = login(client, "anna@example.lv", "Nepareiza-Parole1!")
     unknown = login(client, "nobody@example.lv")
@@ -49,7 +68,10 @@ def test_sixth_wrong_password_for_one_account_is_throttled_with_wait_time(client
     r = login(client, "anna@example.lv", PASSWORD)  # even the right password waits now
     assert r.status_code == 429
     html = r.get_data(as_text=True)
-    assert re.search(r"15 min", html), "the message says when to try again"
+    # "Too many sign-in attempts. Try again in %(n)d minutes.", on the sign-in form, in Latvian
+    assert re.search(r"Pārāk daudz ienākšanas mēģinājumu\. Mēģiniet vēlreiz pēc 1[45] min\.", html), \
+        "the message says when to try again"
+    assert 'name="identifier"' in html  # the form stays, to try again later
     # another account from the same address is not blocked by this account's limit
     create_user(client.application, email="other@example.lv", phone="+37122222222")
     assert login(client, "other@example.lv").status_code == 303
@@ -71,6 +93,7 @@ def test_sign_in_starts_a_new_session(client, user):
     assert csrf_token(client, "/settings") != before
 
 
+@pytest.mark.postgres
 def test_sign_out_ends_every_session_of_the_user(app, user):
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, "anna@example.lv")
@@ -125,6 +148,7 @@ def recover(client, app, identifier, read_code, read_password):
     return read_password()
 
 
+@pytest.mark.postgres
 def test_recovery_by_email_sends_code_then_temporary_password_then_forces_change(client, app, user, mailbox, db):
     temporary = recover(client, app, "anna@example.lv",
                         lambda: mailbox.last_code("anna@example.lv"),
@@ -163,6 +187,7 @@ def test_recovery_answers_the_same_for_an_unknown_account(client, app, user, mai
     assert mailbox.to("nobody@example.lv") == []
 
 
+@pytest.mark.postgres
 def test_new_password_must_differ_from_previous_ones(client, app, user):
     login(client, "anna@example.lv")
     r = post_form(client, "/password/change", {"current_password": PASSWORD, "password": PASSWORD,
@@ -175,6 +200,7 @@ def test_new_password_must_differ_from_previous_ones(client, app, user):
     assert r.status_code == 422  # the one before is in the history too
 
 
+@pytest.mark.postgres
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, user):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, "anna@example.lv")
@@ -193,6 +219,7 @@ def test_wrong_current_password_is_refused(client, user):
     assert r.status_code == 422 and 'id="current_password-error"' in r.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_reset_code_is_single_use_and_limited_to_five_tries(client, app, user, mailbox):
     post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
     run_jobs(app)
@@ -207,9 +234,16 @@ def test_reset_code_requests_per_target_are_rate_limited(client, user):
     for _ in range(5):
         assert post_form(client, "/password/reset", {"identifier": "anna@example.lv"}).status_code == 303
     r = post_form(client, "/password/reset", {"identifier": "anna@example.lv"})
-    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
+    assert r.status_code == 429
+    # "Too many requests. Try again in %(n)d minutes." in Latvian; the limit is 5 per hour.
+    html = r.get_data(as_text=True)
+    wait = re.search(r"Pārāk daudz pieprasījumu\. Mēģiniet vēlreiz pēc (\d+) min\.", html)
+    assert wait, "the 429 page says when to try again"
+    assert 50 <= int(wait.group(1)) <= 60
+    assert 'name="identifier"' in html  # on the form itself
 
 
+@pytest.mark.postgres
 def test_temporary_password_expires(client, app, user, db):
     with models.db.atomic():
         u = models.User.get_by_id(user.id)

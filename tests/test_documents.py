@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 import models
 import uploads
-from conftest import create_user, csrf_token, login, run_jobs
+from conftest import create_user, form_token, login, run_jobs
 from models.documents import Document, DocumentVersion, SigningInvitation
 from rules import documents as R
 import adapters
@@ -75,7 +75,7 @@ def status_of(document_id):
 
 
 def token(client):
-    return csrf_token(client, "/dashboard")
+    return form_token(client, "/dashboard")
 
 
 def package_container(app, document_id):
@@ -140,6 +140,7 @@ def staff_request(http, app, document_id, action):
 PAIRS = [(s, a, act) for s in R.STATUSES for a in (R.CLIENT, R.STAFF) for act in R.ACTIONS_BY_ACTOR[a]]
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("status, actor, action", PAIRS, ids=[f"{s}-{a}-{x}" for s, a, x in PAIRS])
 def test_status_table_pair(client, app, db, people, status, actor, action):
     document_id = document_in(app, status)
@@ -157,6 +158,7 @@ def test_status_table_pair(client, app, db, people, status, actor, action):
             assert models.AuditLog.select().where(models.AuditLog.action == f"document.{action}").exists()
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("status", R.STATUSES)
 def test_signing_service_callback_only_completes_in_signing(client, app, db, people, status):
     document_id = document_in(app, status)
@@ -185,6 +187,7 @@ def test_every_table_row_names_known_statuses_actors_and_actions():
 
 # --- Scoping --------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_someone_elses_document_is_404_everywhere(client, app, db, people):
     create_user(app, email="cits@example.lv", phone="+37122222222")
     document_id = document_in(app, R.READY)
@@ -199,6 +202,7 @@ def test_someone_elses_document_is_404_everywhere(client, app, db, people):
     assert status_of(document_id) == R.READY
 
 
+@pytest.mark.postgres
 def test_colleague_limited_to_own_items_sees_only_theirs(client, app, db, people):
     create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
     company = models.Membership.get(models.Membership.user == models.User.get(models.User.email == "valde@example.lv")).client
@@ -214,6 +218,7 @@ def test_colleague_limited_to_own_items_sees_only_theirs(client, app, db, people
     assert client.get(f"/documents/{own_doc}").status_code == 200
 
 
+@pytest.mark.postgres
 def test_member_who_may_see_but_not_submit_cannot_act(client, app, db, people):
     document_id = document_in(app, R.READY)
     membership = models.Membership.get(models.Membership.user == models.User.get(models.User.email == CLIENT))
@@ -225,6 +230,7 @@ def test_member_who_may_see_but_not_submit_cannot_act(client, app, db, people):
     assert status_of(document_id) == R.READY
 
 
+@pytest.mark.postgres
 def test_clients_get_404_in_the_staff_document_pages(client, app, db, people):
     document_id = document_in(app, R.PROCESSING)
     login(client, CLIENT)
@@ -233,6 +239,7 @@ def test_clients_get_404_in_the_staff_document_pages(client, app, db, people):
     assert client.post(f"/staff/documents/{document_id}/accept", data={"csrf_token": token(client)}).status_code == 404
 
 
+@pytest.mark.postgres
 def test_download_is_an_attachment_that_never_renders(client, app, db, people):
     document_id = document_in(app, R.READY)
     package = Document.get_by_id(document_id).latest_version("package").files()[0]
@@ -248,6 +255,7 @@ def test_download_is_an_attachment_that_never_renders(client, app, db, people):
 
 # --- The list and its poll ------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_list_polls_while_a_row_waits_and_answers_204_when_unchanged(client, app, db, people):
     processing = document_in(app, R.PROCESSING)
     document_in(app, R.NEW)
@@ -272,6 +280,7 @@ def test_list_polls_while_a_row_waits_and_answers_204_when_unchanged(client, app
           f"UNCHANGED REFRESH: {len(unchanged.data)} bytes body, status 204")
 
 
+@pytest.mark.postgres
 def test_unchanged_poll_loads_no_rows(client, app, db, people):
     document_in(app, R.PROCESSING)
     login(client, CLIENT)
@@ -292,6 +301,7 @@ def test_unchanged_poll_loads_no_rows(client, app, db, people):
     assert len(document_reads) == 1 and "COUNT" in document_reads[0].upper()
 
 
+@pytest.mark.postgres
 def test_a_new_document_redraws_the_whole_list_body(client, app, db, people):
     document_in(app, R.PROCESSING)
     login(client, CLIENT)
@@ -351,6 +361,7 @@ def test_incomplete_document_submitted_from_the_list_opens_its_form(client, app,
 
 # --- Editing, versions, history --------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_double_submit_makes_one_version(client, app, db, people):
     document_id = document_in(app, R.NEW)
     login(client, CLIENT)
@@ -372,6 +383,7 @@ def test_labot_shows_each_staff_comment_beside_its_field(client, app, db, people
     assert 'id="purpose-comment"' not in page
 
 
+@pytest.mark.postgres
 def test_client_fixes_and_resubmits_after_information_needed(client, app, db, people):
     document_id = document_in(app, R.INFO_NEEDED)
     login(client, CLIENT)
@@ -406,6 +418,7 @@ def test_submit_without_required_fields_is_422(client, app, db, people):
     assert status_of(document_id) == R.NEW
 
 
+@pytest.mark.postgres
 def test_rejected_upload_keeps_nothing(client, app, db, people):
     document_id = document_in(app, R.NEW)
     login(client, CLIENT)
@@ -419,6 +432,7 @@ def test_rejected_upload_keeps_nothing(client, app, db, people):
     assert Document.get_by_id(document_id).values == {}
 
 
+@pytest.mark.postgres
 def test_history_merges_client_and_staff_actions_in_time_order(client, app, db, people):
     document_id = document_in(app, R.SIGNED)
     history = Document.get_by_id(document_id).history()
@@ -432,6 +446,7 @@ def test_history_merges_client_and_staff_actions_in_time_order(client, app, db, 
 
 # --- Staff ------------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_staff_queue_puts_processing_first_and_oldest_first(client, app, db, people):
     ready_with_question = document_in(app, R.READY)
     with app.test_request_context():
@@ -479,6 +494,7 @@ def test_package_cannot_be_prepared_before_acceptance(client, app, db, people):
     assert r.status_code == 422 and status_of(document_id) == R.PROCESSING
 
 
+@pytest.mark.postgres
 def test_question_then_resend_makes_a_new_package_version(client, app, db, people):
     document_id = document_in(app, R.READY)
     login(client, CLIENT)
@@ -498,6 +514,7 @@ def test_question_then_resend_makes_a_new_package_version(client, app, db, peopl
 
 # --- Notifications ----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_information_needed_and_ready_for_signing_are_emailed(client, app, db, people, mailbox):
     document_id = document_in(app, R.PROCESSING)
     login(client, STAFF)
@@ -520,6 +537,7 @@ def test_information_needed_and_ready_for_signing_are_emailed(client, app, db, p
 
 # --- Signing ----------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_signed_container_of_the_package_signs_the_document(client, app, db, people):
     document_id = document_in(app, R.SIGNING)
     login(client, CLIENT)
@@ -532,6 +550,7 @@ def test_signed_container_of_the_package_signs_the_document(client, app, db, peo
     assert "Jānis Bērziņš" in client.get(f"/documents/{document_id}").get_data(as_text=True)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("case", ["tampered", "unsigned", "other-files", "mimetype-compressed"])
 def test_bad_signed_container_is_refused_and_nothing_kept(client, app, db, people, case):
     document_id = document_in(app, R.SIGNING)
@@ -548,6 +567,7 @@ def test_bad_signed_container_is_refused_and_nothing_kept(client, app, db, peopl
     assert status_of(document_id) == R.SIGNING and models.StoredFile.select().count() == files_before
 
 
+@pytest.mark.postgres
 def test_signing_service_invitation_and_callback(client, app, db, people, mailbox):
     document_id = document_in(app, R.SIGNING)
     login(client, CLIENT)

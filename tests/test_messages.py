@@ -79,6 +79,7 @@ class QueryCounter:
 
 # --- Writing and reading -----------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_client_writes_a_thread_and_sees_it_listed_and_staff_see_it_waiting(app, two_sides, db):
     client_side, staff_side = two_sides
     assert client_side.get("/messages").status_code == 200
@@ -108,6 +109,7 @@ def test_an_empty_message_is_refused_with_the_error_summary(app, client, db):
     assert Thread.select().count() == 0
 
 
+@pytest.mark.postgres
 def test_a_thread_may_be_about_an_application_or_a_document_the_user_may_see(app, client, db):
     create_user(app)
     login(client, "anna@example.lv")
@@ -121,6 +123,7 @@ def test_a_thread_may_be_about_an_application_or_a_document_the_user_may_see(app
         assert (other.about_kind, other.about_id) == (None, None)  # no such document of Anna's
 
 
+@pytest.mark.postgres
 def test_staff_reply_shows_the_staff_name_and_e_mails_only_a_link(app, two_sides, db, mailbox):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -140,6 +143,7 @@ def test_staff_reply_shows_the_staff_name_and_e_mails_only_a_link(app, two_sides
     assert models.AuditLog.select().where(models.AuditLog.action == "message.staff_reply").count() == 1
 
 
+@pytest.mark.postgres
 def test_unread_counts_in_the_list_and_header_clear_when_the_thread_is_opened(app, two_sides, db):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -154,6 +158,7 @@ def test_unread_counts_in_the_list_and_header_clear_when_the_thread_is_opened(ap
 
 # --- Who sees what ------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_another_client_gets_404_for_the_thread_its_poll_and_its_files(app, two_sides, db):
     client_side, _staff = two_sides
     thread_id = write_thread(client_side)
@@ -168,6 +173,7 @@ def test_another_client_gets_404_for_the_thread_its_poll_and_its_files(app, two_
     assert f"/messages/{thread_id}" not in other.get("/messages").get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_own_items_colleague_sees_only_own_threads_and_one_without_the_right_sees_none(app, db):
     main = create_user(app, email="valde@example.lv", phone="+37121111112", kind="legal", role="main")
     company = models.Membership.get(models.Membership.user == main.id).client
@@ -202,6 +208,7 @@ def test_clients_get_404_in_the_staff_queue_and_consultants_in_the_ratings(app, 
 
 # --- Polling ------------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_an_idle_poll_answers_204_without_any_sql_or_connection(app, two_sides, monkeypatch):
     client_side, _staff = two_sides
     thread_id = write_thread(client_side)
@@ -214,6 +221,7 @@ def test_an_idle_poll_answers_204_without_any_sql_or_connection(app, two_sides, 
     assert counter.statements == [] and counter.connections == 0
 
 
+@pytest.mark.postgres
 def test_a_poll_after_a_new_message_returns_exactly_the_new_ones_and_moves_on(app, two_sides, db):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -237,6 +245,7 @@ def test_a_poll_after_a_new_message_returns_exactly_the_new_ones_and_moves_on(ap
         assert cached_last_message(thread_id) == newest[-1]
 
 
+@pytest.mark.postgres
 def test_the_pointer_is_refilled_from_the_database_when_redis_lost_it(app, two_sides, db):
     client_side, _staff = two_sides
     thread_id = write_thread(client_side)
@@ -354,6 +363,7 @@ def test_xss_payloads_never_reach_a_page_as_markup(app, two_sides):
 
 # --- Service promises ----------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_an_unanswered_message_gets_one_acknowledgement_with_the_due_time(app, two_sides, db, mailbox):
     client_side, _staff = two_sides
     thread_id = write_thread(client_side)
@@ -372,6 +382,7 @@ def test_an_unanswered_message_gets_one_acknowledgement_with_the_due_time(app, t
     assert "Kad būs atbilde" not in mails[0].get_body(("plain",)).get_content()
 
 
+@pytest.mark.postgres
 def test_no_acknowledgement_before_its_time_or_after_an_answer(app, two_sides, db):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -385,6 +396,7 @@ def test_no_acknowledgement_before_its_time_or_after_an_answer(app, two_sides, d
     assert Message.select().where(Message.kind == "system").count() == 0
 
 
+@pytest.mark.postgres
 def test_the_staff_queue_puts_overdue_threads_first(app, two_sides, db):
     client_side, staff_side = two_sides
     later = write_thread(client_side, subject="Vēlāk")
@@ -396,6 +408,7 @@ def test_the_staff_queue_puts_overdue_threads_first(app, two_sides, db):
     assert re.search(rf'id="queue-{overdue}" class="overdue"', queue)
 
 
+@pytest.mark.postgres
 def test_staff_explain_a_delay_from_the_template_in_the_clients_language(app, two_sides, db, mailbox):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -419,6 +432,7 @@ def test_staff_explain_a_delay_from_the_template_in_the_clients_language(app, tw
 
 # --- Feedback -----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_rating_only_after_an_answer_once_and_supervisors_see_it(app, two_sides, db):
     client_side, staff_side = two_sides
     thread_id = write_thread(client_side)
@@ -443,6 +457,7 @@ def test_rating_only_after_an_answer_once_and_supervisors_see_it(app, two_sides,
 
 # --- Attachments ---------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_attachments_are_stored_downloadable_and_staff_downloads_are_audited(app, two_sides, db):
     client_side, staff_side = two_sides
     content = "Rēķina kopija\n".encode() * 100
@@ -464,6 +479,7 @@ def test_attachments_are_stored_downloadable_and_staff_downloads_are_audited(app
     assert client_side.get(re.sub(r"/messages/\d+/", f"/messages/{wrong_thread}/", link)).status_code == 404
 
 
+@pytest.mark.postgres
 def test_a_refused_file_keeps_the_message_unsent_and_says_why(app, client, db):
     create_user(app)
     login(client, "anna@example.lv")

@@ -1,10 +1,15 @@
 """The notification outbox: written with the change, sent by RQ, never lost, never twice."""
+import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 import models
 import tasks
 from portal import init_domain
 from conftest import create_user, post_form, run_jobs
+
+# The outbox is SQL all through: the claim that stops a double send, the sweep, one
+# transaction with the change. Every test runs on PostgreSQL as well.
+pytestmark = pytest.mark.postgres
 
 
 def queue_one(app, template="password_changed", channel="email", recipient="anna@example.lv", language="lv", **params):

@@ -1,6 +1,8 @@
 """Registration in three steps (seed 004 §2): through the Flask client, codes from real messages."""
 import re
 
+import pytest
+
 import models
 import rules
 from conftest import PASSWORD, create_user, last_sms_code, post_form, register, run_jobs
@@ -18,6 +20,7 @@ def step2(client, email="jana@example.lv", phone="20000111", password=PASSWORD, 
         "password": password, "confirm": confirm or password})
 
 
+@pytest.mark.postgres
 def test_natural_person_registers_with_codes_from_email_and_sms(client, app, mailbox, db):
     r = register(client, app, mailbox)
     assert r.headers["Location"].endswith("/dashboard")
@@ -34,6 +37,7 @@ def test_natural_person_registers_with_codes_from_email_and_sms(client, app, mai
     assert page.status_code == 200 and "jana@example.lv" in page.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_legal_person_registrant_becomes_first_user_without_manage_rights(client, app, mailbox, db):
     register(client, app, mailbox, client_type="legal")
     user = models.User.get(models.User.email == "jana@example.lv")
@@ -51,9 +55,20 @@ def test_step_one_requires_both_acceptances_and_citizenship(client):
     assert html.count("field-error") >= 3
 
 
-def test_second_citizenship_must_differ(client):
+def field_error(html, field):
+    """The text of a field's error message ("" when the field has none)."""
+    match = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', html, re.S)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def test_second_citizenship_must_differ(client, db):
     r = step1(client, citizenship="LV", citizenship2="LV")
     assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert field_error(html, "citizenship2") == "Otrajai pilsonībai jāatšķiras no pirmās."
+    assert field_error(html, "citizenship") == ""  # the first one is fine
+    assert models.PendingRegistration.select().count() == 0
+    assert step1(client, citizenship="LV", citizenship2="EE").status_code == 303
 
 
 def test_contact_step_cannot_be_skipped(client):
@@ -68,7 +83,9 @@ def test_weak_password_is_refused_with_each_rule(client):
     r = step2(client, password="password")
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "Password" in html or "Parole" in html
+    # Each broken rule is named (Latvian): a digit, an upper-case letter, a symbol.
+    assert field_error(html, "password") == (
+        "Pievienojiet ciparu. Pievienojiet lielo burtu. Pievienojiet simbolu, piemēram, ! ? # vai %.")
     assert 'value="password"' not in html  # never echo a password
 
 
@@ -76,8 +93,11 @@ def test_common_password_refused_even_dressed_up(client):
     step1(client)
     r = step2(client, password="Password1!")
     assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "password") == (
+        "Šī parole ir pārāk izplatīta; izvēlieties tādu, ko grūtāk uzminēt.")
 
 
+@pytest.mark.postgres
 def test_long_password_of_64_characters_is_accepted_untruncated(client, app, mailbox, db):
     long_password = "Aa1!" + "x" * 60
     step1(client)
@@ -111,6 +131,7 @@ def test_back_shows_saved_answers(client):
     assert re.search(r'<option selected value="EE"|<option value="EE" selected', html)
 
 
+@pytest.mark.postgres
 def test_wrong_code_counts_tries_and_locks_after_five(client, app, mailbox, db):
     step1(client)
     step2(client)
@@ -125,6 +146,7 @@ def test_wrong_code_counts_tries_and_locks_after_five(client, app, mailbox, db):
     assert not models.User.select().exists()
 
 
+@pytest.mark.postgres
 def test_resend_waits_for_the_cooldown_then_sends_a_new_code(client, app, mailbox, db):
     step1(client)
     step2(client)
@@ -154,6 +176,7 @@ def test_codes_are_stored_hashed(client, app, mailbox, db):
         assert n.status == "sent" and n.params == ""
 
 
+@pytest.mark.postgres
 def test_registering_an_existing_email_does_not_reveal_it_and_cannot_finish(client, app, mailbox, db):
     create_user(app, email="jana@example.lv", phone="+37121111111")
     step1(client)
@@ -173,4 +196,10 @@ def test_codes_to_one_phone_are_rate_limited_across_registrations(app):
     c = app.test_client()
     step1(c)
     r = step2(c, email="person9@example.lv")
-    assert r.status_code == 429 and "min" in r.get_data(as_text=True)
+    assert r.status_code == 429
+    # "Too many codes were requested. Try again in %(n)d minutes." in Latvian; 5 per hour.
+    html = r.get_data(as_text=True)
+    wait = re.search(r"Pieprasīts pārāk daudz kodu\. Mēģiniet vēlreiz pēc (\d+) min\.", html)
+    assert wait, "the 429 page says when to try again"
+    assert 50 <= int(wait.group(1)) <= 60
+    assert 'id="registration-step"' in html and 'name="phone"' in html  # the contact step stays

@@ -1,4 +1,7 @@
 """Headers, cookies, CSRF, fragments and bad input: the defaults every page keeps."""
+import re
+from html.parser import HTMLParser
+
 import pytest
 
 from conftest import create_user, csrf_token, login, post_form
@@ -18,10 +21,89 @@ def test_every_page_sends_a_strict_policy_and_varies_on_htmx(client, url):
     assert "no-store" in r.headers["Cache-Control"]
 
 
+class InlineCode(HTMLParser):
+    """Everything on a page that the CSP would block or that runs code without a file:
+    scripts without src (any type), script bodies, <style>, style="", on*="" handlers and
+    javascript: URLs in any attribute."""
+
+    URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
+                      "hx-get", "hx-post", "hx-put", "hx-delete", "hx-patch"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found, self._in_script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = [(name.lower(), value or "") for name, value in attrs]
+        names = {name for name, _ in attrs}
+        if tag == "script":
+            self._in_script = True
+            if "src" not in names:
+                self.found.append(f"<script> without src: {attrs}")
+        if tag == "style":
+            self.found.append("<style> element")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"event handler {name}= on <{tag}>")
+            if name == "style":
+                self.found.append(f"style= on <{tag}>")
+            squeezed = re.sub(r"[\x00-\x20]", "", value).lower()
+            if squeezed.startswith("javascript:") or (name in self.URL_ATTRIBUTES and "javascript:" in squeezed):
+                self.found.append(f"javascript: URL in {name}= on <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.found.append(f"inline script body: {data.strip()[:80]!r}")
+
+
+def inline_code(html):
+    parser = InlineCode()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
 @pytest.mark.parametrize("url", PAGES)
 def test_pages_have_no_inline_script_or_style(client, url):
-    html = client.get(url).get_data(as_text=True)
-    assert "<script>" not in html and "style=" not in html and " on" + "click=" not in html
+    response = client.get(url)
+    assert response.status_code == 200
+    assert inline_code(response.get_data(as_text=True)) == []
+
+
+SIGNED_IN_PAGES = ["/dashboard", "/settings", "/password/change", "/documents", "/messages", "/messages/new"]
+
+
+def test_signed_in_pages_have_no_inline_script_or_style(client, app):
+    create_user(app)
+    login(client, "anna@example.lv")
+    for url in SIGNED_IN_PAGES:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert inline_code(response.get_data(as_text=True)) == [], url
+
+
+@pytest.mark.parametrize("snippet", [
+    "<script>alert(1)</script>",
+    "<script type=module>import('/x')</script>",
+    "<SCRIPT type=\"text/javascript\" nonce=x>alert(1)</SCRIPT>",
+    "<script src=/static/x.js>alert(1)</script>",
+    "<button onclick=\"go()\">x</button>",
+    "<body onload=go()>",
+    "<a href=\"javascript:go()\">x</a>",
+    "<a href=\" jav&#x09;ascript:go()\">x</a>",
+    "<form action=\"JavaScript:go()\"></form>",
+    "<p style=\"color:red\">x</p>",
+    "<style>p{}</style>",
+])
+def test_the_inline_code_check_finds_each_form(snippet):
+    assert inline_code(f"<html><body>{snippet}</body></html>"), snippet
+    assert inline_code('<script src="/static/htmx.min.js" defer></script><a href="/x">x</a>') == []
 
 
 def test_session_cookie_is_httponly_lax_and_secure_over_https(app):
@@ -34,6 +116,7 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(app):
     assert "Secure" in r.headers["Set-Cookie"]
 
 
+@pytest.mark.postgres
 def test_post_without_csrf_token_is_refused_and_changes_nothing(client, app, db):
     import models
     r = client.post("/register", data={"client_type": "natural", "citizenship": "LV",
@@ -50,6 +133,70 @@ def test_htmx_post_with_csrf_header_is_accepted(client):
     assert r.status_code == 303
 
 
+class PostForms(HTMLParser):
+    """For each <form method="post"> of a page: its action and the CSRF tokens inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self._current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self._current = {"action": attrs.get("action"), "tokens": []}
+            self.forms.append(self._current)
+        elif tag == "input" and self._current is not None and attrs.get("name") == "csrf_token":
+            self._current["tokens"].append(attrs.get("value"))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+def post_forms(html):
+    parser = PostForms()
+    parser.feed(html)
+    return parser.forms
+
+
+def assert_every_post_form_carries_the_token(client, url):
+    forms = post_forms(client.get(url).get_data(as_text=True))
+    assert forms, f"no POST form on {url}"
+    tokens = {t for f in forms for t in f["tokens"]}
+    assert all(len(f["tokens"]) == 1 and f["tokens"][0] for f in forms), (url, forms)
+    assert len(tokens) == 1, (url, tokens)  # one token per session, whichever form
+    return tokens.pop()
+
+
+def test_every_post_form_carries_the_sessions_csrf_token(client, app):
+    """What conftest's form_token relies on: every form of a session carries a token, and
+    a token read once keeps working for the session's later POSTs (until sign-in)."""
+    for url in ["/", "/login", "/register", "/password/reset", "/legal/terms"]:
+        assert_every_post_form_carries_the_token(client, url)
+    create_user(app)
+    token = assert_every_post_form_carries_the_token(client, "/login")
+    r = client.post("/login", data={"csrf_token": token, "identifier": "anna@example.lv",
+                                    "password": "Zilais-Kalns7!"})
+    assert r.status_code == 303
+    for url in ["/dashboard", "/settings", "/password/change", "/documents", "/messages", "/messages/new"]:
+        assert_every_post_form_carries_the_token(client, url)
+    token = assert_every_post_form_carries_the_token(client, "/settings")
+    for language in ("en", "lv"):  # the same token, twice, after other pages were rendered
+        r = client.post("/settings", data={"csrf_token": token, "language": language, "notify_email": "y"})
+        assert r.status_code == 303, r.get_data(as_text=True)[:500]
+
+
+def test_a_csrf_token_of_another_session_is_refused(app, db):
+    import models
+    mine, theirs = app.test_client(), app.test_client()
+    token = csrf_token(theirs, "/register")
+    csrf_token(mine, "/register")  # this session has a token of its own
+    r = mine.post("/register", data={"csrf_token": token, "client_type": "natural", "citizenship": "LV",
+                                     "accept_privacy": "y", "accept_terms": "y"})
+    assert r.status_code == 400
+    assert models.PendingRegistration.select().count() == 0
+
+
 def test_boosted_request_gets_the_full_page(client):
     r = client.get("/register", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in r.get_data(as_text=True)
@@ -64,6 +211,7 @@ NASTY = ["", " ", "a" * 5000, "' OR 1=1 --", "<script>alert(1)</script>", "\x00"
          "+371" + "9" * 40, "@", "a@b", "%00", "../../etc/passwd"]
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("value", NASTY)
 def test_bad_input_never_gives_a_500(client, value):
     for url, field_names in [("/login", ["identifier", "password"]),
@@ -74,6 +222,7 @@ def test_bad_input_never_gives_a_500(client, value):
         assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_contact_step_bad_input_never_gives_a_500(client):
     post_form(client, "/register", {"client_type": "natural", "citizenship": "LV",
                                     "accept_privacy": "y", "accept_terms": "y"})
@@ -89,6 +238,7 @@ def test_unknown_pages_and_methods_answer_with_pages_not_errors(client):
     assert client.get("/legal/secret").status_code == 404
 
 
+@pytest.mark.postgres
 def test_health_reports_database_and_redis(client):
     r = client.get("/health")
     assert r.status_code == 200 and r.json == {"database": True, "redis": True}
@@ -96,7 +246,6 @@ def test_health_reports_database_and_redis(client):
 
 def test_static_files_are_cached_long_by_content_hash(client):
     html = client.get("/").get_data(as_text=True)
-    import re
     css = re.search(r'href="(/static/portal\.css\?v=[0-9a-f]+)"', html).group(1)
     r = client.get(css)
     assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]

@@ -7,6 +7,7 @@ import rules
 from conftest import create_user, login, post_form
 
 
+@pytest.mark.postgres
 def test_profile_saves_language_and_channels_and_is_audited(client, app, db):
     create_user(app)
     login(client, "anna@example.lv")
@@ -47,6 +48,7 @@ def test_client_gets_404_in_the_staff_area(client, app):
         assert client.get(url).status_code == 404
 
 
+@pytest.mark.postgres
 def test_consultant_sees_staff_area_but_not_the_audit_log(client, app):
     create_user(app, email="konsultants@example.lv", phone="+37123333333", staff_role="consultant")
     login(client, "konsultants@example.lv")
@@ -55,6 +57,7 @@ def test_consultant_sees_staff_area_but_not_the_audit_log(client, app):
     assert client.get("/staff/audit").status_code == 404
 
 
+@pytest.mark.postgres
 def test_supervisor_reads_the_audit_log(client, app):
     create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="supervisor")
     login(client, "vaditajs@example.lv")
@@ -62,6 +65,7 @@ def test_supervisor_reads_the_audit_log(client, app):
     assert r.status_code == 200 and "login.success" in r.get_data(as_text=True)
 
 
+@pytest.mark.postgres
 def test_switching_to_someone_elses_account_is_404(client, app, db):
     create_user(app)
     create_user(app, email="cits@example.lv", phone="+37124444444")
@@ -99,30 +103,36 @@ def titles(user, permission="documents"):
     return sorted(i.title for i in models.scoped(Item, user, permission))
 
 
+@pytest.mark.postgres
 def test_main_user_sees_every_item_of_the_company(company):
     assert titles(company["main"]) == ["colleague's", "main user's"]
 
 
+@pytest.mark.postgres
 def test_colleague_limited_to_own_items_sees_only_those(company):
     assert titles(company["colleague"]) == ["colleague's"]
     assert models.get_scoped(Item, company["mains"].id, company["colleague"], "documents") is None
 
 
+@pytest.mark.postgres
 def test_colleague_without_finance_right_sees_nothing_under_finance(company):
     assert titles(company["colleague"], "finance") == []
 
 
+@pytest.mark.postgres
 def test_outsider_sees_nothing_and_staff_see_all(company):
     assert titles(company["outsider"]) == []
     assert titles(company["staff"]) == ["colleague's", "main user's"]
 
 
+@pytest.mark.postgres
 def test_revoked_access_takes_effect_at_once(company):
     (models.Membership.update(revoked_at=models.utcnow())
      .where(models.Membership.user == company["colleague"], models.Membership.client == company["company"]).execute())
     assert titles(company["colleague"]) == []
 
 
+@pytest.mark.postgres
 def test_get_scoped_tolerates_garbage_ids(company):
     assert models.get_scoped(Item, "1 OR 1=1", company["main"], "documents") is None
     assert models.get_scoped(Item, None, company["main"], "documents") is None

@@ -23,7 +23,7 @@ import fixtures_files as make
 import models
 import uploads
 from blueprints import uploading
-from conftest import csrf_token
+from conftest import form_token
 from rules.uploads import KB, MB, SEED_000, SEED_004, UploadPolicy
 from adapters.storage import LocalStorage
 from models.runtime import runtime
@@ -135,6 +135,7 @@ def test_every_seed_extension_has_an_accepted_sample():
         assert {e for name, e in covered if name == policy.name} == set(policy.extensions), policy.name
 
 
+@pytest.mark.postgres
 def test_blobs_are_kept_under_random_keys(owner, upload_dir):
     data = make.pdf()
     rows = uploads.store_files([file(data, "līgums.pdf"), file(data, "līgums.pdf")], SEED_004)
@@ -301,6 +302,7 @@ def test_a_failure_while_storing_removes_the_blobs_already_put(ctx, upload_dir):
     assert_nothing_stored(upload_dir)
 
 
+@pytest.mark.postgres
 def test_a_failing_row_removes_the_blobs_already_put(ctx, upload_dir):
     ghost = models.Client(id=987654, kind="natural")  # never saved: the foreign key fails
     with pytest.raises(IntegrityError):
@@ -308,6 +310,7 @@ def test_a_failing_row_removes_the_blobs_already_put(ctx, upload_dir):
     assert_nothing_stored(upload_dir)
 
 
+@pytest.mark.postgres
 def test_uploads_atomic_removes_blobs_when_the_callers_transaction_rolls_back(ctx, upload_dir):
     with pytest.raises(RuntimeError):
         with uploads.atomic():
@@ -319,6 +322,7 @@ def test_uploads_atomic_removes_blobs_when_the_callers_transaction_rolls_back(ct
     assert_nothing_stored(upload_dir)
 
 
+@pytest.mark.postgres
 def test_uploads_atomic_keeps_blobs_when_it_commits(ctx, upload_dir):
     with uploads.atomic():
         [row] = uploads.store_files([file(make.pdf(), "a.pdf")], SEED_004)
@@ -409,7 +413,7 @@ def routes(app, upload_dir):
 def post_files(client, files, token=True):
     data = {"files": [(io.BytesIO(d), n) for d, n in files]}
     if token:
-        data["csrf_token"] = csrf_token(client, "/_test/upload")
+        data["csrf_token"] = form_token(client, "/_test/upload")
     return client.post("/_test/upload", data=data, content_type="multipart/form-data")
 
 
@@ -442,6 +446,7 @@ def test_upload_views_still_check_csrf(routes, db, upload_dir):
     assert_nothing_stored(upload_dir)
 
 
+@pytest.mark.postgres
 def test_a_refused_upload_answers_422_with_each_file_named(routes, db, upload_dir):
     response = post_files(routes, [(make.pdf(), "labs.pdf"), (make.exe(), "vīruss.pdf")])
     assert response.status_code == 422
@@ -451,6 +456,7 @@ def test_a_refused_upload_answers_422_with_each_file_named(routes, db, upload_di
     assert_nothing_stored(upload_dir)
 
 
+@pytest.mark.postgres
 def test_an_accepted_upload_is_stored_and_downloads_as_a_safe_attachment(routes, db, upload_dir):
     data = make.svg()
     response = post_files(routes, [(make.pdf(), "a.pdf"), (data, "Ģerbonis ar ēnu.svg")])
