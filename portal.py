@@ -192,8 +192,12 @@ def init_database(app):
     """Bind the models to the configured database; one connection per request."""
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite"):
-        database = db_connect(url, pragmas={"foreign_keys": 1, "journal_mode": "wal",
-                                            "busy_timeout": 5000, "synchronous": "normal"})
+        # Write transactions start IMMEDIATE: a deferred one that read first cannot take
+        # the write lock when another writer holds it ("database is locked" at once,
+        # whatever busy_timeout says); an immediate one waits its turn.
+        database = db_connect(url, lock_type="IMMEDIATE",
+                              pragmas={"foreign_keys": 1, "journal_mode": "wal",
+                                       "busy_timeout": 5000, "synchronous": "normal"})
     else:
         database = db_connect(url)
     models.db.initialize(database)

@@ -1,7 +1,8 @@
 """Signed packages: the EDOC / ASiC-E container check.
 
 ``check_container`` validates a container the client signed elsewhere (DOC-9)
-without pyasice, which does not import on OpenSSL 3 and skips the data-file digests: the zip layout (``mimetype`` first and stored), the manifest,
+without pyasice, which does not import on OpenSSL 3 and skips the data-file digests:
+the zip layout (``mimetype`` first and stored), the manifest,
 at least one ``META-INF/signatures*.xml``, every data file's digest against the
 ``ds:Reference`` that signs it, the digest of the signed XAdES properties, the
 signature value over ``ds:SignedInfo`` with the key of the certificate inside,
