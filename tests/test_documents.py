@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 import models
 import uploads
 from conftest import create_user, form_token, login, run_jobs
-from models.documents import Document, DocumentVersion, SigningInvitation
+from models.documents import Document, DocumentEvent, DocumentVersion, SigningInvitation, TransitionRefused
 from rules import documents as R
 import adapters
 from adapters import signing
@@ -23,8 +23,9 @@ PDF = b"%PDF-1.4\n" + b"% a contract to sign\n" * 80
 
 
 @pytest.fixture(autouse=True)
-def _uploads_in_tmp(app, tmp_path):
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+def _uploads_in_tmp(request, tmp_path):
+    if "app" in request.fixturenames:  # tests of the plain table need no app
+        request.getfixturevalue("app").config["UPLOAD_DIR"] = str(tmp_path / "uploads")
 
 
 @pytest.fixture
@@ -33,8 +34,14 @@ def people(app):
     create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant", full_name="Kārlis Konsultants")
 
 
+def model_context(app):
+    """Where these tests call the models: an app context binds the domain to this test's app
+    (its database, keys, storage and signing adapter); no request is needed."""
+    return app.app_context()
+
+
 def stored(app, client_id, name="ligums.pdf", data=PDF):
-    with app.test_request_context():
+    with model_context(app):
         client = models.Client.get_by_id(client_id)
         return uploads.store_files([FileStorage(io.BytesIO(data), filename=name)], R.SIGNED_CONTAINER_POLICY
                                    if name.endswith((".edoc", ".asice")) else R.DOCUMENT_TYPES["loan_application"].policy,
@@ -43,7 +50,7 @@ def stored(app, client_id, name="ligums.pdf", data=PDF):
 
 def document_in(app, status, email=CLIENT, doc_type="loan_application"):
     """A document brought to ``status`` through the model's transitions (not the views)."""
-    with app.test_request_context():
+    with model_context(app):
         user = models.User.get(models.User.email == email)
         staff = models.User.get(models.User.email == STAFF)
         client = models.Membership.get(models.Membership.user == user).client
@@ -88,7 +95,124 @@ def package_container(app, document_id):
     return build_container(files)
 
 
-# --- Every (status, actor, action) of the table ------------------------------------------------
+# --- The status table, written out: an accidental edit of rules/documents.py fails here ------------
+
+GOLDEN_STATUSES = ("new", "processing", "info_needed", "draft", "ready_for_signing", "signing", "signed")
+GOLDEN_ACTIONS = {
+    "client": ("edit", "save", "submit", "add_files", "agree", "ask", "upload_signed", "sign_with_service"),
+    "staff": ("accept", "request_info", "prepare_package", "resend"),
+    "service": ("signing_completed",),
+}
+# (status, actor, action) → status after it, in table order (the order buttons are offered in).
+GOLDEN_TRANSITIONS = [
+    (("new", "client", "edit"), "new"),
+    (("new", "client", "save"), "new"),
+    (("new", "client", "submit"), "processing"),
+    (("processing", "staff", "accept"), "processing"),
+    (("processing", "staff", "request_info"), "info_needed"),
+    (("processing", "staff", "prepare_package"), "ready_for_signing"),
+    (("info_needed", "client", "edit"), "info_needed"),
+    (("info_needed", "client", "add_files"), "info_needed"),
+    (("info_needed", "client", "submit"), "processing"),
+    (("info_needed", "client", "save"), "draft"),
+    (("draft", "client", "edit"), "draft"),
+    (("draft", "client", "save"), "draft"),
+    (("draft", "client", "submit"), "processing"),
+    (("ready_for_signing", "client", "agree"), "signing"),
+    (("ready_for_signing", "client", "ask"), "ready_for_signing"),
+    (("ready_for_signing", "staff", "resend"), "ready_for_signing"),
+    (("signing", "staff", "resend"), "ready_for_signing"),
+    (("signing", "client", "upload_signed"), "signed"),
+    (("signing", "client", "sign_with_service"), "signing"),
+    (("signing", "service", "signing_completed"), "signed"),
+]
+
+
+def test_the_status_table_is_the_agreed_one():
+    """Seed 004 §6.4 as agreed. Changing the table is a decision: change this copy with it."""
+    assert R.STATUSES == GOLDEN_STATUSES
+    assert R.ACTIONS_BY_ACTOR == GOLDEN_ACTIONS
+    assert list(R.TRANSITIONS.items()) == GOLDEN_TRANSITIONS
+
+
+# --- Every (status, actor, action) at the model level ---------------------------------------------
+
+MODEL_PAIRS = [(s, a, act) for s in R.STATUSES for a in (R.CLIENT, R.STAFF, R.SERVICE)
+               for act in R.ACTIONS_BY_ACTOR[a]]
+
+
+def transition_data(app, document, action):
+    """Valid data for ``action`` on ``document``, as the views would pass it."""
+    client_id = document.client_id
+    if action == R.SAVE:
+        return {"values": dict(VALUES, amount="15000.50")}
+    if action == R.SUBMIT:
+        return {"values": dict(VALUES, amount="15000.50"), "nonce": f"model-{document.id}"}
+    if action == R.ADD_FILES:
+        return {"new_files": [stored(app, client_id, "papildu.pdf")]}
+    if action == R.ASK:
+        return {"question": "Kāpēc 24 mēneši?"}
+    if action == R.UPLOAD_SIGNED:
+        return {"container": stored(app, client_id, "signed.edoc", build_container({"ligums.pdf": PDF})),
+                "signers": [{"name": "Anna Liepa"}]}
+    if action == R.REQUEST_INFO:
+        return {"comments": {"purpose": "Say which machines."}}
+    if action in (R.PREPARE_PACKAGE, R.RESEND):
+        return {"files": [stored(app, client_id)], "note": "Lūdzu, parakstiet."}
+    if action == R.SIGNING_COMPLETED:
+        return {"invitation": SigningInvitation.create(document=document, status="pending"),
+                "signers": [{"name": "Anna Liepa", "serial": "PNOLV-1"}]}
+    return {}  # edit, agree, sign_with_service, accept
+
+
+def actor_user(actor):
+    if actor == R.SERVICE:
+        return None  # the signing service's callback acts as nobody
+    return models.User.get(models.User.email == (CLIENT if actor == R.CLIENT else STAFF))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("status, actor, action", MODEL_PAIRS, ids=[f"{s}-{a}-{x}" for s, a, x in MODEL_PAIRS])
+def test_status_table_pair_in_the_model(app, db, people, status, actor, action):
+    document_id = document_in(app, status)
+    expected = R.next_status(status, actor, action)
+    with model_context(app):
+        user = actor_user(actor)
+        if action == R.PREPARE_PACKAGE and status == R.PROCESSING:  # the package follows acceptance
+            Document.get_by_id(document_id).transition(R.ACCEPT, by=actor_user(R.STAFF))
+        document = Document.get_by_id(document_id)
+        before = (document.status, document.revision, DocumentEvent.select().count())
+        data = transition_data(app, document, action)
+        assert document.may(action, user) is (expected is not None)
+        if expected is None or action == R.EDIT:  # EDIT only says the form may be opened
+            with pytest.raises(TransitionRefused):
+                document.transition(action, by=user, **data)
+            after = Document.get_by_id(document_id)
+            assert (after.status, after.revision, DocumentEvent.select().count()) == before
+            return
+        event = document.transition(action, by=user, **data)
+    after = Document.get_by_id(document_id)
+    assert after.status == expected and after.revision == before[1] + 1
+    assert (event.action, event.actor, event.from_status, event.to_status) == (action, actor, status, expected)
+    assert DocumentEvent.get_by_id(event.id).to_status == expected
+
+
+@pytest.mark.postgres
+def test_a_document_changed_meanwhile_refuses_the_second_change(app, db, people):
+    """The revision guard: two requests holding the same revision cannot both move it."""
+    document_id = document_in(app, R.READY)
+    with model_context(app):
+        user = actor_user(R.CLIENT)
+        first, second = Document.get_by_id(document_id), Document.get_by_id(document_id)
+        first.transition(R.AGREE, by=user)
+        with pytest.raises(TransitionRefused, match="pa to laiku ir mainīts"):  # "changed meanwhile"
+            second.transition(R.ASK, by=user, question="Vai var 36?")
+    document = Document.get_by_id(document_id)
+    assert document.status == R.SIGNING and not document.question_open
+    assert [e.action for e in document.history()][-1] == R.AGREE
+
+
+# --- The same actions through HTTP: each view once allowed and once refused ------------------------
 
 def client_request(http, app, document_id, action):
     """The HTTP request a client makes for ``action`` (with valid data)."""
@@ -125,7 +249,7 @@ def staff_request(http, app, document_id, action):
         return http.post(base + "/request-info", data={"csrf_token": t, "comment_purpose": "Say which machines."})
     if action == R.PREPARE_PACKAGE:
         if status_of(document_id) == R.PROCESSING:  # the package follows acceptance
-            with app.test_request_context():
+            with model_context(app):
                 Document.get_by_id(document_id).transition(R.ACCEPT, by=models.User.get(models.User.email == STAFF))
         return http.post(base + "/package", data={"csrf_token": t, "include_submission": "y",
                                                   "files": (io.BytesIO(PDF), "ligums.pdf")},
@@ -137,12 +261,31 @@ def staff_request(http, app, document_id, action):
     raise AssertionError(action)
 
 
-PAIRS = [(s, a, act) for s in R.STATUSES for a in (R.CLIENT, R.STAFF) for act in R.ACTIONS_BY_ACTOR[a]]
+HTTP_PAIRS = [
+    (R.NEW, R.CLIENT, R.EDIT), (R.SIGNED, R.CLIENT, R.EDIT),
+    (R.NEW, R.CLIENT, R.SAVE), (R.READY, R.CLIENT, R.SAVE),
+    (R.DRAFT, R.CLIENT, R.SUBMIT), (R.SIGNING, R.CLIENT, R.SUBMIT),
+    (R.INFO_NEEDED, R.CLIENT, R.ADD_FILES), (R.NEW, R.CLIENT, R.ADD_FILES),
+    (R.READY, R.CLIENT, R.AGREE), (R.PROCESSING, R.CLIENT, R.AGREE),
+    (R.READY, R.CLIENT, R.ASK), (R.SIGNING, R.CLIENT, R.ASK),
+    (R.SIGNING, R.CLIENT, R.UPLOAD_SIGNED), (R.READY, R.CLIENT, R.UPLOAD_SIGNED),
+    (R.SIGNING, R.CLIENT, R.SIGN_WITH_SERVICE), (R.SIGNED, R.CLIENT, R.SIGN_WITH_SERVICE),
+    (R.PROCESSING, R.STAFF, R.ACCEPT), (R.NEW, R.STAFF, R.ACCEPT),
+    (R.PROCESSING, R.STAFF, R.REQUEST_INFO), (R.DRAFT, R.STAFF, R.REQUEST_INFO),
+    (R.PROCESSING, R.STAFF, R.PREPARE_PACKAGE), (R.SIGNED, R.STAFF, R.PREPARE_PACKAGE),
+    (R.SIGNING, R.STAFF, R.RESEND), (R.INFO_NEEDED, R.STAFF, R.RESEND),
+]
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("status, actor, action", PAIRS, ids=[f"{s}-{a}-{x}" for s, a, x in PAIRS])
-def test_status_table_pair(client, app, db, people, status, actor, action):
+def test_the_http_pairs_try_each_view_allowed_and_refused():
+    for actor in (R.CLIENT, R.STAFF):
+        for action in R.ACTIONS_BY_ACTOR[actor]:
+            outcomes = {R.allowed(s, a, x) for s, a, x in HTTP_PAIRS if (a, x) == (actor, action)}
+            assert outcomes == {True, False}, (actor, action)
+
+
+@pytest.mark.parametrize("status, actor, action", HTTP_PAIRS, ids=[f"{s}-{a}-{x}" for s, a, x in HTTP_PAIRS])
+def test_status_table_pair_through_http(client, app, db, people, status, actor, action):
     document_id = document_in(app, status)
     login(client, CLIENT if actor == R.CLIENT else STAFF)
     before = status_of(document_id)
@@ -159,7 +302,7 @@ def test_status_table_pair(client, app, db, people, status, actor, action):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("status", R.STATUSES)
+@pytest.mark.parametrize("status", [R.SIGNING, R.READY, R.SIGNED])  # every status: at the model level
 def test_signing_service_callback_only_completes_in_signing(client, app, db, people, status):
     document_id = document_in(app, status)
     invitation = SigningInvitation.create(document=document_id, status="pending")
@@ -266,7 +409,7 @@ def test_list_polls_while_a_row_waits_and_answers_204_when_unchanged(client, app
     unchanged = client.get(poll_url, headers={"HX-Request": "true"})
     assert unchanged.status_code == 204 and unchanged.data == b""
 
-    with app.test_request_context():
+    with model_context(app):
         Document.get_by_id(processing).transition(R.REQUEST_INFO, by=models.User.get(models.User.email == STAFF),
                                                   comments={"amount": "Too much."})
     changed = client.get(poll_url, headers={"HX-Request": "true"})
@@ -327,7 +470,7 @@ def test_poll_does_not_keep_the_session_alive(client, app, db, people):
 
 def test_submit_from_the_list_swaps_the_row_in_place(client, app, db, people):
     document_id = document_in(app, R.NEW)
-    with app.test_request_context():
+    with model_context(app):
         Document.get_by_id(document_id).transition(R.SAVE, by=models.User.get(models.User.email == CLIENT),
                                                    values=VALUES)
     login(client, CLIENT)
@@ -342,7 +485,7 @@ def test_submit_from_the_list_swaps_the_row_in_place(client, app, db, people):
 
 def test_submit_from_the_list_without_javascript_redirects_to_the_list(client, app, db, people):
     document_id = document_in(app, R.NEW)
-    with app.test_request_context():
+    with model_context(app):
         Document.get_by_id(document_id).transition(R.SAVE, by=models.User.get(models.User.email == CLIENT),
                                                    values=VALUES)
     login(client, CLIENT)
@@ -449,7 +592,7 @@ def test_history_merges_client_and_staff_actions_in_time_order(client, app, db, 
 @pytest.mark.postgres
 def test_staff_queue_puts_processing_first_and_oldest_first(client, app, db, people):
     ready_with_question = document_in(app, R.READY)
-    with app.test_request_context():
+    with model_context(app):
         Document.get_by_id(ready_with_question).transition(
             R.ASK, by=models.User.get(models.User.email == CLIENT), question="?")
     older = document_in(app, R.PROCESSING)
@@ -522,7 +665,7 @@ def test_information_needed_and_ready_for_signing_are_emailed(client, app, db, p
                 data={"csrf_token": token(client), "comment_amount": "Too much."})
     run_jobs(app)
     assert len(mailbox.to(CLIENT)) == 1 and f"/documents/{document_id}" in mailbox.last_text(CLIENT)
-    with app.test_request_context():
+    with model_context(app):
         d = Document.get_by_id(document_id)
         user = models.User.get(models.User.email == CLIENT)
         d.transition(R.SUBMIT, by=user, values=dict(VALUES, amount="100.00"))

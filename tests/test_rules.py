@@ -7,11 +7,15 @@ from rules.keys import Keyring, SealBroken, same
 from portal import create_app
 
 
+@pytest.fixture(scope="module")
+def rules_app():
+    return create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
+
+
 @pytest.fixture(autouse=True)
-def app_context():
-    # lazy_gettext messages need an app to be turned into text
-    app = create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
-    with app.test_request_context(), force_locale("en"):
+def app_context(rules_app):
+    # lazy_gettext messages need an app to be turned into text (one app for the module)
+    with rules_app.test_request_context(), force_locale("en"):
         yield
 
 
