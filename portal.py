@@ -29,6 +29,7 @@ import models
 import rules
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
 from models.runtime import configure as configure_domain
+from rules import outbox
 from rules.i18n import set_translator
 from rules.keys import Keyring
 
@@ -65,10 +66,14 @@ def default_config(instance_path):
         "MAIL_USERNAME": env("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
         "MAIL_FROM": env("MAIL_FROM", "Kabinets <kabinets@localhost>"),
+        "MAIL_TIMEOUT": float(env("MAIL_TIMEOUT", "15")),  # seconds for each answer of the server
         "SMS_BACKEND": env("SMS_BACKEND") or ("http" if env("SMS_GATEWAY_URL") else "dev"),
         "SMS_GATEWAY_URL": env("SMS_GATEWAY_URL", ""),
         "SMS_GATEWAY_TOKEN": env("SMS_GATEWAY_TOKEN", ""),
         "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
+        "SMS_TIMEOUT": float(env("SMS_TIMEOUT", "15")),
+        # A send job that claimed a notification longer ago than this is presumed dead.
+        "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "kabinets"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -10,7 +10,22 @@ from dataclasses import dataclass
 
 
 class DeliveryError(Exception):
-    """The mail server or gateway refused or could not be reached; the notification stays pending."""
+    """Not delivered, and known not to be: the server or gateway could not be reached, or
+    refused the message. ``permanent`` when trying again cannot help (an address it
+    rejects for good); otherwise the notification is tried again after a back-off."""
+
+    def __init__(self, message, permanent=False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class DeliveryUnknown(Exception):
+    """Handed over, but no answer came (a timeout, a dropped connection): it may have
+    arrived. Never tried again by itself (that could deliver it twice)."""
+
+
+def no_handover():
+    """The default ``on_handover`` hook of ``send``: nothing to record."""
 
 
 @dataclass
@@ -34,9 +49,11 @@ def build(config, signing_path_for_token, webhook_secret):
     from adapters.storage import storage_from_config
 
     mail = (SmtpMail(config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_TLS"],
-                     config["MAIL_USERNAME"], config["MAIL_PASSWORD"], config["MAIL_FROM"])
+                     config["MAIL_USERNAME"], config["MAIL_PASSWORD"], config["MAIL_FROM"],
+                     timeout=config.get("MAIL_TIMEOUT", 15))
             if config["MAIL_BACKEND"] == "smtp" else DevMail())
-    sms = (HttpSms(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER"])
+    sms = (HttpSms(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER"],
+                   timeout=config.get("SMS_TIMEOUT", 15))
            if config["SMS_BACKEND"] == "http" else DevSms())
     signing_backend = config.get("SIGNING_BACKEND", "dev")
     if signing_backend != "dev":

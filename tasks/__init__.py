@@ -10,6 +10,7 @@ Jobs run inside the worker's app (``with_app``), so they use the same adapters,
 keys and database binding as the web processes.
 """
 import logging
+import re
 from functools import wraps
 
 from flask import current_app, has_app_context
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 import models
+from rules import outbox
 
 log = logging.getLogger(__name__)
 _worker_app = None
@@ -62,11 +64,31 @@ def redis_ok():
         return False
 
 
+# A job that is one of these is on its way: queueing it again would run it twice.
+_WAITING_OR_RUNNING = {"queued", "started", "deferred", "scheduled"}
+
+
+def notification_job_id(notification_id, app=None):
+    """The RQ job id of a notification: Redis keeps job ids for every deployment using it,
+    so the id carries this deployment's queue name (``notification-5`` of two portals
+    sharing one Redis would be one job)."""
+    app = app or current_app
+    namespace = re.sub(r"[^A-Za-z0-9_-]", "_", app.config["RQ_QUEUE"])
+    return f"{namespace}-notification-{notification_id}"
+
+
 def enqueue_notification(notification_id, app=None):
-    """Queue the send job; if Redis is unreachable the sweep will do it later."""
+    """Queue the send job unless it is already waiting or running. False if Redis could
+    not be reached: the row waits in the outbox, and the sweep queues it later."""
+    app = app or current_app
     try:
-        queue(app).enqueue("tasks.notifications.send_notification", notification_id,
-                        job_id=f"notification-{notification_id}", result_ttl=3600, failure_ttl=86400)
+        q = queue(app)
+        job_id = notification_job_id(notification_id, app)
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=False) in _WAITING_OR_RUNNING:
+            return True
+        q.enqueue("tasks.notifications.send_notification", notification_id, job_id=job_id,
+                  job_timeout=outbox.JOB_TIMEOUT_SECONDS, result_ttl=3600, failure_ttl=86400)
         return True
     except RedisError as error:
         log.warning("Notification %s not queued now (%s); the sweep will queue it.", notification_id, error)
@@ -74,4 +96,5 @@ def enqueue_notification(notification_id, app=None):
 
 
 # The jobs, by the names RQ and callers know them.
-from tasks.notifications import MAX_ATTEMPTS, SUBJECTS, send_notification, sweep_notifications  # noqa: E402,F401
+from rules.outbox import MAX_ATTEMPTS  # noqa: E402,F401
+from tasks.notifications import SUBJECTS, send_notification, sweep_notifications  # noqa: E402,F401

@@ -1,26 +1,36 @@
-"""Sending the outbox: one job per notification, and the sweep.
+"""Sending the outbox: one job per notification, and the sweep. Never lost, never twice.
 
-A notification row is written in the same transaction as the change that
-causes it; ``enqueue_notification`` runs after the commit. If Redis is down at
-that moment nothing is lost: ``sweep_notifications`` (every minute, from
-``rq cron``) queues every row still pending. ``models.action()`` hands the rows
-of an action to ``enqueue_notification`` after its commit. ``Notification.claim`` lets only
-one job send a row, so a row is never sent twice.
+A notification row is written in the same transaction as the change that causes it, and
+``models.action()`` queues its job after the commit (``enqueue_notification``). The job
+claims the row (``pending → sending``), renders it, records the hand-over just before the
+message leaves (``rules.outbox`` has the states), and records the outcome:
+
+- sent → ``sent`` (its parameters wiped);
+- refused, unreachable, or any error before the hand-over → ``pending`` again after a
+  back-off (``failed`` once the attempts are used up);
+- no answer after the hand-over → ``unknown``: it may have arrived, so it is not sent
+  again by itself; staff decide (``/staff/notifications``).
+
+``sweep_notifications`` (every minute, from ``rq cron``) settles rows whose job died (a
+claim older than its lease: never handed over → sent again; handed over → unknown) and
+queues the pending rows that are due: those whose back-off is over and those whose
+action could not queue them (Redis away). A job already waiting is not queued twice.
 """
 import logging
-from datetime import timedelta
+import time
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
 import adapters
 import models
-from adapters import DeliveryError
+from adapters import DeliveryError, DeliveryUnknown
+from peewee import PeeweeException as PeeweeError
+from rules import outbox
 from rules.keys import SealBroken
 from tasks import enqueue_notification, with_app
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 
 
 # Subjects of e-mails, by template (the body lives in templates/email/).
@@ -53,54 +63,97 @@ def render_notification(notification):
         return subject, text, html
 
 
+class _Superseded(Exception):
+    """The sweep took the row back (its lease ran out) before the hand-over: do not send."""
+
+
 @with_app
 def send_notification(notification_id):
-    """Send one notification if it is still pending. Returns the final status."""
-    notification = models.Notification.get_or_none(models.Notification.id == notification_id)
-    if notification is None or not notification.claim():
+    """Send one notification if it is pending and due. Returns what became of it:
+    "sent", "pending" (tried again later), "failed", "unknown" or "skipped"."""
+    row = models.Notification.get_or_none(models.Notification.id == notification_id)
+    attempt = row.claim() if row is not None else None
+    if attempt is None:
         return "skipped"
-    notification = models.Notification.get_by_id(notification_id)
-    outside = adapters.of(current_app)
+    handed_over = False
+
+    def handover():
+        nonlocal handed_over
+        if not row.record_handover(attempt):
+            raise _Superseded()
+        handed_over = True
+
     try:
-        subject, text, html = render_notification(notification)
+        outside = adapters.of(current_app)
+        subject, text, html = render_notification(row)
+        if row.channel == "email":
+            outside.mail.send(row.recipient, subject, text, html, key=row.delivery_key(), on_handover=handover)
+        else:
+            outside.sms.send(row.recipient, text, key=row.delivery_key(), on_handover=handover)
+    except _Superseded:
+        return "skipped"
     except SealBroken:
         # No key opens the parameters (SECRET_KEY changed without SECRET_KEY_PREVIOUS):
         # never send the message with its code missing.
-        (models.Notification.update(status="failed", params="", error="parameters could not be decrypted")
-         .where(models.Notification.id == notification_id).execute())
         log.error("Notification %s: parameters could not be decrypted; not sent", notification_id)
-        return "failed"
-    try:
-        if notification.channel == "email":
-            outside.mail.send(notification.recipient, subject, text, html)
-        else:
-            outside.sms.send(notification.recipient, text)
+        return _settle(row.retry_later, attempt, "parameters could not be decrypted", permanent=True)
+    except DeliveryUnknown as error:
+        log.warning("Notification %s: outcome unknown: %s", notification_id, error)
+        return "unknown" if _settle(row.finish_unknown, attempt, str(error)) else "skipped"
     except DeliveryError as error:
-        status = "failed" if notification.attempts >= MAX_ATTEMPTS else "pending"
-        (models.Notification.update(status=status, error=str(error)[:500])
-         .where(models.Notification.id == notification_id).execute())
         log.warning("Notification %s not sent: %s", notification_id, error)
-        return status
+        return _settle(row.retry_later, attempt, str(error), permanent=error.permanent)
+    except Exception as error:
+        # Anything else (a template error, the database gone, the job's time limit): before
+        # the hand-over it is safe to try again; after it the message may have left.
+        log.exception("Notification %s: %s", notification_id, "after the hand-over" if handed_over
+                      else "before the hand-over")
+        if handed_over:
+            return "unknown" if _settle(row.finish_unknown, attempt, f"error after the hand-over: {error!r}") \
+                else "skipped"
+        return _settle(row.retry_later, attempt, f"error before the hand-over: {error!r}")
     # Sent: the code or temporary password inside is no longer kept.
-    (models.Notification.update(status="sent", sent_at=models.utcnow(), params="", error="")
-     .where(models.Notification.id == notification_id).execute())
-    return "sent"
+    return "sent" if _settle(row.finish_sent, attempt) else "skipped"
+
+
+def _settle(step, *args, **kwargs):
+    """Record the outcome, trying a few times over a couple of seconds: the database may be
+    briefly away. If it stays away the row stays "sending", and the sweep settles it once
+    its lease is over (before the hand-over: sent again; after: unknown). Returns what
+    ``step`` returned, or "sending" if it could not be recorded."""
+    for pause in (0.2, 0.5, 1.0, None):
+        try:
+            return step(*args, **kwargs)
+        except PeeweeError:
+            if pause is None:
+                log.exception("Notification outcome not recorded; the sweep will settle it")
+                return "sending"
+            _reconnect()
+            time.sleep(pause)
+
+
+def _reconnect():
+    """Drop the broken connection; the next query opens a new one."""
+    try:
+        models.db.close()
+    except Exception:  # closing a connection to a server that went away
+        pass
 
 
 @with_app
-def sweep_notifications(older_than_seconds=30):
-    """Queue pending rows that missed their job; give up on rows stuck while sending."""
+def sweep_notifications(settle_seconds=outbox.SETTLE_SECONDS):
+    """Every minute (``rq cron``): settle rows whose job died, and queue the pending rows
+    that are due and whose job is not already waiting. Returns how many it queued."""
     now = models.utcnow()
-    stuck = now - timedelta(minutes=15)
-    # A job that died mid-send may or may not have sent: never risk a second copy.
-    (models.Notification.update(status="failed", error="interrupted while sending")
-     .where(models.Notification.status == "sending", models.Notification.claimed_at < stuck).execute())
-    due = (models.Notification.select(models.Notification.id)
-           .where(models.Notification.status == "pending",
-                  models.Notification.created_at < now - timedelta(seconds=older_than_seconds)))
+    lease = current_app.config.get("NOTIFICATION_LEASE_SECONDS", outbox.CLAIM_LEASE_SECONDS)
+    requeued, failed, unknown = models.Notification.recover_abandoned(now, lease)
+    if requeued or failed or unknown:
+        log.warning("Notifications whose job died: %d to send again, %d failed, %d outcome unknown",
+                    requeued, failed, unknown)
     count = 0
-    for row in due:
-        if enqueue_notification(row.id):
-            count += 1
+    for row in models.Notification.due(now, settle_seconds):
+        if not enqueue_notification(row.id):
+            break  # Redis is away: the next sweep tries again
+        count += 1
     models.clean_expired(now)
     return count

@@ -2,6 +2,7 @@
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+import adapters
 import models
 import tasks
 from portal import init_domain
@@ -48,22 +49,87 @@ def test_nothing_is_lost_when_redis_is_down_at_enqueue(app, mailbox, db, monkeyp
         assert tasks.enqueue_notification(n.id) is False
         monkeypatch.undo()
         assert models.Notification.get_by_id(n.id).status == "pending"
-        assert tasks.sweep_notifications(older_than_seconds=0) == 1
+        assert tasks.sweep_notifications(settle_seconds=0) == 1
     run_jobs(app)
     assert models.Notification.get_by_id(n.id).status == "sent"
     assert len(mailbox.to("anna@example.lv")) == 1
 
 
-def test_smtp_failure_keeps_the_row_pending_then_gives_up(app, db):
+def make_due(notification_id):
+    """Skip the back-off: the retry is due now."""
+    models.Notification.update(next_attempt_at=models.utcnow()).where(
+        models.Notification.id == notification_id).execute()
+
+
+def test_smtp_failure_backs_off_then_gives_up(app, db):
     n = queue_one(app)
     app.config["MAIL_PORT"] = 1  # nothing listens there
     init_domain(app)
+    delays = []
     with app.app_context():
-        for _ in range(tasks.MAX_ATTEMPTS - 1):
+        for attempt in range(1, tasks.MAX_ATTEMPTS):
+            before = models.utcnow()
             assert tasks.send_notification(n.id) == "pending"
+            row = models.Notification.get_by_id(n.id)
+            assert row.attempts == attempt and row.handed_over_at is None and "SMTP" in row.error
+            delays.append(round((row.next_attempt_at - before).total_seconds() / 60))
+            # Not due yet: a job that runs early does nothing.
+            assert tasks.send_notification(n.id) == "skipped"
+            make_due(n.id)
         assert tasks.send_notification(n.id) == "failed"
+    assert delays == [1, 2, 4, 8]
     row = models.Notification.get_by_id(n.id)
     assert row.status == "failed" and "SMTP" in row.error
+
+
+def test_a_refusal_for_good_is_not_tried_again(app, db, monkeypatch):
+    """A 5xx answer (an address the server will never take) fails at once."""
+    from adapters import DeliveryError
+    n = queue_one(app)
+
+    def refused(*args, **kwargs):
+        raise DeliveryError("550 no such user", permanent=True)
+    with app.app_context():
+        monkeypatch.setattr(type(adapters.of(app).mail), "send", refused)
+        assert tasks.send_notification(n.id) == "failed"
+
+
+def test_any_error_before_the_hand_over_is_tried_again(app, mailbox, db, monkeypatch):
+    """Not only the mail server's refusals: a template error or the database dropping
+    before the hand-over puts the row back to pending, with a back-off."""
+    from tasks import notifications as job
+    n = queue_one(app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template exploded")
+    with app.app_context():
+        monkeypatch.setattr(job, "render_notification", broken)
+        assert tasks.send_notification(n.id) == "pending"
+        row = models.Notification.get_by_id(n.id)
+        assert "template exploded" in row.error and row.next_attempt_at > models.utcnow()
+        monkeypatch.undo()
+        make_due(n.id)
+        assert tasks.send_notification(n.id) == "sent"
+    assert len(mailbox.to("anna@example.lv")) == 1
+
+
+def test_an_error_after_the_hand_over_is_unknown_and_never_sent_again(app, mailbox, db, monkeypatch):
+    n = queue_one(app, template="reset_code", code="424242")
+    real_send = type(adapters.of(app).mail).send
+
+    def delivered_then_crashed(self, *args, **kwargs):
+        real_send(self, *args, **kwargs)
+        raise RuntimeError("worker lost its connection after the server said 250")
+    with app.app_context():
+        monkeypatch.setattr(type(adapters.of(app).mail), "send", delivered_then_crashed)
+        assert tasks.send_notification(n.id) == "unknown"
+        monkeypatch.undo()
+        row = models.Notification.get_by_id(n.id)
+        assert row.status == "unknown" and row.handed_over_at is not None
+        assert row.params == ""  # a code: wiped, the person asks for a new one
+        tasks.sweep_notifications(settle_seconds=0)
+    run_jobs(app)
+    assert len(mailbox.to("anna@example.lv")) == 1
 
 
 def test_secret_parameters_are_encrypted_at_rest_and_wiped_after_sending(app, mailbox, db):
@@ -75,12 +141,93 @@ def test_secret_parameters_are_encrypted_at_rest_and_wiped_after_sending(app, ma
     assert "424242" in mailbox.last_text("anna@example.lv")
 
 
-def test_sweep_gives_up_on_rows_stuck_while_sending_instead_of_sending_twice(app, db):
-    n = queue_one(app)
-    models.Notification.update(status="sending", claimed_at=models.utcnow().replace(year=2020)).execute()
+def test_failed_rows_do_not_keep_secrets_but_keep_what_staff_may_send_again(app, db, monkeypatch):
+    from adapters import DeliveryError
+    secret = queue_one(app, template="temporary_password", password="Slepena-Parole-1")
+    plain = queue_one(app, template="password_changed")
+
+    def refused(*args, **kwargs):
+        raise DeliveryError("550 mailbox unavailable", permanent=True)
     with app.app_context():
+        monkeypatch.setattr(type(adapters.of(app).mail), "send", refused)
+        assert tasks.send_notification(secret.id) == "failed"
+        assert tasks.send_notification(plain.id) == "failed"
+    assert models.Notification.get_by_id(secret.id).params == ""
+    assert models.Notification.get_by_id(plain.id).params != ""
+
+
+def test_a_job_that_died_before_the_hand_over_is_sent_again_once(app, mailbox, db):
+    n = queue_one(app)
+    long_ago = models.utcnow().replace(year=2020)
+    models.Notification.update(status="sending", attempts=1, claimed_at=long_ago).execute()
+    with app.app_context():
+        assert tasks.sweep_notifications() == 1
+        assert tasks.sweep_notifications() == 1  # its job is still waiting: not queued twice
+        assert len(tasks.queue(app)) == 1
+    run_jobs(app)
+    row = models.Notification.get_by_id(n.id)
+    assert row.status == "sent" and row.attempts == 2
+    assert len(mailbox.to("anna@example.lv")) == 1
+
+
+def test_a_job_that_died_after_the_hand_over_is_unknown_not_sent_again(app, mailbox, db):
+    n = queue_one(app)
+    long_ago = models.utcnow().replace(year=2020)
+    models.Notification.update(status="sending", attempts=1, claimed_at=long_ago,
+                               handed_over_at=long_ago).execute()
+    with app.app_context():
+        assert tasks.sweep_notifications(settle_seconds=0) == 0
+    run_jobs(app)
+    row = models.Notification.get_by_id(n.id)
+    assert row.status == "unknown" and "after the hand-over" in row.error
+    assert mailbox.to("anna@example.lv") == []
+
+
+def test_a_late_job_does_not_send_a_row_the_sweep_took_back(app, mailbox, db):
+    """A job slower than its lease: the sweep hands the row to a new job; the old one,
+    reaching its hand-over, finds the row is no longer its own and sends nothing."""
+    n = queue_one(app)
+    with app.app_context():
+        row = models.Notification.get_by_id(n.id)
+        attempt = row.claim()
+        models.Notification.update(claimed_at=models.utcnow().replace(year=2020)).execute()
         tasks.sweep_notifications()
-    assert models.Notification.get_by_id(n.id).status == "failed"
+        assert row.record_handover(attempt) is False
+    run_jobs(app)
+    assert len(mailbox.to("anna@example.lv")) == 1
+
+
+def test_every_attempt_carries_the_same_message_id(app, mailbox, db, monkeypatch):
+    """Derived from the notification (and the deployment), not from the attempt: a receiver
+    can drop a copy."""
+    from adapters import DeliveryError
+    n = queue_one(app)
+    seen = []
+    real_send = type(adapters.of(app).mail).send
+
+    def first_refused(self, to, subject, text, html, key=None, **kwargs):
+        seen.append(key)
+        if len(seen) == 1:
+            raise DeliveryError("421 try later")
+        return real_send(self, to, subject, text, html, key=key, **kwargs)
+    with app.app_context():
+        monkeypatch.setattr(type(adapters.of(app).mail), "send", first_refused)
+        assert tasks.send_notification(n.id) == "pending"
+        make_due(n.id)
+        assert tasks.send_notification(n.id) == "sent"
+        other = queue_one(app)
+        other_key = models.Notification.get_by_id(other.id).delivery_key()
+    assert seen[0] == seen[1] and len(seen[0]) == 32 and other_key != seen[0]
+    assert mailbox.to("anna@example.lv")[0]["Message-ID"] == f"<{seen[0]}@localhost>"
+
+
+def test_job_ids_carry_the_deployment(app, db):
+    """Two portals sharing one Redis must not share notification-5."""
+    n = queue_one(app)
+    with app.app_context():
+        tasks.enqueue_notification(n.id)
+        ids = tasks.queue(app).job_ids
+    assert ids == [f"{app.config['RQ_QUEUE']}-notification-{n.id}"]
 
 
 def test_sms_goes_through_the_http_gateway_backend(app, db):
@@ -127,3 +274,64 @@ def test_change_and_its_notification_commit_together(client, app, db, monkeypatc
     assert r.status_code == 500
     assert models.Notification.select().count() == 0
     assert models.User.get().check_password("Zilais-Kalns7!")
+
+
+# --- A reply that never comes: unknown, never a second copy ------------------------------------
+
+def test_a_mail_server_that_answers_late_gets_each_message_once(app, db):
+    """The server takes the message and answers after the client's timeout: 10 e-mails,
+    each "unknown", none sent again by the jobs or the sweep."""
+    from conftest import _free_port
+    from sinks import start_smtp
+    sink = start_smtp(_free_port(), delay=2.0)
+    try:
+        app.config.update(MAIL_PORT=sink.port, MAIL_TIMEOUT=0.5, NOTIFICATION_LEASE_SECONDS=0)
+        init_domain(app)
+        rows = [queue_one(app, recipient=f"late{i}@example.lv") for i in range(10)]
+        with app.app_context():
+            for row in rows:
+                tasks.enqueue_notification(row.id)
+        run_jobs(app)
+        with app.app_context():
+            tasks.sweep_notifications(settle_seconds=0)
+        run_jobs(app)
+        ids = sink.handler.ids()
+        statuses = [models.Notification.get_by_id(r.id).status for r in rows]
+    finally:
+        sink.stop()
+    assert statuses == ["unknown"] * 10
+    assert len(ids) == 10 and set(ids.values()) == {1}, ids
+
+
+def test_an_sms_gateway_that_answers_late_gets_each_message_once(app, db):
+    from sinks import SmsGateway
+    gateway = SmsGateway(delay=2.0)
+    try:
+        app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=gateway.url, SMS_TIMEOUT=0.5,
+                          NOTIFICATION_LEASE_SECONDS=0)
+        init_domain(app)
+        rows = [queue_one(app, template="reset_code", channel="sms", recipient=f"+3712000000{i}", code="1234")
+                for i in range(3)]
+        with app.app_context():
+            for row in rows:
+                tasks.enqueue_notification(row.id)
+        run_jobs(app)
+        with app.app_context():
+            tasks.sweep_notifications(settle_seconds=0)
+        run_jobs(app)
+        keys = gateway.keys()
+        statuses = [models.Notification.get_by_id(r.id).status for r in rows]
+    finally:
+        gateway.stop()
+    assert statuses == ["unknown"] * 3
+    assert len(keys) == 3 and set(keys.values()) == {1} and None not in keys
+
+
+def test_an_sms_gateway_that_cannot_be_reached_is_tried_again(app, db):
+    from conftest import _free_port
+    app.config.update(SMS_BACKEND="http", SMS_GATEWAY_URL=f"http://127.0.0.1:{_free_port()}/send")
+    init_domain(app)
+    n = queue_one(app, channel="sms", recipient="+37120000001")
+    with app.app_context():
+        assert tasks.send_notification(n.id) == "pending"
+    assert models.Notification.get_by_id(n.id).handed_over_at is None
