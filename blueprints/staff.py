@@ -1,8 +1,12 @@
 """The staff area. Staff use the same layout; later issues fill the work queues."""
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, flash, request
+from flask_babel import gettext as _
 
 import models
-from blueprints import page_of, render, staff_required
+import tasks
+from blueprints import audit, page_of, render, see_other, signed_in_user, staff_required
+from forms.staff import NotificationDecisionForm
+from rules import outbox as outbox_rules
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -14,8 +18,8 @@ def index():
     counts = {
         "users": models.User.select().where(models.User.staff_role.is_null()).count(),
         "clients": models.Client.select().count(),
-        "pending": models.Notification.select().where(models.Notification.status == "pending").count(),
-        "failed": models.Notification.select().where(models.Notification.status == "failed").count(),
+        "pending": models.Notification.select().where(models.Notification.status == outbox_rules.PENDING).count(),
+        "attention": models.Notification.needing_attention().count(),
     }
     newest = (models.User.select().where(models.User.staff_role.is_null())
               .order_by(models.User.created_at.desc()).limit(10))
@@ -52,3 +56,37 @@ def audit_log():
         query = query.where(models.AuditLog.action.startswith(action))
     pages = page_of(query, 50)
     return render("staff/audit.html", "staff/_audit_rows.html", pages=pages, action=action)
+
+
+@bp.route("/notifications")
+@staff_required("supervisor")
+def notifications():
+    """E-mails and SMS that failed, or whose outcome is unknown (handed over, no answer):
+    staff send them again, confirm they arrived, or close them."""
+    pages = page_of(models.Notification.needing_attention(), 25)
+    return render("staff/notifications.html", "staff/_notification_rows.html", pages=pages,
+                  form=NotificationDecisionForm(), subjects=tasks.SUBJECTS, outbox=outbox_rules)
+
+
+@bp.route("/notifications/<int:notification_id>", methods=["POST"])
+@staff_required("supervisor")
+def notification_decision(notification_id):
+    notification = models.Notification.get_or_none(models.Notification.id == notification_id)
+    if notification is None:
+        abort(404)
+    form = NotificationDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decision = form.decision.data
+    with models.action():
+        done = notification.resolve(decision, signed_in_user())
+        if done:
+            audit(f"notification.{decision}", user=signed_in_user(), actor="staff",
+                  notification=notification.id, template=notification.template, channel=notification.channel)
+    if done:
+        flash({"send_again": _("The notification will be sent again."),
+               "delivered": _("Marked as delivered."),
+               "close": _("Closed.")}[decision], "success")
+    else:
+        flash(_("Someone has already dealt with this notification, or it can no longer be sent."), "error")
+    return see_other("staff.notifications", page=request.args.get("page", 1, type=int))

@@ -335,3 +335,66 @@ def test_an_sms_gateway_that_cannot_be_reached_is_tried_again(app, db):
     with app.app_context():
         assert tasks.send_notification(n.id) == "pending"
     assert models.Notification.get_by_id(n.id).handed_over_at is None
+
+
+# --- Staff deal with the rest ------------------------------------------------------------------
+
+def _needing_attention(app):
+    unknown = queue_one(app, recipient="nezinams@example.lv")
+    failed = queue_one(app, recipient="neizdevas@example.lv", template="reset_code", code="111111")
+    models.Notification.update(status="unknown", attempts=1, error="no answer").where(
+        models.Notification.id == unknown.id).execute()
+    models.Notification.update(status="failed", attempts=5, params="", error="550").where(
+        models.Notification.id == failed.id).execute()
+    return unknown, failed
+
+
+def test_staff_see_notifications_that_failed_or_may_not_have_arrived(client, app, db):
+    from conftest import login
+    unknown, failed = _needing_attention(app)
+    create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="supervisor")
+    login(client, "vaditajs@example.lv")
+    page = client.get("/staff/notifications").get_data(as_text=True)
+    assert "nezinams@example.lv" in page and "neizdevas@example.lv" in page
+    # Unknown with its parameters: send again, it arrived, close. Failed without them: close only.
+    assert page.count('value="send_again"') == 1 and page.count('value="delivered"') == 1
+    assert page.count('value="close"') == 2
+
+
+def test_staff_send_again_once_and_the_decision_is_audited(client, app, mailbox, db):
+    from conftest import login
+    unknown, failed = _needing_attention(app)
+    staff = create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="supervisor")
+    login(client, "vaditajs@example.lv")
+    url = f"/staff/notifications/{unknown.id}"
+    r = post_form(client, url, {"decision": "send_again"}, page="/staff/notifications")
+    assert r.status_code == 303
+    # A second click finds it dealt with: nothing more happens.
+    assert post_form(client, url, {"decision": "send_again"}, page="/staff/notifications").status_code == 303
+    run_jobs(app)
+    assert len(mailbox.to("nezinams@example.lv")) == 1
+    assert models.Notification.get_by_id(unknown.id).status == "sent"
+    # A failed code has no parameters left: it cannot be sent again, only closed.
+    post_form(client, f"/staff/notifications/{failed.id}", {"decision": "send_again"}, page="/staff/notifications")
+    run_jobs(app)
+    assert mailbox.to("neizdevas@example.lv") == []
+    r = post_form(client, f"/staff/notifications/{failed.id}", {"decision": "close"}, page="/staff/notifications",
+                  headers={"HX-Request": "true"}, follow_redirects=True)
+    fragment = r.get_data(as_text=True)
+    assert r.status_code == 200 and fragment.startswith('<div id="notification-rows">')
+    assert "neizdevas@example.lv" not in fragment and "flash--success" in fragment
+    row = models.Notification.get_by_id(failed.id)
+    assert row.resolved_at is not None and row.resolved_by_id == staff.id
+    actions = [a.action for a in models.AuditLog.select().order_by(models.AuditLog.id)]
+    assert actions.count("notification.send_again") == 1 and actions.count("notification.close") == 1
+
+
+def test_only_supervisors_reach_the_notifications(client, app, db):
+    from conftest import login
+    unknown, _ = _needing_attention(app)
+    create_user(app, email="konsultants@example.lv", phone="+37123333333", staff_role="consultant")
+    login(client, "konsultants@example.lv")
+    assert client.get("/staff/notifications").status_code == 404
+    r = post_form(client, f"/staff/notifications/{unknown.id}", {"decision": "delivered"}, page="/staff")
+    assert r.status_code == 404
+    assert models.Notification.get_by_id(unknown.id).status == "unknown"
