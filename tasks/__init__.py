@@ -64,10 +64,6 @@ def redis_ok():
         return False
 
 
-# A job that is one of these is on its way: queueing it again would run it twice.
-_WAITING_OR_RUNNING = {"queued", "started", "deferred", "scheduled"}
-
-
 def notification_job_id(notification_id, app=None):
     """The RQ job id of a notification: Redis keeps job ids for every deployment using it,
     so the id carries this deployment's queue name (``notification-5`` of two portals
@@ -78,21 +74,27 @@ def notification_job_id(notification_id, app=None):
 
 
 def enqueue_notification(notification_id, app=None):
-    """Queue the send job unless it is already waiting or running. False if Redis could
-    not be reached: the row waits in the outbox, and the sweep queues it later."""
+    """Queue the send job. False if Redis could not be reached: the row waits in the
+    outbox, and the sweep queues it later."""
     app = app or current_app
     try:
-        q = queue(app)
-        job_id = notification_job_id(notification_id, app)
-        existing = q.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=False) in _WAITING_OR_RUNNING:
-            return True
-        q.enqueue("tasks.notifications.send_notification", notification_id, job_id=job_id,
-                  job_timeout=outbox.JOB_TIMEOUT_SECONDS, result_ttl=3600, failure_ttl=86400)
+        queue(app).enqueue("tasks.notifications.send_notification", notification_id,
+                           job_id=notification_job_id(notification_id, app),
+                           job_timeout=outbox.JOB_TIMEOUT_SECONDS, result_ttl=3600, failure_ttl=86400)
         return True
     except RedisError as error:
         log.warning("Notification %s not queued now (%s); the sweep will queue it.", notification_id, error)
         return False
+
+
+def waiting_job_ids(app=None):
+    """The ids of the jobs waiting in the queue now (one read of the list), or None when
+    Redis cannot be reached. The list, not a job's status: a worker killed just after
+    taking a job from the list leaves it "queued" although nothing will run it."""
+    try:
+        return set(queue(app).get_job_ids())
+    except RedisError:
+        return None
 
 
 # The jobs, by the names RQ and callers know them.

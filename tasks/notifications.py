@@ -28,7 +28,7 @@ from adapters import DeliveryError, DeliveryUnknown
 from peewee import PeeweeException as PeeweeError
 from rules import outbox
 from rules.keys import SealBroken
-from tasks import enqueue_notification, with_app
+from tasks import enqueue_notification, notification_job_id, waiting_job_ids, with_app
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,10 @@ def sweep_notifications(settle_seconds=outbox.SETTLE_SECONDS):
         log.warning("Notifications whose job died: %d to send again, %d failed, %d outcome unknown",
                     requeued, failed, unknown)
     count = 0
-    for row in models.Notification.due(now, settle_seconds):
+    waiting = waiting_job_ids()
+    for row in (models.Notification.due(now, settle_seconds) if waiting is not None else ()):
+        if notification_job_id(row.id) in waiting:
+            continue  # its job is still in the queue: queued again, it would run twice
         if not enqueue_notification(row.id):
             break  # Redis is away: the next sweep tries again
         count += 1
