@@ -34,17 +34,28 @@ def use_app(app):
 
 
 def with_app(job):
-    """Jobs run inside an app context: the caller's, or the worker's (``use_app``)."""
+    """Jobs run inside an app context (the caller's, or the worker's: ``use_app``), with a
+    database connection they close when done (unless the caller had one open)."""
     @wraps(job)
     def wrapped(*args, **kwargs):
         if has_app_context():
-            with models.db.connection_context():
-                return job(*args, **kwargs)
+            return _with_connection(job, args, kwargs)
         if _worker_app is None:
             raise RuntimeError("no app for this job: start workers with `rq worker -c tasks.worker`")
-        with _worker_app.app_context(), models.db.connection_context():
-            return job(*args, **kwargs)
+        with _worker_app.app_context():
+            return _with_connection(job, args, kwargs)
     return wrapped
+
+
+def _with_connection(job, args, kwargs):
+    # Not peewee's connection_context: a job may drop a broken connection and open a new
+    # one (``models.db.close()``), which that context's bookkeeping does not allow.
+    opened = models.db.connect(reuse_if_open=True)
+    try:
+        return job(*args, **kwargs)
+    finally:
+        if opened and not models.db.is_closed():
+            models.db.close()
 
 
 def redis_connection(app=None):

@@ -63,6 +63,9 @@ def render_notification(notification):
         return subject, text, html
 
 
+NOT_RECORDED = "sending"  # the outcome could not be written: the row is still "sending"
+
+
 class _Superseded(Exception):
     """The sweep took the row back (its lease ran out) before the hand-over: do not send."""
 
@@ -96,38 +99,46 @@ def send_notification(notification_id):
         # No key opens the parameters (SECRET_KEY changed without SECRET_KEY_PREVIOUS):
         # never send the message with its code missing.
         log.error("Notification %s: parameters could not be decrypted; not sent", notification_id)
-        return _settle(row.retry_later, attempt, "parameters could not be decrypted", permanent=True)
+        return _settle(row.retry_later, attempt, "parameters could not be decrypted", permanent=True) or "skipped"
     except DeliveryUnknown as error:
         log.warning("Notification %s: outcome unknown: %s", notification_id, error)
-        return "unknown" if _settle(row.finish_unknown, attempt, str(error)) else "skipped"
+        return _outcome(_settle(row.finish_unknown, attempt, str(error)), "unknown")
     except DeliveryError as error:
         log.warning("Notification %s not sent: %s", notification_id, error)
-        return _settle(row.retry_later, attempt, str(error), permanent=error.permanent)
+        return _settle(row.retry_later, attempt, str(error), permanent=error.permanent) or "skipped"
     except Exception as error:
         # Anything else (a template error, the database gone, the job's time limit): before
         # the hand-over it is safe to try again; after it the message may have left.
         log.exception("Notification %s: %s", notification_id, "after the hand-over" if handed_over
                       else "before the hand-over")
         if handed_over:
-            return "unknown" if _settle(row.finish_unknown, attempt, f"error after the hand-over: {error!r}") \
-                else "skipped"
-        return _settle(row.retry_later, attempt, f"error before the hand-over: {error!r}")
+            return _outcome(_settle(row.finish_unknown, attempt, f"error after the hand-over: {error!r}"),
+                            "unknown")
+        return _settle(row.retry_later, attempt, f"error before the hand-over: {error!r}") or "skipped"
     # Sent: the code or temporary password inside is no longer kept.
-    return "sent" if _settle(row.finish_sent, attempt) else "skipped"
+    return _outcome(_settle(row.finish_sent, attempt), "sent")
+
+
+def _outcome(recorded, status):
+    """``status`` when it was recorded; "sending" when it could not be; "skipped" when the
+    row was no longer this attempt's."""
+    if recorded == NOT_RECORDED:
+        return NOT_RECORDED
+    return status if recorded else "skipped"
 
 
 def _settle(step, *args, **kwargs):
     """Record the outcome, trying a few times over a couple of seconds: the database may be
     briefly away. If it stays away the row stays "sending", and the sweep settles it once
     its lease is over (before the hand-over: sent again; after: unknown). Returns what
-    ``step`` returned, or "sending" if it could not be recorded."""
+    ``step`` returned, or ``NOT_RECORDED``."""
     for pause in (0.2, 0.5, 1.0, None):
         try:
             return step(*args, **kwargs)
         except PeeweeError:
             if pause is None:
                 log.exception("Notification outcome not recorded; the sweep will settle it")
-                return "sending"
+                return NOT_RECORDED
             _reconnect()
             time.sleep(pause)
 

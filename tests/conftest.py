@@ -120,7 +120,7 @@ def _redis_server_binary():
 def redis_url(tmp_path_factory):
     """TEST_REDIS_URL if set, else a private redis-server for this worker of this run.
 
-    Private, because the notification jobs have fixed ids (``notification-<row id>``):
+    Private, because the notification jobs have fixed ids (``<queue>-notification-<row id>``):
     two suites sharing a Redis database (another checkout's run on the same machine)
     overwrite each other's jobs, and a worker then runs the other checkout's job. Without
     a redis-server binary, the local Redis with one database per xdist worker."""

@@ -398,3 +398,22 @@ def test_only_supervisors_reach_the_notifications(client, app, db):
     r = post_form(client, f"/staff/notifications/{unknown.id}", {"decision": "delivered"}, page="/staff")
     assert r.status_code == 404
     assert models.Notification.get_by_id(unknown.id).status == "unknown"
+
+
+def test_the_database_dropping_at_the_sent_update_leaves_it_unknown_not_sent_twice(app, mailbox, db, monkeypatch):
+    """Delivered, then the database is away when the outcome is written: the row stays
+    "sending" with its hand-over recorded, and the sweep makes it "unknown" after the lease."""
+    from peewee import OperationalError
+    n = queue_one(app)
+
+    def database_gone(self, attempt):
+        raise OperationalError("server closed the connection unexpectedly")
+    with app.app_context():
+        monkeypatch.setattr(models.Notification, "finish_sent", database_gone)
+        assert tasks.send_notification(n.id) == "sending"
+        monkeypatch.undo()
+        app.config["NOTIFICATION_LEASE_SECONDS"] = 0
+        tasks.sweep_notifications(settle_seconds=0)
+    run_jobs(app)
+    assert models.Notification.get_by_id(n.id).status == "unknown"
+    assert len(mailbox.to("anna@example.lv")) == 1
