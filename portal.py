@@ -195,9 +195,13 @@ def init_database(app):
         # Write transactions start IMMEDIATE: a deferred one that read first cannot take
         # the write lock when another writer holds it ("database is locked" at once,
         # whatever busy_timeout says); an immediate one waits its turn.
-        database = db_connect(url, lock_type="IMMEDIATE",
-                              pragmas={"foreign_keys": 1, "journal_mode": "wal",
-                                       "busy_timeout": 5000, "synchronous": "normal"})
+        # A busy writer is waited for up to 5 s (sqlite3's timeout is the busy timeout);
+        # foreign_keys and synchronous belong to each connection, so they are set on each.
+        database = db_connect(url, lock_type="IMMEDIATE", timeout=5,
+                              pragmas={"foreign_keys": 1, "synchronous": "normal"})
+        # WAL is a property of the database file and lasts: set it once, at app start.
+        with database.connection_context():
+            database.execute_sql("PRAGMA journal_mode=wal")
     else:
         database = db_connect(url)
     models.db.initialize(database)
