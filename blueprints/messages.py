@@ -204,9 +204,32 @@ def _store_attachments(form, user, client):
         return None
 
 
-def _after_message(thread, message):
+def _send_once(form, user, write):
+    """Store the message of a sent form once, however often the form is sent.
+
+    ``write()`` stores the message (and its files, notifications, audit row) and returns
+    it, or None when a file was refused; it runs inside ``uploads.atomic()``. Returns the
+    message, or None. When this form's message exists already ("Nosūtīt" pressed twice,
+    the request sent again) that one is returned, as if just sent, and nothing is stored."""
+    earlier = Message.sent_with(form.nonce.data, user)
+    if earlier is not None:
+        return earlier
+    try:
+        with uploads.atomic():
+            message = write()
+    except IntegrityError:
+        earlier = Message.sent_with(form.nonce.data, user)  # the second click raced the first
+        if earlier is None:
+            raise
+        return earlier
+    if message is not None:
+        _after_message(message)
+    return message
+
+
+def _after_message(message):
     """After the commit: tell pollers (the e-mails went to the job queue with the commit)."""
-    publish_last_message(thread.id, message.id)
+    publish_last_message(message.thread_id, message.id)
 
 
 def _about(kind, about_id, membership=None):
@@ -260,17 +283,20 @@ def new():
     if form.validate_on_submit():
         about_kind, about_id = _about(form.about_kind.data, form.about_id.data, membership)
         body = form.body.data.strip()
-        with uploads.atomic():
+
+        def write():
             stored = _store_attachments(form, user, membership.client)
-            if stored is not None:
-                thread = Thread.create(client=membership.client_id, created_by=user,
-                                       subject=(form.subject.data or "").strip() or _summary(body),
-                                       about_kind=about_kind, about_id=about_id)
-                message = thread.add_message(CLIENT, author=user, body=body, files=stored)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            thread = Thread.create(client=membership.client_id, created_by=user,
+                                   subject=(form.subject.data or "").strip() or _summary(body),
+                                   about_kind=about_kind, about_id=about_id)
+            return thread.add_message(CLIENT, author=user, body=body, files=stored, nonce=form.nonce.data)
+
+        message = _send_once(form, user, write)
+        if message is not None:
             flash(_("Your message has been sent."), "success")
-            return see_other("messages.thread", thread_id=thread.id)
+            return see_other("messages.thread", thread_id=message.thread_id)
     return render_form("messages/new.html", "messages/_compose_form.html", form=form,
                        membership=membership)
 
@@ -284,13 +310,14 @@ def thread(thread_id):
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        with uploads.atomic():
+        def write():
             stored = _store_attachments(form, user, thread.client)
-            if stored is not None:
-                message = thread.add_message(CLIENT, author=user, body=form.body.data.strip(),
-                                             files=stored)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            return thread.add_message(CLIENT, author=user, body=form.body.data.strip(), files=stored,
+                                      nonce=form.nonce.data)
+
+        if _send_once(form, user, write) is not None:
             flash(_("Your message has been sent."), "success")
             return see_other("messages.thread", thread_id=thread.id)
     rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
@@ -414,15 +441,17 @@ def staff_thread(thread_id):
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        with uploads.atomic():
+        def write():
             stored = _store_attachments(form, user, thread.client)
-            if stored is not None:
-                message = thread.add_message(STAFF, author=user, body=form.body.data.strip(),
-                                             files=stored)
-                thread.queue_reply_notifications()
-                audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            message = thread.add_message(STAFF, author=user, body=form.body.data.strip(), files=stored,
+                                         nonce=form.nonce.data)
+            thread.queue_reply_notifications()
+            audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
+            return message
+
+        if _send_once(form, user, write) is not None:
             flash(_("Your reply has been sent."), "success")
             return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, form=form)
@@ -447,7 +476,7 @@ def staff_delay(thread_id):
             message = thread.explain_delay(user, body, new_due, now=now)
             thread.queue_reply_notifications()
             audit("message.delay_explained", user=user, thread=thread.id, message=message.id)
-        _after_message(thread, message)
+        _after_message(message)
         flash(_("The delay has been explained to the client."), "success")
         return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, delay_form=form)

@@ -4,6 +4,7 @@ import io
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import peewee
 import pytest
@@ -489,3 +490,82 @@ def test_a_refused_file_keeps_the_message_unsent_and_says_why(app, client, db):
     assert r.status_code == 422
     assert 'id="files-error"' in r.get_data(as_text=True)
     assert Thread.select().count() == 0 and models.StoredFile.select().count() == 0
+
+
+# --- "Nosūtīt" pressed twice ---------------------------------------------------------------------
+
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}  # the forms are under hx-boost
+
+
+def form_nonce(html):
+    match = re.search(r'name="nonce" type="hidden" value="([^"]+)"', html)
+    assert match, "no nonce in the form"
+    return match.group(1)
+
+
+def blobs(app):
+    return [p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file()]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["without-js", "htmx"])
+def test_a_new_message_sent_twice_from_one_form_is_stored_once(app, client, db, headers):
+    create_user(app)
+    login(client, "anna@example.lv")
+    nonce = form_nonce(client.get("/messages/new").get_data(as_text=True))
+    assert nonce != form_nonce(client.get("/messages/new").get_data(as_text=True))  # one per form shown
+    answers = [post_form(client, "/messages/new",
+                         {"subject": "Divreiz", "body": "Nospiedu divreiz.", "nonce": nonce,
+                          "files": (io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")},
+                         content_type="multipart/form-data", headers=headers)
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]  # both go to the one thread
+    thread_id = int(answers[0].headers["Location"].rsplit("/", 1)[1])
+    assert Thread.select().count() == 1 and Message.select().count() == 1
+    assert models.StoredFile.select().count() == 1 and len(blobs(app)) == 1  # the second stored no file
+    page = client.get(f"/messages/{thread_id}", headers=headers)
+    assert page.status_code == 200 and page.get_data(as_text=True).count("Nospiedu divreiz.") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["without-js", "htmx"])
+def test_a_reply_sent_twice_from_one_form_is_stored_once_by_client_and_staff(app, two_sides, db, headers):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    for side, url in ((client_side, f"/messages/{thread_id}"), (staff_side, f"/staff/messages/{thread_id}")):
+        nonce = form_nonce(side.get(url).get_data(as_text=True))
+        answers = [post_form(side, url, {"body": f"Atbilde no {url}", "nonce": nonce}, headers=headers)
+                   for _ in range(2)]
+        assert [a.status_code for a in answers] == [303, 303]
+        assert {a.headers["Location"] for a in answers} == {url}
+        assert Message.select().where(Message.body == f"Atbilde no {url}").count() == 1
+    assert Message.select().where(Message.thread == thread_id).count() == 3
+    assert models.AuditLog.select().where(models.AuditLog.action == "message.staff_reply").count() == 1
+    assert models.Notification.select().count() == 1  # one "reply waiting" e-mail, not two
+
+
+@pytest.mark.postgres
+def test_a_second_click_racing_the_first_stores_nothing_and_answers_as_sent(app, client, db, monkeypatch):
+    create_user(app)
+    login(client, "anna@example.lv")
+    data = {"body": "Ātrs dubultklikšķis.", "nonce": "racing-form",
+            "files": (io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")}
+    first = post_form(client, "/messages/new", dict(data), content_type="multipart/form-data")
+    # The second request looked before the first committed: it found nothing, and writes.
+    monkeypatch.setattr(Message, "sent_with", _not_found_at_first(Message.sent_with))
+    second = post_form(client, "/messages/new", dict(data, files=(io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")),
+                       content_type="multipart/form-data")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert Thread.select().count() == 1 and Message.select().count() == 1
+    assert models.StoredFile.select().count() == 1 and len(blobs(app)) == 1  # its file went with the rollback
+
+
+def _not_found_at_first(sent_with):
+    calls = []
+
+    def looked_up(nonce, author):
+        calls.append(nonce)
+        return None if len(calls) == 1 else sent_with(nonce, author)
+    return looked_up
