@@ -7,17 +7,22 @@ so a thread outside answers 404.
 
 Polling. An open thread asks ``/messages/<id>/poll?after=<last id shown>&t=<token>``
 every few seconds. ``_poll_fast_path`` answers it before the database is even
-opened: the token (an HMAC over user id, session version and thread id, made
-when the page was rendered) must match the signed session cookie, the session
-must be within its timeouts, and Redis's pointer to the thread's newest message
-must be no newer than ``after``: then 204, with no SQL and no connection. In
-every other case the request goes the normal way (session checks, Flask-Login,
+opened: the token (an HMAC over user id, session version, thread id and the time
+the database was last asked for the thread's messages) must match the signed
+session cookie, that time must be recent (``rules.polling.pointer_trusted``), the
+session must be within its timeouts, and Redis's pointer to the thread's newest
+message must be no newer than ``after``: then 204, with no SQL and no connection.
+In every other case the request goes the normal way (session checks, Flask-Login,
 ``get_scoped``), which answers 404 for a thread the user may not see, and
-otherwise the new messages plus a fresh poller (a new ``after`` and token).
+otherwise the new messages plus a fresh poller (a new ``after`` and token) — or,
+when nothing is new, 204 while the token is recent and a fresh poller when it is
+not. So Redis is trusted for a bounded time only: a pointer that went back (Redis
+restored from an older snapshot) cannot hide a message beyond that.
 """
 import base64
 import hashlib
 import hmac
+import time
 from datetime import datetime, timezone
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
@@ -39,6 +44,7 @@ from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachm
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
+from rules.polling import pointer_trusted
 from rules.sanitize import plain_text_to_html
 
 bp = Blueprint("messages", __name__)
@@ -53,11 +59,27 @@ def _poll_key():
     return current_app.extensions["keys"].key("message-poll")
 
 
-def poll_token(user_id, session_version, thread_id):
-    """Binds a poll URL to one user, one session version and one thread."""
-    message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}".encode()
+def _now():
+    """Unix seconds: when the database was asked (the tests move it on)."""
+    return int(time.time())
+
+
+def poll_token(user_id, session_version, thread_id, checked_at):
+    """Binds a poll URL to one user, one session version and one thread, and carries
+    when the database was last asked for the thread's messages (``checked_at``)."""
+    message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}:{int(checked_at)}".encode()
     digest = hmac.new(_poll_key(), message, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(digest).decode()
+    return f"{int(checked_at)}.{base64.urlsafe_b64encode(digest).decode()}"
+
+
+def _checked_at(token, user_id, session_version, thread_id):
+    """When the database was last asked, from a token made for this user, session and
+    thread; None for any other token."""
+    stamp = token.partition(".")[0]
+    if not stamp.isdigit() or len(stamp) > 12:
+        return None
+    checked_at = int(stamp)
+    return checked_at if same(token, poll_token(user_id, session_version, thread_id, checked_at)) else None
 
 
 def _session_user():
@@ -95,9 +117,9 @@ def _poll_fast_path():
     if _session_expired():
         return _reload_page()  # the reloaded page ends the session and asks to sign in
     thread_id = request.view_args["thread_id"]
-    token = request.args.get("t", "")
-    if not same(token, poll_token(*identity, thread_id)):
-        return None
+    checked_at = _checked_at(request.args.get("t", ""), *identity, thread_id)
+    if checked_at is None or not pointer_trusted(checked_at, _now()):
+        return None  # the database was not asked recently: the normal way asks it
     after = request.args.get("after", type=int)
     if after is None:
         return None
@@ -155,7 +177,7 @@ HEADER_PARTS.append(_messages_link)
 
 def _poller(thread, after):
     user = signed_in_user()
-    token = poll_token(user.id, user.session_version, thread.id)
+    token = poll_token(user.id, user.session_version, thread.id, _now())
     return {"thread_id": thread.id, "seconds": rules.THREAD_POLL_SECONDS,
             "url": url_for("messages.poll", thread_id=thread.id, after=after, t=token)}
 
@@ -343,11 +365,12 @@ def poll(thread_id):
         return redirect(url_for("messages.thread", thread_id=thread.id))
     after = max(0, request.args.get("after", 0, type=int))
     messages = list(thread.messages_after(after, limit=POLL_BATCH))
-    refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, or it ran ahead
+    refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, went back, or ran ahead
     user = signed_in_user()
-    token_ok = same(request.args.get("t", ""), poll_token(user.id, user.session_version, thread.id))
-    if not messages and token_ok:
+    checked_at = _checked_at(request.args.get("t", ""), user.id, user.session_version, thread.id)
+    if not messages and checked_at is not None and pointer_trusted(checked_at, _now()):
         return "", 204
+    # New messages, a token not for this session, or one whose trust ran out: a fresh poller.
     shown = messages[-1].id if messages else after
     if messages:
         thread.mark_read(user, shown)

@@ -276,7 +276,9 @@ def _pointer_key(thread_id):
 
 
 # A missing pointer is refilled from the database by the next poll, so a pointer
-# that a Redis outage left behind is wrong for ten minutes at most.
+# that a Redis outage left behind is wrong for ten minutes at most. A pointer that
+# went back (Redis restored from an older snapshot) is raised by the first poll that
+# asks the database, which a poll does at least every rules.polling.POINTER_TRUST_SECONDS.
 POINTER_TTL = 600
 
 

@@ -2,6 +2,7 @@
 staff replies and their e-mails, acknowledgements, delay explanations, ratings, attachments."""
 import io
 import re
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,8 +12,11 @@ import pytest
 
 from tasks import messages as messages_jobs
 import models
+from blueprints import messages as messages_views
 from conftest import create_user, login, post_form, run_jobs
 from models.messages import Message, Thread, ThreadRating, cached_last_message
+from rules import THREAD_POLL_SECONDS
+from rules.polling import POINTER_TRUST_SECONDS
 
 STAFF_EMAIL = "konsultante@example.lv"
 
@@ -257,6 +261,65 @@ def test_the_pointer_is_refilled_from_the_database_when_redis_lost_it(app, two_s
         r = client_side.get(url, headers=HX)
         assert r.status_code == 204
         assert cached_last_message(thread_id) == Message.select(peewee.fn.MAX(Message.id)).scalar()
+
+
+class Clock:
+    """The poll's clock (``blueprints.messages._now``), moved on by the test."""
+
+    def __init__(self, monkeypatch):
+        self.now = int(time.time())
+        monkeypatch.setattr(messages_views, "_now", lambda: self.now)
+
+
+@pytest.mark.postgres
+def test_a_pointer_gone_back_in_time_hides_a_reply_only_until_the_poll_asks_the_database(
+        app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    clock = Clock(monkeypatch)
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    first = Message.select().where(Message.thread == thread_id).get().id
+    staff_reply(app, staff_side, thread_id, body="Atbilde, ko Redis aizmirsa")
+    with app.app_context():
+        from models.messages import _pointer_key, _redis
+        _redis().set(_pointer_key(thread_id), first, ex=600)  # Redis restored from an older snapshot
+    clock.now += POINTER_TRUST_SECONDS - 1
+    assert client_side.get(url, headers=HX).status_code == 204  # the pointer is still trusted: hidden
+    clock.now += 1
+    r = client_side.get(url, headers=HX)  # trust ran out: this poll asks the database
+    assert r.status_code == 200 and "Atbilde, ko Redis aizmirsa" in r.get_data(as_text=True)
+    newest = Message.select(peewee.fn.MAX(Message.id)).scalar()
+    with app.app_context():
+        assert cached_last_message(thread_id) == newest  # the pointer is raised again
+    models.db.close()
+    counter = QueryCounter(monkeypatch)
+    assert client_side.get(poll_url(r.get_data(as_text=True)), headers=HX).status_code == 204
+    assert counter.connections == 0  # and the next poll is idle again
+
+
+def test_an_idle_thread_asks_the_database_once_per_trust_period_and_else_never(app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    clock = Clock(monkeypatch)
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    models.db.close()
+    counter = QueryCounter(monkeypatch)
+    polls, asked = 0, 0
+    minutes = 10
+    for _ in range(minutes * 60 // THREAD_POLL_SECONDS):
+        clock.now += THREAD_POLL_SECONDS
+        before = counter.connections
+        r = client_side.get(url, headers=HX)
+        polls += 1
+        if counter.connections > before:
+            asked += 1
+            assert r.status_code == 200 and "<li" not in r.get_data(as_text=True)
+            url = poll_url(r.get_data(as_text=True))  # a fresh poller, trusted again
+        else:
+            assert r.status_code == 204
+        models.db.close()
+    assert asked == minutes * 60 // POINTER_TRUST_SECONDS  # once a minute, out of 20 polls
+    print(f"\n{polls} idle polls in {minutes} minutes: {asked} asked the database")
 
 
 def test_a_stale_token_gets_a_fresh_poller_and_a_poll_without_htmx_goes_to_the_page(app, two_sides):
