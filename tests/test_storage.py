@@ -4,7 +4,9 @@ the sweep that removes what crashed uploads left behind, on both."""
 import io
 import logging
 import os
+import signal
 import tempfile
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from redis import Redis
 from rq.cron import CronScheduler
 from flask_babel import force_locale
@@ -22,9 +25,11 @@ import models
 import tasks
 import uploads
 from blueprints import uploading
-from conftest import _free_port, run_jobs
+from conftest import PASSWORD, _free_port, create_user, run_jobs
+from live_portal import Browser, gunicorn_portal, worker_pids
 from rules.uploads import SEED_004
 from adapters.storage import LocalStorage, S3Storage, new_key, storage_from_config
+from models.messages import Message
 from models.runtime import runtime
 from portal import init_domain
 from tasks.storage import sweep
@@ -312,3 +317,63 @@ def test_the_sweep_removes_unreferenced_blobs_and_aborts_stale_multipart_uploads
                                 "kept": 2}
     # moto reports every multipart upload as started in 2010, so a fresh one staying is
     # shown on disk (the .part- file above), where the same grace rule decides.
+
+
+@pytest.mark.faults
+def test_a_worker_killed_mid_upload_leaves_debris_that_the_sweep_removes(app, tmp_path):
+    create_user(app)
+    root = Path(app.config["UPLOAD_DIR"])
+    big = "Rinda ar tekstu, lai fails būtu liels.\n".encode() * (15 * MB // 40)
+    with gunicorn_portal(app, tmp_path) as (base, master, _log):
+        browser = Browser(base)
+        browser.sign_in("anna@example.lv", PASSWORD)
+        caught = None
+        for _attempt in range(5):
+            upload = threading.Thread(target=_post_quietly, args=(
+                browser, "/messages/new", {"body": "Liels pielikums"}, {"files": ("liels.txt", big)}))
+            upload.start()
+            while upload.is_alive() and caught is None:
+                caught = next((p for p in root.rglob(".part-*")), None)
+            if caught is not None:
+                for pid in worker_pids(master):
+                    os.kill(pid, signal.SIGKILL)  # the worker writing it dies mid-write
+            upload.join()
+            if caught is not None:
+                break
+        assert caught is not None, "no upload was caught half-written"
+        _wait_for_workers(base)
+        browser = Browser(base)  # the killed request's session may be gone with it
+        browser.sign_in("anna@example.lv", PASSWORD)
+        kept = browser.post("/messages/new", {"body": "Mazs pielikums"}, files={"files": ("mazs.txt", b"Labdien!\n" * 100)})
+        assert kept.status_code == 303
+    with app.app_context(), models.db.connection_context():
+        rows = {f.key for f in models.StoredFile.select()}
+        assert Message.select().count() == 1 and len(rows) == 1
+        storage = LocalStorage(root)
+        debris = [e for e in storage.entries() if e.unfinished or e.key not in rows]
+        assert debris, "the killed upload left nothing behind"
+        print(f"\ncaught at attempt {_attempt + 1}: " + ", ".join(
+            f"{'part' if e.unfinished else 'blob'} of {e.size} bytes" for e in debris))
+        report = sweep(storage, blob_grace=DAY, part_grace=6 * HOUR, now=datetime.now(timezone.utc) + 2 * DAY)
+        assert sorted(e.key or e.unfinished for e in report.blobs + report.unfinished) == \
+            sorted(e.key or e.unfinished for e in debris)
+        assert [e.key for e in storage.entries()] == list(rows)  # only the referenced blob is left
+
+
+def _post_quietly(browser, path, data, files):
+    try:
+        browser.post(path, data, files=files, timeout=60)
+    except requests.ConnectionError:  # its worker was killed
+        pass
+
+
+def _wait_for_workers(base):
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/login", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("gunicorn did not start new workers")
