@@ -3,7 +3,7 @@
 ``create_app`` reads configuration from the environment (with safe embedded
 defaults for development), binds the extensions, registers one blueprint per
 area, adds the security headers every response carries, and the CLI commands
-``init-db``, ``seed-demo``, ``create-staff`` and ``sweep``.
+``init-db``, ``seed-demo``, ``create-staff``, ``sweep`` and ``sweep-storage``.
 """
 import hashlib
 import os
@@ -32,6 +32,7 @@ from models.runtime import configure as configure_domain
 from rules import outbox
 from rules.i18n import set_translator
 from rules.keys import Keyring
+from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -94,6 +95,11 @@ def default_config(instance_path):
         "S3_BUCKET": env("S3_BUCKET", ""),
         "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL", ""),
         "S3_REGION": env("S3_REGION", ""),
+        # The storage sweep removes unreferenced blobs and unfinished uploads this old (hours).
+        "STORAGE_SWEEP_BLOB_HOURS": float(env("STORAGE_SWEEP_BLOB_HOURS")
+                                          or SWEEP_BLOB_GRACE.total_seconds() / 3600),
+        "STORAGE_SWEEP_PART_HOURS": float(env("STORAGE_SWEEP_PART_HOURS")
+                                          or SWEEP_PART_GRACE.total_seconds() / 3600),
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
                                "text/javascript", "image/svg+xml"],
         # br for modern browsers, gzip/deflate for old ones; static files are
@@ -200,9 +206,13 @@ def init_database(app):
         # Write transactions start IMMEDIATE: a deferred one that read first cannot take
         # the write lock when another writer holds it ("database is locked" at once,
         # whatever busy_timeout says); an immediate one waits its turn.
-        database = db_connect(url, lock_type="IMMEDIATE",
-                              pragmas={"foreign_keys": 1, "journal_mode": "wal",
-                                       "busy_timeout": 5000, "synchronous": "normal"})
+        # A busy writer is waited for up to 5 s (sqlite3's timeout is the busy timeout);
+        # foreign_keys and synchronous belong to each connection, so they are set on each.
+        database = db_connect(url, lock_type="IMMEDIATE", timeout=5,
+                              pragmas={"foreign_keys": 1, "synchronous": "normal"})
+        # WAL is a property of the database file and lasts: set it once, at app start.
+        with database.connection_context():
+            database.execute_sql("PRAGMA journal_mode=wal")
     else:
         database = db_connect(url)
     models.db.initialize(database)
@@ -415,6 +425,25 @@ def register_cli(app):
         """Re-queue unsent notifications and clear stale registration state."""
         from tasks.notifications import sweep_notifications
         click.echo(f"Re-queued {sweep_notifications()} notification(s).")
+
+    @app.cli.command("sweep-storage")
+    @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+    def sweep_storage_command(dry_run):
+        """Remove stored files no row points at and unfinished uploads (after the grace periods)."""
+        from tasks.storage import graces, sweep
+        blob_grace, part_grace = graces(app.config)
+        try:
+            with models.db.connection_context():
+                report = sweep(models.runtime.runtime.storage, blob_grace, part_grace, dry_run=dry_run)
+        except ValueError as error:  # a grace too short to be safe
+            raise click.ClickException(str(error)) from None
+        verb = "Would remove" if dry_run else "Removed"
+        for entry in report.blobs + report.unfinished:
+            click.echo(f"{verb} {entry.key or entry.unfinished} ({entry.size} bytes)")
+        done = report.summary()
+        click.echo(f"{verb} {done['blobs']} unreferenced file(s) ({done['blob_bytes']} bytes) and "
+                   f"{done['unfinished']} unfinished upload(s) ({done['unfinished_bytes']} bytes); "
+                   f"kept {done['kept']}.")
 
 
 def migrate_database():

@@ -4,12 +4,18 @@ Both backends take the same random keys (``new_key()``) and never see a file
 name, so nothing a user sends can choose a path. ``storage_from_config`` builds the
 backend the configuration names (``STORAGE_BACKEND``: ``local`` or ``s3``); the app
 builds it once (``adapters.build``) and the domain reaches it as ``runtime.storage``.
+
+``entries()`` lists what a backend holds, including what writes that never finished
+left behind (a worker killed mid-upload), for the storage sweep (``tasks.storage``).
 """
 import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -27,8 +33,21 @@ def _checked(key):
     return key
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One thing a backend holds: the blob stored under ``key``, or, when ``unfinished``
+    is set, what a write that never finished left (the backend's own name for it: a
+    ``.part-`` file, an S3 multipart upload id)."""
+
+    key: str | None  # None for a local .part- file: its name does not say which key it was for
+    size: int
+    modified: datetime  # when it was last written (aware, UTC)
+    unfinished: str | None = None
+
+
 class Storage:
-    """The interface: put, open, delete and exists by key."""
+    """The interface: put, open, delete and exists by key; entries and delete_unfinished
+    for the sweep."""
 
     def put(self, key, fileobj):
         """Store the whole readable ``fileobj`` (from its current position) under ``key``."""
@@ -46,6 +65,19 @@ class Storage:
         """True when bytes are stored under ``key``."""
         raise NotImplementedError
 
+    def entries(self):
+        """Every ``Entry``: the stored blobs (only names that are storage keys), and what
+        unfinished writes left behind. Other things found are not ours and not listed."""
+        raise NotImplementedError
+
+    def delete_unfinished(self, entry):
+        """Remove what an unfinished write (an ``Entry`` with ``unfinished``) left."""
+        raise NotImplementedError
+
+
+PART_PREFIX = ".part-"
+_PART_RE = re.compile(r"[A-Za-z0-9_-]{2}/\.part-[A-Za-z0-9_]+")  # subdirectory/mkstemp's name
+
 
 class LocalStorage(Storage):
     """Files under one directory (outside static/), spread over 256 subdirectories."""
@@ -61,7 +93,7 @@ class LocalStorage(Storage):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Written under a temporary name and renamed, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=PART_PREFIX)
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(fileobj, out, 1024 * 1024)
@@ -80,6 +112,30 @@ class LocalStorage(Storage):
 
     def exists(self, key):
         return self._path(key).is_file()
+
+    def entries(self):
+        if not self.root.is_dir():
+            return
+        for directory in sorted(os.scandir(self.root), key=lambda d: d.name):
+            if len(directory.name) != 2 or not directory.is_dir(follow_symlinks=False):
+                continue
+            for item in sorted(os.scandir(directory.path), key=lambda f: f.name):  # read whole: we delete
+                try:
+                    info = item.stat(follow_symlinks=False)
+                except FileNotFoundError:  # renamed or removed meanwhile
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                modified = datetime.fromtimestamp(info.st_mtime, timezone.utc)
+                if item.name.startswith(PART_PREFIX):
+                    yield Entry(None, info.st_size, modified, unfinished=f"{directory.name}/{item.name}")
+                elif KEY_RE.fullmatch(item.name) and item.name[:2] == directory.name:
+                    yield Entry(item.name, info.st_size, modified)
+
+    def delete_unfinished(self, entry):
+        if not _PART_RE.fullmatch(entry.unfinished or ""):
+            raise ValueError("not an unfinished write of this storage")
+        (self.root / entry.unfinished).unlink(missing_ok=True)
 
 
 class S3Storage(Storage):
@@ -134,6 +190,26 @@ class S3Storage(Storage):
             if self._missing(error):
                 return False
             raise
+
+    def entries(self):
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                if KEY_RE.fullmatch(item["Key"]):
+                    yield Entry(item["Key"], item["Size"], item["LastModified"])
+        # upload_fileobj sends large files in parts: a writer killed in between leaves a
+        # multipart upload that is never completed, its parts stored (and billed) until aborted.
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket):
+            for upload in page.get("Uploads", []):
+                if KEY_RE.fullmatch(upload["Key"]):
+                    yield Entry(upload["Key"], self._parts_size(upload["Key"], upload["UploadId"]),
+                                upload["Initiated"], unfinished=upload["UploadId"])
+
+    def _parts_size(self, key, upload_id):
+        pages = self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        return sum(part["Size"] for page in pages for part in page.get("Parts", []))
+
+    def delete_unfinished(self, entry):
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=_checked(entry.key), UploadId=entry.unfinished)
 
 
 def storage_from_config(config):

@@ -7,17 +7,22 @@ so a thread outside answers 404.
 
 Polling. An open thread asks ``/messages/<id>/poll?after=<last id shown>&t=<token>``
 every few seconds. ``_poll_fast_path`` answers it before the database is even
-opened: the token (an HMAC over user id, session version and thread id, made
-when the page was rendered) must match the signed session cookie, the session
-must be within its timeouts, and Redis's pointer to the thread's newest message
-must be no newer than ``after``: then 204, with no SQL and no connection. In
-every other case the request goes the normal way (session checks, Flask-Login,
+opened: the token (an HMAC over user id, session version, thread id and the time
+the database was last asked for the thread's messages) must match the signed
+session cookie, that time must be recent (``rules.polling.pointer_trusted``), the
+session must be within its timeouts, and Redis's pointer to the thread's newest
+message must be no newer than ``after``: then 204, with no SQL and no connection.
+In every other case the request goes the normal way (session checks, Flask-Login,
 ``get_scoped``), which answers 404 for a thread the user may not see, and
-otherwise the new messages plus a fresh poller (a new ``after`` and token).
+otherwise the new messages plus a fresh poller (a new ``after`` and token) — or,
+when nothing is new, 204 while the token is recent and a fresh poller when it is
+not. So Redis is trusted for a bounded time only: a pointer that went back (Redis
+restored from an older snapshot) cannot hide a message beyond that.
 """
 import base64
 import hashlib
 import hmac
+import time
 from datetime import datetime, timezone
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
@@ -39,6 +44,7 @@ from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachm
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
+from rules.polling import pointer_trusted
 from rules.sanitize import plain_text_to_html
 
 bp = Blueprint("messages", __name__)
@@ -53,11 +59,27 @@ def _poll_key():
     return current_app.extensions["keys"].key("message-poll")
 
 
-def poll_token(user_id, session_version, thread_id):
-    """Binds a poll URL to one user, one session version and one thread."""
-    message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}".encode()
+def _now():
+    """Unix seconds: when the database was asked (the tests move it on)."""
+    return int(time.time())
+
+
+def poll_token(user_id, session_version, thread_id, checked_at):
+    """Binds a poll URL to one user, one session version and one thread, and carries
+    when the database was last asked for the thread's messages (``checked_at``)."""
+    message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}:{int(checked_at)}".encode()
     digest = hmac.new(_poll_key(), message, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(digest).decode()
+    return f"{int(checked_at)}.{base64.urlsafe_b64encode(digest).decode()}"
+
+
+def _checked_at(token, user_id, session_version, thread_id):
+    """When the database was last asked, from a token made for this user, session and
+    thread; None for any other token."""
+    stamp = token.partition(".")[0]
+    if not stamp.isdigit() or len(stamp) > 12:
+        return None
+    checked_at = int(stamp)
+    return checked_at if same(token, poll_token(user_id, session_version, thread_id, checked_at)) else None
 
 
 def _session_user():
@@ -95,9 +117,9 @@ def _poll_fast_path():
     if _session_expired():
         return _reload_page()  # the reloaded page ends the session and asks to sign in
     thread_id = request.view_args["thread_id"]
-    token = request.args.get("t", "")
-    if not same(token, poll_token(*identity, thread_id)):
-        return None
+    checked_at = _checked_at(request.args.get("t", ""), *identity, thread_id)
+    if checked_at is None or not pointer_trusted(checked_at, _now()):
+        return None  # the database was not asked recently: the normal way asks it
     after = request.args.get("after", type=int)
     if after is None:
         return None
@@ -155,7 +177,7 @@ HEADER_PARTS.append(_messages_link)
 
 def _poller(thread, after):
     user = signed_in_user()
-    token = poll_token(user.id, user.session_version, thread.id)
+    token = poll_token(user.id, user.session_version, thread.id, _now())
     return {"thread_id": thread.id, "seconds": rules.THREAD_POLL_SECONDS,
             "url": url_for("messages.poll", thread_id=thread.id, after=after, t=token)}
 
@@ -204,9 +226,32 @@ def _store_attachments(form, user, client):
         return None
 
 
-def _after_message(thread, message):
+def _send_once(form, user, write):
+    """Store the message of a sent form once, however often the form is sent.
+
+    ``write()`` stores the message (and its files, notifications, audit row) and returns
+    it, or None when a file was refused; it runs inside ``uploads.atomic()``. Returns the
+    message, or None. When this form's message exists already ("Nosūtīt" pressed twice,
+    the request sent again) that one is returned, as if just sent, and nothing is stored."""
+    earlier = Message.sent_with(form.nonce.data, user)
+    if earlier is not None:
+        return earlier
+    try:
+        with uploads.atomic():
+            message = write()
+    except IntegrityError:
+        earlier = Message.sent_with(form.nonce.data, user)  # the second click raced the first
+        if earlier is None:
+            raise
+        return earlier
+    if message is not None:
+        _after_message(message)
+    return message
+
+
+def _after_message(message):
     """After the commit: tell pollers (the e-mails went to the job queue with the commit)."""
-    publish_last_message(thread.id, message.id)
+    publish_last_message(message.thread_id, message.id)
 
 
 def _about(kind, about_id, membership=None):
@@ -260,17 +305,20 @@ def new():
     if form.validate_on_submit():
         about_kind, about_id = _about(form.about_kind.data, form.about_id.data, membership)
         body = form.body.data.strip()
-        with uploads.atomic():
+
+        def write():
             stored = _store_attachments(form, user, membership.client)
-            if stored is not None:
-                thread = Thread.create(client=membership.client_id, created_by=user,
-                                       subject=(form.subject.data or "").strip() or _summary(body),
-                                       about_kind=about_kind, about_id=about_id)
-                message = thread.add_message(CLIENT, author=user, body=body, files=stored)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            thread = Thread.create(client=membership.client_id, created_by=user,
+                                   subject=(form.subject.data or "").strip() or _summary(body),
+                                   about_kind=about_kind, about_id=about_id)
+            return thread.add_message(CLIENT, author=user, body=body, files=stored, nonce=form.nonce.data)
+
+        message = _send_once(form, user, write)
+        if message is not None:
             flash(_("Your message has been sent."), "success")
-            return see_other("messages.thread", thread_id=thread.id)
+            return see_other("messages.thread", thread_id=message.thread_id)
     return render_form("messages/new.html", "messages/_compose_form.html", form=form,
                        membership=membership)
 
@@ -284,13 +332,14 @@ def thread(thread_id):
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        with uploads.atomic():
+        def write():
             stored = _store_attachments(form, user, thread.client)
-            if stored is not None:
-                message = thread.add_message(CLIENT, author=user, body=form.body.data.strip(),
-                                             files=stored)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            return thread.add_message(CLIENT, author=user, body=form.body.data.strip(), files=stored,
+                                      nonce=form.nonce.data)
+
+        if _send_once(form, user, write) is not None:
             flash(_("Your message has been sent."), "success")
             return see_other("messages.thread", thread_id=thread.id)
     rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
@@ -316,11 +365,12 @@ def poll(thread_id):
         return redirect(url_for("messages.thread", thread_id=thread.id))
     after = max(0, request.args.get("after", 0, type=int))
     messages = list(thread.messages_after(after, limit=POLL_BATCH))
-    refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, or it ran ahead
+    refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, went back, or ran ahead
     user = signed_in_user()
-    token_ok = same(request.args.get("t", ""), poll_token(user.id, user.session_version, thread.id))
-    if not messages and token_ok:
+    checked_at = _checked_at(request.args.get("t", ""), user.id, user.session_version, thread.id)
+    if not messages and checked_at is not None and pointer_trusted(checked_at, _now()):
         return "", 204
+    # New messages, a token not for this session, or one whose trust ran out: a fresh poller.
     shown = messages[-1].id if messages else after
     if messages:
         thread.mark_read(user, shown)
@@ -414,15 +464,17 @@ def staff_thread(thread_id):
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        with uploads.atomic():
+        def write():
             stored = _store_attachments(form, user, thread.client)
-            if stored is not None:
-                message = thread.add_message(STAFF, author=user, body=form.body.data.strip(),
-                                             files=stored)
-                thread.queue_reply_notifications()
-                audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
-        if stored is not None:
-            _after_message(thread, message)
+            if stored is None:
+                return None
+            message = thread.add_message(STAFF, author=user, body=form.body.data.strip(), files=stored,
+                                         nonce=form.nonce.data)
+            thread.queue_reply_notifications()
+            audit("message.staff_reply", user=user, thread=thread.id, message=message.id)
+            return message
+
+        if _send_once(form, user, write) is not None:
             flash(_("Your reply has been sent."), "success")
             return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, form=form)
@@ -447,7 +499,7 @@ def staff_delay(thread_id):
             message = thread.explain_delay(user, body, new_due, now=now)
             thread.queue_reply_notifications()
             audit("message.delay_explained", user=user, thread=thread.id, message=message.id)
-        _after_message(thread, message)
+        _after_message(message)
         flash(_("The delay has been explained to the client."), "success")
         return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, delay_form=form)

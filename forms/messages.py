@@ -1,4 +1,6 @@
 """Messages: writing a thread, replying, the staff delay explanation, the rating."""
+import secrets
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
@@ -20,7 +22,19 @@ def files_field():
     return MultipleFileField(_l("Files (optional)"))
 
 
-class ComposeForm(FlaskForm):
+class SentOnceForm(FlaskForm):
+    """A form that stores something when sent: it carries a one-time ``nonce``, so the same
+    form sent twice ("Nosūtīt" pressed twice, a resent request) is recognised as one."""
+
+    nonce = HiddenField(filters=[lambda value: (value or "")[:64] or None])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.nonce.data:  # a form shown afresh (or one sent without it) gets its own
+            self.nonce.data = secrets.token_urlsafe(16)
+
+
+class ComposeForm(SentOnceForm):
     """A new thread (MSG-1): text, files, "Nosūtīt"."""
 
     subject = StringField(_l("Subject (optional)"), validators=[Optional(), Length(max=120)],
@@ -31,7 +45,7 @@ class ComposeForm(FlaskForm):
     about_id = HiddenField()
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(SentOnceForm):
     body = body_field(_l("Your reply"))
     files = files_field()
 

@@ -17,3 +17,12 @@ class StoredFile(BaseModel):
     client = ForeignKeyField(Client, null=True, backref="files", on_delete="CASCADE")
     uploaded_by = ForeignKeyField(User, null=True, backref="uploads", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+
+def referenced_keys(keys):
+    """The storage keys among ``keys`` that a row points at. ``StoredFile.key`` is the only
+    column that holds storage keys (messages and documents point at StoredFile rows)."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    return {key for (key,) in StoredFile.select(StoredFile.key).where(StoredFile.key.in_(keys)).tuples()}

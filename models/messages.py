@@ -65,13 +65,16 @@ class Thread(BaseModel):
 
     # --- writing ------------------------------------------------------------------------
 
-    def add_message(self, kind, author=None, body="", files=(), now=None):
+    def add_message(self, kind, author=None, body="", files=(), now=None, nonce=None):
         """A new message and its attachments; starts or ends the service-promise clock.
 
+        ``nonce`` is the sending form's one-time value: a second message with it raises
+        ``IntegrityError`` (the form was sent twice; ``Message.sent_with`` finds the first).
         Call inside ``db.atomic()``; publish the id (``publish_last_message``) after it.
         """
         now = now or utcnow()
-        message = Message.create(thread=self, kind=kind, author=author, body=body, created_at=now)
+        message = Message.create(thread=self, kind=kind, author=author, body=body, created_at=now,
+                                 nonce=nonce or None)
         for stored in files:
             MessageAttachment.create(message=message, file=stored)
         changes = {Thread.last_message_at: now}
@@ -171,6 +174,14 @@ class Message(BaseModel):
     system_code = CharField(max_length=30, null=True)
     system_due_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    nonce = CharField(max_length=64, null=True, unique=True)  # one message per form sent, however often
+
+    @classmethod
+    def sent_with(cls, nonce, author):
+        """The message ``author`` already sent with this form (``nonce``), or None."""
+        if not nonce:
+            return None
+        return cls.get_or_none(cls.nonce == nonce, cls.author == author)
 
     def author_label(self):
         """Staff replies come from named people (MSG-5)."""
@@ -265,7 +276,9 @@ def _pointer_key(thread_id):
 
 
 # A missing pointer is refilled from the database by the next poll, so a pointer
-# that a Redis outage left behind is wrong for ten minutes at most.
+# that a Redis outage left behind is wrong for ten minutes at most. A pointer that
+# went back (Redis restored from an older snapshot) is raised by the first poll that
+# asks the database, which a poll does at least every rules.polling.POINTER_TRUST_SECONDS.
 POINTER_TTL = 600
 
 

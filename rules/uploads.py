@@ -1,5 +1,7 @@
-"""Upload policies: which files a document type accepts (plain data, from the seeds)."""
+"""Upload policies: which files a document type accepts (plain data, from the seeds), and
+how long the storage sweep leaves what no row points at."""
 from dataclasses import dataclass
+from datetime import timedelta
 
 KB = 1024
 MB = 1024 * KB
@@ -35,6 +37,17 @@ SEED_004 = UploadPolicy(
     min_file_size=1, max_file_size=150 * MB, max_files=10, max_total=150 * MB)
 
 POLICIES = {p.name: p for p in (SEED_000, SEED_004)}
+
+
+# --- The storage sweep (tasks/storage.py) -----------------------------------------------------
+
+# A blob is stored before the row that points at it is committed: the grace keeps such a
+# blob. One no row points at is removed once this old; what an unfinished write left (a
+# .part- file, an S3 multipart upload) once untouched this long. Configurable
+# (STORAGE_SWEEP_BLOB_HOURS, STORAGE_SWEEP_PART_HOURS), never below SWEEP_MIN_GRACE.
+SWEEP_BLOB_GRACE = timedelta(hours=24)
+SWEEP_PART_GRACE = timedelta(hours=6)
+SWEEP_MIN_GRACE = timedelta(hours=1)
 
 
 # --- Zip containers (DOCX, XLSX, ODT, ODS, EDOC/ASiC-E): one policy for every check ---------

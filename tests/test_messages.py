@@ -2,16 +2,21 @@
 staff replies and their e-mails, acknowledgements, delay explanations, ratings, attachments."""
 import io
 import re
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import peewee
 import pytest
 
 from tasks import messages as messages_jobs
 import models
+from blueprints import messages as messages_views
 from conftest import create_user, login, post_form, run_jobs
 from models.messages import Message, Thread, ThreadRating, cached_last_message
+from rules import THREAD_POLL_SECONDS
+from rules.polling import POINTER_TRUST_SECONDS
 
 STAFF_EMAIL = "konsultante@example.lv"
 
@@ -258,6 +263,65 @@ def test_the_pointer_is_refilled_from_the_database_when_redis_lost_it(app, two_s
         assert cached_last_message(thread_id) == Message.select(peewee.fn.MAX(Message.id)).scalar()
 
 
+class Clock:
+    """The poll's clock (``blueprints.messages._now``), moved on by the test."""
+
+    def __init__(self, monkeypatch):
+        self.now = int(time.time())
+        monkeypatch.setattr(messages_views, "_now", lambda: self.now)
+
+
+@pytest.mark.postgres
+def test_a_pointer_gone_back_in_time_hides_a_reply_only_until_the_poll_asks_the_database(
+        app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    clock = Clock(monkeypatch)
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    first = Message.select().where(Message.thread == thread_id).get().id
+    staff_reply(app, staff_side, thread_id, body="Atbilde, ko Redis aizmirsa")
+    with app.app_context():
+        from models.messages import _pointer_key, _redis
+        _redis().set(_pointer_key(thread_id), first, ex=600)  # Redis restored from an older snapshot
+    clock.now += POINTER_TRUST_SECONDS - 1
+    assert client_side.get(url, headers=HX).status_code == 204  # the pointer is still trusted: hidden
+    clock.now += 1
+    r = client_side.get(url, headers=HX)  # trust ran out: this poll asks the database
+    assert r.status_code == 200 and "Atbilde, ko Redis aizmirsa" in r.get_data(as_text=True)
+    newest = Message.select(peewee.fn.MAX(Message.id)).scalar()
+    with app.app_context():
+        assert cached_last_message(thread_id) == newest  # the pointer is raised again
+    models.db.close()
+    counter = QueryCounter(monkeypatch)
+    assert client_side.get(poll_url(r.get_data(as_text=True)), headers=HX).status_code == 204
+    assert counter.connections == 0  # and the next poll is idle again
+
+
+def test_an_idle_thread_asks_the_database_once_per_trust_period_and_else_never(app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    clock = Clock(monkeypatch)
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    models.db.close()
+    counter = QueryCounter(monkeypatch)
+    polls, asked = 0, 0
+    minutes = 10
+    for _ in range(minutes * 60 // THREAD_POLL_SECONDS):
+        clock.now += THREAD_POLL_SECONDS
+        before = counter.connections
+        r = client_side.get(url, headers=HX)
+        polls += 1
+        if counter.connections > before:
+            asked += 1
+            assert r.status_code == 200 and "<li" not in r.get_data(as_text=True)
+            url = poll_url(r.get_data(as_text=True))  # a fresh poller, trusted again
+        else:
+            assert r.status_code == 204
+        models.db.close()
+    assert asked == minutes * 60 // POINTER_TRUST_SECONDS  # once a minute, out of 20 polls
+    print(f"\n{polls} idle polls in {minutes} minutes: {asked} asked the database")
+
+
 def test_a_stale_token_gets_a_fresh_poller_and_a_poll_without_htmx_goes_to_the_page(app, two_sides):
     client_side, _staff = two_sides
     thread_id = write_thread(client_side)
@@ -489,3 +553,82 @@ def test_a_refused_file_keeps_the_message_unsent_and_says_why(app, client, db):
     assert r.status_code == 422
     assert 'id="files-error"' in r.get_data(as_text=True)
     assert Thread.select().count() == 0 and models.StoredFile.select().count() == 0
+
+
+# --- "Nosūtīt" pressed twice ---------------------------------------------------------------------
+
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}  # the forms are under hx-boost
+
+
+def form_nonce(html):
+    match = re.search(r'name="nonce" type="hidden" value="([^"]+)"', html)
+    assert match, "no nonce in the form"
+    return match.group(1)
+
+
+def blobs(app):
+    return [p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file()]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["without-js", "htmx"])
+def test_a_new_message_sent_twice_from_one_form_is_stored_once(app, client, db, headers):
+    create_user(app)
+    login(client, "anna@example.lv")
+    nonce = form_nonce(client.get("/messages/new").get_data(as_text=True))
+    assert nonce != form_nonce(client.get("/messages/new").get_data(as_text=True))  # one per form shown
+    answers = [post_form(client, "/messages/new",
+                         {"subject": "Divreiz", "body": "Nospiedu divreiz.", "nonce": nonce,
+                          "files": (io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")},
+                         content_type="multipart/form-data", headers=headers)
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]  # both go to the one thread
+    thread_id = int(answers[0].headers["Location"].rsplit("/", 1)[1])
+    assert Thread.select().count() == 1 and Message.select().count() == 1
+    assert models.StoredFile.select().count() == 1 and len(blobs(app)) == 1  # the second stored no file
+    page = client.get(f"/messages/{thread_id}", headers=headers)
+    assert page.status_code == 200 and page.get_data(as_text=True).count("Nospiedu divreiz.") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("headers", [{}, BOOSTED], ids=["without-js", "htmx"])
+def test_a_reply_sent_twice_from_one_form_is_stored_once_by_client_and_staff(app, two_sides, db, headers):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    for side, url in ((client_side, f"/messages/{thread_id}"), (staff_side, f"/staff/messages/{thread_id}")):
+        nonce = form_nonce(side.get(url).get_data(as_text=True))
+        answers = [post_form(side, url, {"body": f"Atbilde no {url}", "nonce": nonce}, headers=headers)
+                   for _ in range(2)]
+        assert [a.status_code for a in answers] == [303, 303]
+        assert {a.headers["Location"] for a in answers} == {url}
+        assert Message.select().where(Message.body == f"Atbilde no {url}").count() == 1
+    assert Message.select().where(Message.thread == thread_id).count() == 3
+    assert models.AuditLog.select().where(models.AuditLog.action == "message.staff_reply").count() == 1
+    assert models.Notification.select().count() == 1  # one "reply waiting" e-mail, not two
+
+
+@pytest.mark.postgres
+def test_a_second_click_racing_the_first_stores_nothing_and_answers_as_sent(app, client, db, monkeypatch):
+    create_user(app)
+    login(client, "anna@example.lv")
+    data = {"body": "Ātrs dubultklikšķis.", "nonce": "racing-form",
+            "files": (io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")}
+    first = post_form(client, "/messages/new", dict(data), content_type="multipart/form-data")
+    # The second request looked before the first committed: it found nothing, and writes.
+    monkeypatch.setattr(Message, "sent_with", _not_found_at_first(Message.sent_with))
+    second = post_form(client, "/messages/new", dict(data, files=(io.BytesIO(b"Pielikums\n" * 100), "piezime.txt")),
+                       content_type="multipart/form-data")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert Thread.select().count() == 1 and Message.select().count() == 1
+    assert models.StoredFile.select().count() == 1 and len(blobs(app)) == 1  # its file went with the rollback
+
+
+def _not_found_at_first(sent_with):
+    calls = []
+
+    def looked_up(nonce, author):
+        calls.append(nonce)
+        return None if len(calls) == 1 else sent_with(nonce, author)
+    return looked_up

@@ -119,3 +119,12 @@ def test_countries_are_named_in_the_interface_language():
     en = dict(rules.countries("en"))
     assert lv["LV"] == "Latvija" and en["LV"] == "Latvia"
     assert rules.phone_regions("lv")[0][0] == "LV"
+
+
+def test_a_threads_message_pointer_is_trusted_only_shortly_after_the_database_was_asked():
+    from rules.polling import POINTER_TRUST_SECONDS, pointer_trusted
+    now = 1_800_000_000
+    assert pointer_trusted(now, now) and pointer_trusted(now - POINTER_TRUST_SECONDS + 1, now)
+    assert not pointer_trusted(now - POINTER_TRUST_SECONDS, now)
+    assert pointer_trusted(now + 2, now)  # another web server's clock a little ahead
+    assert not pointer_trusted(now + 3600, now)
