@@ -59,12 +59,12 @@ def gunicorn_portal(app, workdir, extra_options=()):
         master = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(base + "/login", timeout=2).status_code == 200:
+                if requests.get(base + "/login", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy booting on a loaded machine
                 pass
             if master.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
