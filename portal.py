@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from playhouse.db_url import connect as db_connect
 from redis import Redis
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import adapters
 import models
@@ -44,6 +45,14 @@ class PortalSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in every route takes 0 … 2**31 - 1 (the range of a database id on
+    PostgreSQL); a longer number is a 404, not an overflow in the query."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=rules.MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def default_config(instance_path):
@@ -138,6 +147,7 @@ def create_app(config=None):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    app.url_map.converters["int"] = BoundedInt
     init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

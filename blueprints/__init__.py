@@ -11,6 +11,7 @@ from flask import abort, current_app, g, make_response, redirect, render_templat
 from flask_login import current_user, login_required
 
 import models
+import rules
 
 
 def wants_fragment():
@@ -133,12 +134,11 @@ def is_poll():
 
 
 def page_of(query, per_page):
-    """One page of a query (``?page=``) as plain values, so the template runs no query:
-    ``rows``, ``page`` and ``page_count``."""
-    from playhouse.flask_utils import PaginatedQuery
-    pages = PaginatedQuery(query, paginate_by=per_page, check_bounds=False)
-    return {"rows": list(pages.get_object_list()), "page": pages.get_page(),
-            "page_count": pages.get_page_count()}
+    """One page of a query (``?page=``, 1 … ``rules.MAX_PAGE``; anything else is page 1) as
+    plain values, so the template runs no query: ``rows``, ``page`` and ``page_count``."""
+    page = rules.bounded_int(request.args.get("page"), default=1, low=1, high=rules.MAX_PAGE)
+    page_count = max(1, -(-query.count() // per_page))
+    return {"rows": list(query.paginate(page, per_page)), "page": page, "page_count": page_count}
 
 
 # --- Redirects and the audit log -----------------------------------------------------------------
@@ -146,6 +146,8 @@ def page_of(query, per_page):
 def safe_next(default_endpoint):
     """A local ?next= path, or the default page: never an open redirect."""
     target = request.values.get("next", "")
+    if len(target) > 2000 or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in target):
+        return url_for(default_endpoint)  # control characters would split the Location header
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme \
             and "\\" not in target:

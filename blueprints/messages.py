@@ -120,7 +120,7 @@ def _poll_fast_path():
     checked_at = _checked_at(request.args.get("t", ""), *identity, thread_id)
     if checked_at is None or not pointer_trusted(checked_at, _now()):
         return None  # the database was not asked recently: the normal way asks it
-    after = request.args.get("after", type=int)
+    after = rules.bounded_int(request.args.get("after"))
     if after is None:
         return None
     last = cached_last_message(thread_id)
@@ -261,9 +261,8 @@ def _about(kind, about_id, membership=None):
     applications have no table yet, so only their id's form is checked."""
     if kind not in ABOUT_KINDS:
         return None, None
-    try:
-        about_id = int(about_id)
-    except (TypeError, ValueError):
+    about_id = rules.bounded_int(about_id, low=1)
+    if about_id is None:
         return None, None
     if kind == "document" and membership is not None:
         try:
@@ -363,7 +362,7 @@ def poll(thread_id):
         return response
     if not request.htmx:
         return redirect(url_for("messages.thread", thread_id=thread.id))
-    after = max(0, request.args.get("after", 0, type=int))
+    after = rules.bounded_int(request.args.get("after"), default=0)
     messages = list(thread.messages_after(after, limit=POLL_BATCH))
     refill_last_message(thread.id, thread.latest_message_id())  # Redis lost it, went back, or ran ahead
     user = signed_in_user()

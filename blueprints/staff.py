@@ -3,6 +3,7 @@ from flask import Blueprint, abort, current_app, flash, request
 from flask_babel import gettext as _
 
 import models
+import rules
 import tasks
 from blueprints import audit, page_of, render, see_other, signed_in_user, staff_required
 from forms.staff import NotificationDecisionForm
@@ -89,4 +90,5 @@ def notification_decision(notification_id):
                "close": _("Closed.")}[decision], "success")
     else:
         flash(_("Someone has already dealt with this notification, or it can no longer be sent."), "error")
-    return see_other("staff.notifications", page=request.args.get("page", 1, type=int))
+    return see_other("staff.notifications",
+                     page=rules.bounded_int(request.args.get("page"), 1, low=1, high=rules.MAX_PAGE))

@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, HiddenField, MultipleFileField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
+
+from forms.fields import choices
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -65,10 +67,10 @@ def _field_for(spec):
         return TextAreaField(spec.label, validators=[Optional(), Length(max=spec.max_length)],
                              render_kw={"rows": 4, "cols": 40, "maxlength": spec.max_length}, **common)
     if spec.kind == "choice":
-        choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(v, label) for v, label in spec.choices]
-        return SelectField(spec.label, choices=choices, validators=[Optional()], **common)
+        options = [SelectChoice("", _l("— choose —"))] + [SelectChoice(v, label) for v, label in spec.choices]
+        return SelectField(spec.label, choices=options, validators=[Optional()], **common)
     if spec.kind == "yesno":
-        return RadioField(spec.label, choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        return RadioField(spec.label, choices=choices([("yes", _l("Yes")), ("no", _l("No"))]),
                           validators=[Optional()], **common)
     checks = {"amount": [Amount()], "integer": [WholeNumber()], "iban": [Iban()]}.get(spec.kind, [])
     render = {"maxlength": spec.max_length}
@@ -120,7 +122,7 @@ class NewDocumentForm(FlaskForm):
     doc_type = RadioField(_l("Document"), validators=[DataRequired(_l("Choose a document."))])
 
     def set_choices(self, client_kind):
-        self.doc_type.choices = [(t.code, t.title) for t in R.types_for(client_kind)]
+        self.doc_type.choices = choices([(t.code, t.title) for t in R.types_for(client_kind)])
 
 
 class AddFilesForm(FlaskForm):

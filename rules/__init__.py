@@ -21,6 +21,20 @@ LANGUAGES = {"lv": "Latviešu", "en": "English"}  # Latvian first, English secon
 
 CLIENT, STAFF, SERVICE, SYSTEM = "client", "staff", "service", "system"
 
+# The largest id a URL or a form may name (PostgreSQL's integer): anything larger is "not found".
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
+
+
+def bounded_int(value, default=None, low=0, high=MAX_ID):
+    """``value`` (text from a URL or form) as an int within low…high; ``default`` when it is
+    not a whole number or out of range (never an overflow further down)."""
+    try:
+        number = int(str(value).strip(), 10)
+    except (TypeError, ValueError):
+        return default
+    return number if low <= number <= high else default
+
 # How often an open page asks the server for news (seconds): a thread, the documents list.
 THREAD_POLL_SECONDS = 3
 LIST_POLL_SECONDS = 5

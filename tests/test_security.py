@@ -1,6 +1,7 @@
 """Headers, cookies, CSRF, fragments and bad input: the defaults every page keeps."""
 import re
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
 
@@ -256,3 +257,53 @@ def test_pages_are_gzip_compressed(client):
     assert r.headers.get("Content-Encoding") == "gzip"
     css = client.get("/static/portal.css", headers={"Accept-Encoding": "gzip, deflate, br"})
     assert css.headers.get("Content-Encoding") == "br"
+
+
+# --- Hostile input found by the attacker's fuzz (issue 9): each one a 4xx or a redirect ----------
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.postgres
+def test_oversized_ids_are_not_found_not_an_overflow(client, app, db):
+    create_user(app)
+    login(client, "anna@example.lv")
+    for url in (f"/documents/{HUGE}", f"/messages/{HUGE}", f"/messages/1/files/{HUGE}",
+                f"/documents/1/files/{HUGE}", f"/staff/documents/{HUGE}", f"/messages/{2**31}/poll"):
+        assert client.get(url).status_code == 404, url
+    assert post_form(client, f"/accounts/{HUGE}", {}, page="/dashboard").status_code == 404
+    # A page number or an "about" id too large for the database is the first page / nothing.
+    assert client.get("/messages/new?about=document:" + HUGE).status_code == 200
+    r = post_form(client, "/messages/new", {"subject": "Par", "body": "Teksts", "about_kind": "document",
+                                            "about_id": HUGE}, page="/messages/new")
+    assert r.status_code in (303, 422)
+    create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="admin")
+    staff = app.test_client()
+    login(staff, "vaditajs@example.lv")
+    for url in ("/staff/audit?page=18446744073709551616", "/staff/notifications?page=-5",
+                "/staff/audit?page=1e309", "/staff/messages?page=" + HUGE):
+        assert staff.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("target", ["/?x\ny", "/\r\nSet-Cookie: a=b", "/%0Ax\x00", "/\x7f"])
+def test_control_characters_in_next_go_to_the_default_page(client, app, db, target):
+    create_user(app)
+    token = csrf_token(client, "/login")
+    r = client.post("/language", data={"csrf_token": token, "lang": "en", "next": target})
+    assert r.status_code in (302, 303) and r.headers["Location"] == "/"
+    credentials = {"csrf_token": token, "identifier": "anna@example.lv", "password": "Zilais-Kalns7!"}
+    r = client.post("/login?next=" + quote(target, safe=""), data=credentials)
+    assert r.status_code in (302, 303) and r.headers["Location"].endswith("/dashboard")
+    # Signed in already, the same again (a 500 here before).
+    r = client.post("/login?next=%2F%3F%0Ax", data=dict(credentials, csrf_token=csrf_token(client, "/dashboard")))
+    assert r.status_code in (302, 303) and "\n" not in r.headers["Location"]
+
+
+def test_non_ascii_tokens_and_signatures_are_refused_not_a_500(client, app, db):
+    from adapters import signing
+    create_user(app)
+    login(client, "anna@example.lv")
+    assert client.get("/messages/1/poll?after=1&t=ā" * 3, headers={"HX-Request": "true"}).status_code < 500
+    r = client.post("/signing-service/callback", data=b'{"invitation": "x"}',
+                    headers={signing.TIMESTAMP_HEADER: "1", signing.SIGNATURE_HEADER: "ā" * 64})
+    assert 400 <= r.status_code < 500
