@@ -21,12 +21,12 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from playhouse.db_url import connect as db_connect
-from redis import Redis
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import adapters
 import models
 import rules
+from adapters import redis_guard
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
 from models.runtime import configure as configure_domain
 from rules.i18n import set_translator
@@ -56,6 +56,9 @@ def default_config(instance_path):
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "DATABASE_URL": database_url,
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Seconds a web process waits for Redis (to connect, for each answer); after a failure
+        # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
+        "REDIS_TIMEOUT": float(env("REDIS_TIMEOUT") or redis_guard.TIMEOUT),
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
         "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
@@ -72,6 +75,10 @@ def default_config(instance_path):
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "kabinets"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down or hung: limits are counted in each process's memory meanwhile, and a
+        # failure while counting never fails the request (sign-in and recovery keep working).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "BABEL_DEFAULT_LOCALE": "lv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Riga",
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
@@ -132,6 +139,7 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     htmx.init_app(app)
+    guard_limiter_storage(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -173,7 +181,7 @@ def init_domain(app):
     app.extensions["domain"] = {
         "keys": keys, "signing": outside.signing, "storage": outside.storage,
         "namespace": app.config["RQ_QUEUE"],
-        "redis": Redis.from_url(app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1),
+        "redis": tasks.redis_connection(app),
         "enqueue": lambda notification_id: tasks.enqueue_notification(notification_id, app),
     }
     set_translator(gettext)
@@ -186,6 +194,16 @@ def init_domain(app):
         app.extensions["domain_bound"] = bind  # kept: signals hold receivers weakly by default
         appcontext_pushed.connect(bind, app)
     configure_domain(app, **app.extensions["domain"])
+
+
+def guard_limiter_storage(app):
+    """Flask-Limiter talks to Redis through the process's guarded pool (a short timeout, no
+    retries, the breaker of ``adapters.redis_guard``); options the configuration gives win."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or ""
+    if uri.startswith(("redis://", "rediss://")):
+        pool = redis_guard.client(uri, app.config["REDIS_TIMEOUT"]).connection_pool
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": pool,
+                                                   **(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})}
 
 
 def init_database(app):
