@@ -29,8 +29,8 @@ PAUSE = 5.0  # seconds a failed server is left alone before one caller tries it 
 class Breaker:
     """Remembers one server's last failure; thread-safe."""
 
-    def __init__(self, pause=PAUSE):
-        self.pause = pause
+    def __init__(self, pause=None):
+        self.pause = PAUSE if pause is None else pause
         self.failing = False
         self.retry_at = 0.0
         self.failures = 0  # connections opened before the latest failure are not trusted
