@@ -159,6 +159,16 @@ def test_health_names_what_is_down_and_needs_no_session_check(app, client, monke
 
 # --- Real processes ----------------------------------------------------------------------------
 
+def _thread(target, problems, *args):
+    """A daemon thread whose exception (a check that could not even run) is a problem too."""
+    def run():
+        try:
+            target(*args)
+        except Exception as error:
+            problems.append(f"{target.__name__} stopped: {error!r}")
+    return threading.Thread(target=run, daemon=True)
+
+
 def _users(app, n):
     """n users with their own e-mail and phone (passwords hashed cheaply, as in every test)."""
     return [create_user(app, email=f"user{i}@example.lv", phone=f"+3712{i:07d}").email for i in range(n)]
@@ -256,7 +266,7 @@ def _run_load(portal, tally, problems, resets, threads=2):
         while not done.is_set():
             _sign_in_reset_register(portal, tally, e, t, a, p, problems, resets)
 
-    workers = [threading.Thread(target=visitor_loop, daemon=True) for _ in range(threads)]
+    workers = [_thread(visitor_loop, problems) for _ in range(threads)]
     for w in workers:
         w.start()
 
@@ -444,8 +454,9 @@ def _database_outage(portal, proxy):
         while not done.is_set():
             h = stranger.get("/health")
             if h is not None and h.phase == "down":
-                if h.status_code != 503 or h.json() != {"status": "unavailable", "down": ["database"],
-                                                        "database": False, "redis": True}:
+                if h.status_code != 503 or not h.headers.get("Content-Type", "").startswith("application/json") \
+                        or h.json() != {"status": "unavailable", "down": ["database"], "database": False,
+                                        "redis": True}:
                     problems.append(f"/health while down: {h.status_code} {h.text[:100]}")
             elif h is not None and h.phase in ("up", "back") and h.status_code != 200:
                 problems.append(f"/health while {h.phase}: {h.status_code} {h.text[:100]}")
@@ -457,9 +468,8 @@ def _database_outage(portal, proxy):
             elif r is not None and r.phase in ("up", "back") and r.status_code != 422:
                 problems.append(f"sign-in while {r.phase}: {r.status_code}")
 
-    threads = [threading.Thread(target=browse, args=(latvian, "lv"), daemon=True),
-               threading.Thread(target=browse, args=(english, "en"), daemon=True),
-               threading.Thread(target=sign_in_and_health, daemon=True)]
+    threads = [_thread(browse, problems, latvian, "lv"), _thread(browse, problems, english, "en"),
+               _thread(sign_in_and_health, problems)]
     for t in threads:
         t.start()
     time.sleep(2)
