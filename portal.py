@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+import peewee
+import psycopg2
 from flask import (Flask, appcontext_pushed, flash, g, has_request_context, make_response, redirect,
                    render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
@@ -20,8 +22,6 @@ from flask_babel import format_date, format_datetime, format_decimal, gettext, l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-import peewee
-import psycopg2
 from playhouse.db_url import connect as db_connect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
