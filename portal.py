@@ -13,22 +13,25 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from flask import (Flask, appcontext_pushed, flash, has_request_context, redirect, render_template, request,
-                   session, url_for)
+import peewee
+import psycopg2
+from flask import (Flask, appcontext_pushed, flash, g, has_request_context, make_response, redirect,
+                   render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_decimal, gettext, lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from playhouse.db_url import connect as db_connect
-from redis import Redis
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import adapters
 import models
 import rules
+from adapters import redis_guard
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
+from models.base import close_connection
 from models.runtime import configure as configure_domain
 from rules import outbox
 from rules.i18n import set_translator
@@ -67,6 +70,9 @@ def default_config(instance_path):
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "DATABASE_URL": database_url,
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Seconds a web process waits for Redis (to connect, for each answer); after a failure
+        # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
+        "REDIS_TIMEOUT": float(env("REDIS_TIMEOUT") or redis_guard.TIMEOUT),
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
         "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
@@ -87,6 +93,10 @@ def default_config(instance_path):
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "kabinets"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down or hung: limits are counted in each process's memory meanwhile, and a
+        # failure while counting never fails the request (sign-in and recovery keep working).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "BABEL_DEFAULT_LOCALE": "lv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Riga",
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
@@ -153,6 +163,7 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     htmx.init_app(app)
+    guard_limiter_storage(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -194,7 +205,7 @@ def init_domain(app):
     app.extensions["domain"] = {
         "keys": keys, "signing": outside.signing, "storage": outside.storage,
         "namespace": app.config["RQ_QUEUE"],
-        "redis": Redis.from_url(app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1),
+        "redis": tasks.redis_connection(app),
         "enqueue": lambda notification_id: tasks.enqueue_notification(notification_id, app),
     }
     set_translator(gettext)
@@ -209,9 +220,30 @@ def init_domain(app):
     configure_domain(app, **app.extensions["domain"])
 
 
+def guard_limiter_storage(app):
+    """Flask-Limiter talks to Redis through the process's guarded pool (a short timeout, no
+    retries, the breaker of ``adapters.redis_guard``); options the configuration gives win."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or ""
+    if uri.startswith(("redis://", "rediss://")):
+        pool = redis_guard.client(uri, app.config["REDIS_TIMEOUT"]).connection_pool
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": pool,
+                                                   **(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})}
+
+
+def with_connect_timeout(url, seconds=5):
+    """PostgreSQL gives up connecting after ``seconds``: libpq would wait as long as the
+    network lets it, holding the request, when the server drops packets instead of refusing.
+    A ``connect_timeout`` in the URL wins."""
+    if url.startswith(("postgres://", "postgresql://")) and "connect_timeout=" not in url:
+        url += ("&" if "?" in url else "?") + f"connect_timeout={seconds}"
+    return url
+
+
 def init_database(app):
-    """Bind the models to the configured database; one connection per request."""
-    url = app.config["DATABASE_URL"]
+    """Bind the models to the configured database. A request's first query opens its
+    connection (peewee connects on demand), so what needs no database (``/health``'s answer,
+    the outage page) never waits for one; the end of the request closes it."""
+    url = with_connect_timeout(app.config["DATABASE_URL"])
     if url.startswith("sqlite"):
         # Write transactions start IMMEDIATE: a deferred one that read first cannot take
         # the write lock when another writer holds it ("database is locked" at once,
@@ -227,14 +259,9 @@ def init_database(app):
         database = db_connect(url)
     models.db.initialize(database)
 
-    @app.before_request
-    def _open_db():
-        models.db.connect(reuse_if_open=True)
-
     @app.teardown_request
     def _close_db(exc):
-        if not models.db.is_closed():
-            models.db.close()
+        close_connection()  # even a broken one: the next request opens a new one
 
 
 def select_locale():
@@ -265,6 +292,8 @@ def load_user(token):
 # Endpoints a user with a temporary password may still reach.
 FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language", "static",
                          "main.health", "main.legal"}
+# Endpoints that never look at the visitor: no user lookup, so they answer without the database.
+VISITOR_FREE = {"static", "main.health"}
 
 
 def register_request_hooks(app):
@@ -272,7 +301,7 @@ def register_request_hooks(app):
 
     @app.before_request
     def _session_timeouts():
-        if request.endpoint == "static" or not current_user.is_authenticated:
+        if request.endpoint in VISITOR_FREE or not current_user.is_authenticated:
             return None
         now = datetime.now(timezone.utc).timestamp()
         started = session.get("login_at", 0)
@@ -350,7 +379,38 @@ def register_template_helpers(app):
         return rules.mask(channel, target)
 
 
+# The database is away (stopped, restarting, unreachable, SQLite locked for too long): what
+# peewee raises for what the driver reported, and psycopg2's own should one slip past peewee.
+DATABASE_UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError,
+                        psycopg2.OperationalError, psycopg2.InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def without_database():
+    """From here on this request renders without the database: a visitor not yet looked up
+    counts as signed out (Flask-Login would ask the user loader, that is the database, again
+    for the layout and the locale), and the layout leaves out the account's menu."""
+    if "_login_user" not in g:
+        login_manager._update_request_context_with_user()  # the anonymous user
+    g.visitor_unknown = True
+
+
 def register_error_handlers(app):
+    def _database_unavailable(e):
+        """A styled 503 in the visitor's language, with Retry-After; no query on the way."""
+        app.logger.warning("Database unavailable (%s %s): %s", request.method, request.path, e)
+        without_database()
+        response = make_response(render_template(
+            "errors/error.html", code=503, title=_l("Temporarily unavailable"),
+            message=_l("We cannot reach our data right now, so this page cannot be shown. "
+                       "Please try again in a minute."),
+            retry_url=request.full_path.rstrip("?") if request.method == "GET" else None), 503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
+
     @app.errorhandler(404)
     def _not_found(e):
         return render_template("errors/error.html", code=404,
@@ -389,8 +449,20 @@ def register_error_handlers(app):
 
     @app.errorhandler(500)
     def _server_error(e):
-        return render_template("errors/error.html", code=500, title=_l("Something went wrong"),
-                               message=_l("We could not complete the request. Please try again later.")), 500
+        """Any unhandled error, including one raised by another error page (a 404 whose layout
+        looked up the signed-in user when the database had just gone)."""
+        original = getattr(e, "original_exception", None)
+        if isinstance(original, DATABASE_UNAVAILABLE):
+            return _database_unavailable(original)
+
+        def page():
+            return render_template("errors/error.html", code=500, title=_l("Something went wrong"),
+                                   message=_l("We could not complete the request. Please try again later.")), 500
+        try:
+            return page()
+        except DATABASE_UNAVAILABLE:  # the layout asked who is signed in: the database is away too
+            without_database()
+            return page()
 
 
 def register_cli(app):

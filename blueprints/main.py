@@ -56,13 +56,15 @@ def legal(document):
 
 @bp.route("/health")
 def health():
-    """For load balancers: the database and Redis answer."""
-    checks = {"database": False, "redis": False}
+    """For load balancers and monitoring: do the database and Redis answer? 200, or 503
+    naming what is down. Answers without either: no visitor is looked up (portal.VISITOR_FREE),
+    the database connection is opened here and closed after the request."""
+    checks = {"database": False, "redis": tasks.redis_ok()}
     try:
         models.db.execute_sql("SELECT 1")
         checks["database"] = True
     except Exception:  # report, don't raise: this endpoint exists to say what is down
         pass
-    checks["redis"] = tasks.redis_ok()
-    status = 200 if all(checks.values()) else 503
-    return jsonify(checks), status
+    down = [name for name, ok in checks.items() if not ok]
+    body = {"status": "unavailable" if down else "ok", "down": down, **checks}
+    return jsonify(body), 503 if down else 200

@@ -1,10 +1,23 @@
 """The database handle, the base model, the clock and the column types every model shares."""
 import json
+import logging
 from datetime import datetime, timezone
 
 from peewee import DatabaseProxy, Model, TextField
 
 db = DatabaseProxy()
+log = logging.getLogger(__name__)
+
+
+def close_connection():
+    """Close this thread's connection, and forget it even when closing fails (a connection
+    the server dropped, a transaction a failed rollback left open): the next request opens
+    a new connection instead of inheriting a broken one."""
+    try:
+        db.close()
+    except Exception as error:  # whatever a broken connection raises, it must not be kept
+        log.warning("Closing the database connection failed (%s); it is dropped.", error)
+        db.dispose()
 
 
 def utcnow():

@@ -14,10 +14,10 @@ import re
 from functools import wraps
 
 from flask import current_app, has_app_context
-from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from adapters import redis_guard
 import models
 from rules import outbox
 
@@ -59,8 +59,11 @@ def _with_connection(job, args, kwargs):
 
 
 def redis_connection(app=None):
+    """The process's Redis client: a short timeout, no retries, and a breaker that fails
+    at once for a few seconds after a failure (``adapters.redis_guard``), so a Redis that
+    is down or hung costs a request at most one short wait, and often none."""
     app = app or current_app
-    return Redis.from_url(app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2)
+    return redis_guard.client(app.config["REDIS_URL"], app.config.get("REDIS_TIMEOUT", redis_guard.TIMEOUT))
 
 
 def queue(app=None):

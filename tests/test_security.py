@@ -242,7 +242,8 @@ def test_unknown_pages_and_methods_answer_with_pages_not_errors(client):
 @pytest.mark.postgres
 def test_health_reports_database_and_redis(client):
     r = client.get("/health")
-    assert r.status_code == 200 and r.json == {"database": True, "redis": True}
+    assert r.status_code == 200
+    assert r.json == {"status": "ok", "down": [], "database": True, "redis": True}
 
 
 def test_static_files_are_cached_long_by_content_hash(client):
