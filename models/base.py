@@ -1,4 +1,5 @@
 """The database handle, the base model, the clock and the column types every model shares."""
+import hashlib
 import json
 import logging
 from datetime import datetime, timezone
@@ -23,6 +24,15 @@ def close_connection():
 def utcnow():
     """Naive UTC now; every stored time is UTC, templates show Europe/Riga."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def scoped_nonce(scope, nonce):
+    """What is stored of a form's one-time value: bound to ``scope`` (the author, the
+    document), so a value sent by someone else can never collide with one's own (the column
+    is unique across everyone). None without a nonce."""
+    if not nonce:
+        return None
+    return hashlib.sha256(f"{scope}\x00{nonce}".encode("utf-8", "surrogatepass")).hexdigest()[:48]
 
 
 class BaseModel(Model):

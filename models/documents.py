@@ -12,7 +12,7 @@ from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyFiel
 
 from models import notifications as outbox
 from models.accounts import Client, Membership, User
-from models.base import BaseModel, JSONField, db, utcnow
+from models.base import BaseModel, JSONField, db, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
 from models.runtime import runtime
@@ -130,7 +130,8 @@ class Document(BaseModel):
     def version_for_nonce(self, nonce):
         if not nonce:
             return None
-        return DocumentVersion.get_or_none(DocumentVersion.document == self, DocumentVersion.nonce == nonce)
+        return DocumentVersion.get_or_none(DocumentVersion.document == self,
+                                           DocumentVersion.nonce == scoped_nonce(f"document:{self.id}", nonce))
 
     # --- Starting -------------------------------------------------------------------------
 
@@ -334,7 +335,8 @@ class Document(BaseModel):
         try:
             with db.atomic():
                 version = DocumentVersion.create(document=self, number=number, kind=kind, created_by=by,
-                                                 created_at=now, nonce=nonce, data=data or {},
+                                                 created_at=now, nonce=scoped_nonce(f"document:{self.id}", nonce),
+                                                 data=data or {},
                                                  note=note or "", signers=list(signers or []))
         except IntegrityError:
             raise TransitionRefused(_l("This was already sent.")) from None

@@ -18,7 +18,7 @@ from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyFiel
 from redis.exceptions import RedisError
 
 from models.accounts import Client, Membership, User
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
 from models.runtime import runtime
@@ -74,7 +74,7 @@ class Thread(BaseModel):
         """
         now = now or utcnow()
         message = Message.create(thread=self, kind=kind, author=author, body=body, created_at=now,
-                                 nonce=nonce or None)
+                                 nonce=scoped_nonce(f"author:{getattr(author, 'id', author)}", nonce))
         for stored in files:
             MessageAttachment.create(message=message, file=stored)
         changes = {Thread.last_message_at: now}
@@ -181,7 +181,8 @@ class Message(BaseModel):
         """The message ``author`` already sent with this form (``nonce``), or None."""
         if not nonce:
             return None
-        return cls.get_or_none(cls.nonce == nonce, cls.author == author)
+        return cls.get_or_none(cls.nonce == scoped_nonce(f"author:{getattr(author, 'id', author)}", nonce),
+                               cls.author == author)
 
     def author_label(self):
         """Staff replies come from named people (MSG-5)."""

@@ -632,3 +632,19 @@ def _not_found_at_first(sent_with):
         calls.append(nonce)
         return None if len(calls) == 1 else sent_with(nonce, author)
     return looked_up
+
+
+@pytest.mark.postgres
+def test_a_nonce_someone_else_used_sends_a_message_of_ones_own_not_a_500(app, two_sides, db):
+    """A form's one-time value is bound to its sender: another user posting the same value
+    (copied, guessed, crafted) stores their own message."""
+    client_side, staff_side = two_sides
+    nonce = form_nonce(client_side.get("/messages/new").get_data(as_text=True))
+    assert post_form(client_side, "/messages/new", {"subject": "Pirmais", "body": "Mans.",
+                                                    "nonce": nonce}).status_code == 303
+    create_user(app, email="cits@example.lv", phone="+37129999999")
+    other = app.test_client()
+    login(other, "cits@example.lv")
+    r = post_form(other, "/messages/new", {"subject": "Otrs", "body": "Cita.", "nonce": nonce})
+    assert r.status_code == 303
+    assert Message.select().count() == 2
