@@ -94,6 +94,11 @@ def default_config(instance_path):
         "S3_BUCKET": env("S3_BUCKET", ""),
         "S3_ENDPOINT_URL": env("S3_ENDPOINT_URL", ""),
         "S3_REGION": env("S3_REGION", ""),
+        # Signed containers: the qualified CAs trusted for e-signatures (PEM/DER files; in
+        # production required), and how revocation is checked (uploads/trust.py).
+        "SIGNING_TRUST_DIR": env("SIGNING_TRUST_DIR", ""),
+        "SIGNING_REVOCATION": env("SIGNING_REVOCATION", "soft-fail"),
+        "SIGNING_REVOCATION_TIMEOUT": float(env("SIGNING_REVOCATION_TIMEOUT", "10")),
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
                                "text/javascript", "image/svg+xml"],
         # br for modern browsers, gzip/deflate for old ones; static files are
@@ -150,6 +155,7 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
 
     init_domain(app)
+    init_signing_trust(app)
 
     register_request_hooks(app)
     register_template_helpers(app)
@@ -191,6 +197,27 @@ def init_domain(app):
         app.extensions["domain_bound"] = bind  # kept: signals hold receivers weakly by default
         appcontext_pushed.connect(bind, app)
     configure_domain(app, **app.extensions["domain"])
+
+
+def init_signing_trust(app):
+    """The trust store signed containers are checked against (``app.extensions["signing_trust"]``).
+
+    In production ``SIGNING_TRUST_DIR`` must name a directory holding at least one
+    certificate, or the portal refuses to start: it never trusts by default. In
+    development it defaults to ``instance/signing-trust``; while that holds no
+    certificate every signed container is refused with the reason (put test CAs
+    there, or sign with the development signing service)."""
+    from uploads.trust import TrustStore
+    directory = app.config.get("SIGNING_TRUST_DIR") or ""
+    production = app.config["PORTAL_ENV"] == "production"
+    if not directory:
+        if production:
+            raise RuntimeError("SIGNING_TRUST_DIR must name the directory of trusted qualified CA "
+                               "certificates in production")
+        directory = str(Path(app.instance_path) / "signing-trust")
+    app.extensions["signing_trust"] = TrustStore.from_directory(
+        directory, revocation=app.config["SIGNING_REVOCATION"],
+        timeout=app.config["SIGNING_REVOCATION_TIMEOUT"], required=production)
 
 
 def init_database(app):

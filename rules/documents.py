@@ -144,6 +144,13 @@ def shows_package(status):
     return status in (READY, SIGNING)
 
 
+# --- Signed containers (DOC-9): a signer's revocation status as recorded -----------------------
+
+REVOCATION_GOOD = "good"                # asked (OCSP / CRL): not revoked at the signing time
+REVOCATION_UNKNOWN = "unknown"          # asked, no answer (soft-fail): accepted, recorded
+REVOCATION_NOT_CHECKED = "not_checked"  # checks off, or the certificate names no source
+
+
 # --- Authority (DOC-14) -------------------------------------------------------------------
 
 REPRESENTATION_ROLES = ("self", "main")  # a natural person for themself; a company's main user
