@@ -699,7 +699,13 @@ def test_signed_container_of_the_package_signs_the_document(client, app, db, peo
     signer = signed.signer_list[0]
     assert (signer["chain"], signer["revocation"]) == ("trusted", "good")
     assert signer["path"][0] == "Kabinets Test Root CA"
-    assert "Jānis Bērziņš" in client.get(f"/documents/{document_id}").get_data(as_text=True)
+    page = html.unescape(client.get(f"/documents/{document_id}").get_data(as_text=True))
+    assert "Jānis Bērziņš" in page
+    assert "Sertifikāta ķēde: uzticama (Kabinets Test Root CA → Kabinets Test Qualified CA)" in page
+    staff = client.application.test_client()
+    login(staff, STAFF)
+    staff_page = html.unescape(staff.get(f"/staff/documents/{document_id}").get_data(as_text=True))
+    assert "Sertifikāta ķēde: uzticama" in staff_page and "nav atsaukts (pārbaudīts)" in staff_page
 
 
 @pytest.mark.postgres
@@ -760,6 +766,20 @@ def test_signature_not_chaining_to_a_trusted_ca_is_refused_with_the_reason(clien
     refusal = models.AuditLog.get(models.AuditLog.action == "document.signed_container_refused")
     assert refusal.details["document"] == document_id
     assert refusal.details["refused_signers"][0]["name"] == "Anna Liepa"
+
+
+def test_the_model_refuses_a_signer_without_a_trusted_chain(app, db, people):
+    """Defence in depth: whatever calls the model, a signer the trust check did not accept
+    never makes a document "Parakstīts"."""
+    document_id = document_in(app, R.SIGNING)
+    with model_context(app):
+        document = Document.get_by_id(document_id)
+        container = stored(app, document.client_id, "signed.edoc", build_container({"ligums.pdf": PDF}))
+        for signer in ({"name": "Anna Liepa"}, dict(TRUSTED_SIGNER, chain="untrusted")):
+            with pytest.raises(TransitionRefused):
+                document.transition(R.UPLOAD_SIGNED, by=actor_user(R.CLIENT), container=container,
+                                    signers=[TRUSTED_SIGNER, signer])
+    assert status_of(document_id) == R.SIGNING
 
 
 def test_development_without_a_trust_store_refuses_containers_with_the_reason(client, app, db, people, tmp_path):
