@@ -796,11 +796,12 @@ def test_development_without_a_trust_store_refuses_containers_with_the_reason(cl
             "iestāde. Lūdzu, sazinieties ar mums.") in html.unescape(r.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("trust_dir", ["", "empty"])
-def test_production_without_a_trust_store_refuses_to_start(tmp_path, trust_dir):
+@pytest.mark.parametrize("trust_dir, says", [("", "SIGNING_TRUST_DIR must name"), ("empty", "holds no certificate")])
+def test_production_without_a_trust_store_refuses_to_start(tmp_path, trust_dir, says):
+    """No default in production (not even development's instance/signing-trust), and an empty one is refused."""
     if trust_dir:
         (tmp_path / trust_dir).mkdir()
-    with pytest.raises(RuntimeError, match="SIGNING_TRUST_DIR|trust store"):
+    with pytest.raises(RuntimeError, match=says):
         create_app({"PORTAL_ENV": "production", "SECRET_KEY": "production-test-secret",
                     "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
                     "SIGNING_TRUST_DIR": str(tmp_path / trust_dir) if trust_dir else ""})

@@ -50,7 +50,7 @@ def now_text(moment=None):
 
 
 def signature_xml(files, key, cert, index=0, sign_names=None, chain=(), signing_time=None,
-                  certificate_digest_of=None):
+                  certificate_digest_of=None, decoy_signing_time=None):
     """signatures{index}.xml over ``files`` (name → bytes): references by URI with SHA-256
     digests, signed XAdES properties (signing time, the signing certificate's digest), the
     signature value over the canonical SignedInfo, the certificate and its ``chain``."""
@@ -74,6 +74,11 @@ def signature_xml(files, key, cert, index=0, sign_names=None, chain=(), signing_
     for c in (cert, *chain):
         etree.SubElement(data, f"{{{DS}}}X509Certificate").text = base64.b64encode(
             c.public_bytes(serialization.Encoding.DER)).decode()
+    if decoy_signing_time is not None:  # unsigned properties that look like the signed ones, placed first
+        decoy = etree.SubElement(etree.SubElement(etree.SubElement(etree.SubElement(
+            sig, f"{{{DS}}}Object"), f"{{{XADES}}}QualifyingProperties", Target=f"#{sid}"),
+            f"{{{XADES}}}SignedProperties", Id=f"{sid}-Decoy"), f"{{{XADES}}}SignedSignatureProperties")
+        etree.SubElement(decoy, f"{{{XADES}}}SigningTime").text = now_text(decoy_signing_time)
     obj = etree.SubElement(sig, f"{{{DS}}}Object")
     qualifying = etree.SubElement(obj, f"{{{XADES}}}QualifyingProperties", Target=f"#{sid}")
     props = etree.SubElement(qualifying, f"{{{XADES}}}SignedProperties", Id=f"{sid}-SignedProperties")
@@ -187,6 +192,31 @@ def test_two_signers_one_with_an_elliptic_curve_key(trust):
     report = signing.check_container(build_container(FILES, [default_identity(), second]), trust=trust)
     assert report.ok, problems_of(report)
     assert report.signer_names == ["Jānis Bērziņš", "Līga Ozola"]
+
+
+def one_file_with_two_signatures(first, second):
+    """A container whose META-INF/signatures0.xml holds both signatures (ASiC-E allows it)."""
+    root = etree.fromstring(signature_xml(FILES, first[0], first[1], 0, chain=first[2]))
+    other = etree.fromstring(signature_xml(FILES, second[0], second[1], 1, chain=second[2]))
+    root.append(other.find(f"{{{DS}}}Signature"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), signing.MIMETYPE)
+        for name, data in FILES.items():
+            z.writestr(name, data)
+        z.writestr("META-INF/manifest.xml", manifest_xml(FILES))
+        z.writestr("META-INF/signatures0.xml", etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    return out.getvalue()
+
+
+def test_each_signature_of_a_file_with_several_is_checked(trust):
+    second = identity("Līga", "Ozola", "PNOLV-020285-11111", curve=True)
+    report = signing.check_container(one_file_with_two_signatures(default_identity(), second), trust=trust)
+    assert report.ok, problems_of(report)
+    assert report.signer_names == ["Jānis Bērziņš", "Līga Ozola"]
+    report = signing.check_container(one_file_with_two_signatures(default_identity(), hierarchy().impostor("Līga")),
+                                     trust=trust)
+    assert report.signer_names == ["Jānis Bērziņš"] and [r["name"] for r in report.refused] == ["Līga Bērziņš"]
 
 
 def test_tampered_data_file_is_refused(trust):
@@ -384,6 +414,18 @@ def test_a_signature_older_than_the_package_is_refused(trust):
     report = signing.check_container(build_container(FILES, signing_time=now - timedelta(days=3)), trust=trust,
                                      not_before=now - timedelta(hours=1))
     assert any("made before this package was prepared" in p for p in problems_of(report))
+
+
+def test_only_the_signed_signing_time_counts(trust):
+    """An unsigned copy of the properties placed first, dating the signature back into the
+    validity of an expired certificate, is not the time the check uses."""
+    now = datetime.now(timezone.utc)
+    expired = identity("Pēteris", "Vecais", "PNOLV-111111-22222", not_before=now - timedelta(days=400),
+                       not_after=now - timedelta(days=30))
+    report = signing.check_container(
+        build_container(FILES, [expired], decoy_signing_time=now - timedelta(days=60)), trust=trust)
+    assert report.signers == [] and not report.ok
+    assert report.refused[0]["detail"] == "the signing time used is not the signed one"
 
 
 def test_a_signature_without_signing_time_is_judged_now(trust):
