@@ -1,6 +1,7 @@
 """A certification hierarchy of the tests' own, made with ``cryptography``:
-a trusted root → a qualified CA → signers, with the CRLs of both CAs served over HTTP
-on the loopback address (as a CA's CRL distribution point would be).
+a trusted root → a qualified CA → signers, with the CRLs of both CAs (and the qualified
+CA's certificate) served over HTTP on the loopback address, as a CA's CRL distribution
+point and issuer URL would be.
 
 ``hierarchy()`` makes it once per process; ``write_trust_dir`` writes a trust store
 (the root's certificate by default; conftest configures every test app with one). Signers can be
@@ -49,7 +50,7 @@ def _key_usage(signing=False, ca=False, digital_signature=False):
 
 
 def certificate(subject, public_key, issuer, issuer_key, *, ca, not_before, not_after, crl_url=None,
-                key_usage=None):
+                key_usage=None, issuer_url=None):
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
                .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
@@ -60,6 +61,10 @@ def certificate(subject, public_key, issuer, issuer_key, *, ca, not_before, not_
     if crl_url:
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             [x509.UniformResourceIdentifier(crl_url)], None, None, None)]), critical=False)
+    if issuer_url:  # where the issuer's certificate can be fetched (AIA caIssuers)
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(issuer_url))]),
+            critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -76,6 +81,7 @@ class CertificateHierarchy:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.root_crl_url, self.crl_url = f"{base}/root.crl", f"{base}/qualified.crl"
+        self.ca_url = f"{base}/ca.crt"
         self.root_key = ec.generate_private_key(ec.SECP384R1())
         self.root = certificate(organisation("Kabinets Test Root CA"), self.root_key.public_key(),
                                 organisation("Kabinets Test Root CA"), self.root_key, ca=True,
@@ -92,7 +98,8 @@ class CertificateHierarchy:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 pki.requests.append(self.path)
-                body = pki.crl(self.path)
+                body = pki.ca.public_bytes(serialization.Encoding.DER) if self.path == "/ca.crt" \
+                    else pki.crl(self.path)
                 if body is None:
                     self.send_response(404)
                     self.end_headers()
@@ -127,14 +134,16 @@ class CertificateHierarchy:
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def signer(self, given="Jānis", surname="Bērziņš", code="PNOLV-010190-12345", *, curve=False,
-               not_before=None, not_after=None, revoked_at=None, signing_usage=True, crl_url="served"):
+               not_before=None, not_after=None, revoked_at=None, signing_usage=True, crl_url="served",
+               issuer_url=None):
         """(key, certificate, [qualified CA]) of a person, issued by the qualified CA."""
         key = ec.generate_private_key(ec.SECP256R1()) if curve else rsa.generate_private_key(65537, 2048)
         cert = certificate(person(given, surname, code), key.public_key(), self.ca.subject, self.ca_key, ca=False,
                            not_before=not_before or NOW - timedelta(days=30),
                            not_after=not_after or NOW + timedelta(days=700),
                            crl_url=self.crl_url if crl_url == "served" else crl_url,
-                           key_usage=_key_usage(signing=signing_usage, digital_signature=not signing_usage))
+                           key_usage=_key_usage(signing=signing_usage, digital_signature=not signing_usage),
+                           issuer_url=issuer_url)
         if revoked_at is not None:
             self.revoked[cert.serial_number] = revoked_at
         return key, cert, [self.ca]

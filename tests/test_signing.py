@@ -328,6 +328,18 @@ def test_the_qualified_ca_itself_may_be_the_trust_anchor(tmp_path, revocation):
     assert report.signers[0]["path"] == [CA_CN, "BĒRZIŅŠ,JĀNIS,PNOLV-010190-12345"]
 
 
+def test_issuer_certificates_named_in_an_uploaded_certificate_are_not_fetched(trust):
+    """The addresses in an uploaded certificate are the uploader's: following its issuer
+    URL (AIA) would let anyone make the portal call any address. Intermediates come from
+    the signature or the trust store; only CAs' own OCSP/CRL addresses are asked."""
+    key, cert, _chain = identity("Ivars", "Bezķēdes", "PNOLV-161616-77777", issuer_url=hierarchy().ca_url)
+    hierarchy().requests.clear()
+    report = signing.check_container(build_container(FILES, [(key, cert, [])]), trust=trust)
+    assert report.signers == [] and any("not issued by a qualified trust service provider" in p
+                                        for p in problems_of(report))
+    assert "/ca.crt" not in hierarchy().requests
+
+
 def test_expired_signer_is_refused(trust):
     now = datetime.now(timezone.utc)
     expired = identity("Pēteris", "Vecais", "PNOLV-111111-22222", not_before=now - timedelta(days=400),

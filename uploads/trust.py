@@ -31,6 +31,7 @@ from pyhanko_certvalidator.errors import (DisallowedAlgorithmError, ExpiredError
                                           InvalidCertificateError, NotYetValidError, PathBuildingError,
                                           RevokedError, ValidationError)
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.registry import CertificateRegistry
 
 from rules.documents import REVOCATION_GOOD as GOOD, REVOCATION_NOT_CHECKED as NOT_CHECKED, \
     REVOCATION_UNKNOWN as UNKNOWN
@@ -131,7 +132,12 @@ class TrustStore:
                                 str(error))
         fetching = self.revocation != "offline"
         context = ValidationContext(
-            trust_roots=self.roots, other_certs=others, moment=moment, allow_fetching=fetching,
+            trust_roots=self.roots, moment=moment, allow_fetching=fetching,
+            # Issuer certificates are never fetched from the addresses (AIA) an uploaded
+            # certificate names: those are the uploader's, and would let anyone make the
+            # portal call any address. Intermediates come from the signature; fetching is
+            # left to the revocation checks of certificates already on a path to a trusted CA.
+            certificate_registry=CertificateRegistry.build(others),
             revocation_mode="hard-fail" if self.revocation == "hard-fail" else "soft-fail",
             # The CRLs and OCSP answers fetched now are newer than the signing time; they
             # still say whether (and since when) a certificate was revoked.
