@@ -137,6 +137,7 @@ def create_app(config=None):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    init_signing_trust(app)  # first: a production set-up without one stops here, before anything is bound
     init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -155,7 +156,6 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
 
     init_domain(app)
-    init_signing_trust(app)
 
     register_request_hooks(app)
     register_template_helpers(app)
