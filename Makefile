@@ -66,10 +66,10 @@ test-fast: $(VENV)/.dev translations
 	$(BIN)/python -m pytest -n 2 -m "not browser" tests
 
 extract-messages: $(VENV)/.base
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --ignore-dirs=".* __pycache__ tests" .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --no-wrap --ignore-dirs=".* __pycache__ tests" .
 
 update-messages: extract-messages
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --no-wrap
 
 clean:
 	rm -rf $(VENV) instance/kabinets.sqlite3*

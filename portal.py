@@ -119,6 +119,11 @@ def default_config(instance_path):
                                           or SWEEP_BLOB_GRACE.total_seconds() / 3600),
         "STORAGE_SWEEP_PART_HOURS": float(env("STORAGE_SWEEP_PART_HOURS")
                                           or SWEEP_PART_GRACE.total_seconds() / 3600),
+        # Signed containers: the qualified CAs trusted for e-signatures (PEM/DER files; in
+        # production required), and how revocation is checked (uploads/trust.py).
+        "SIGNING_TRUST_DIR": env("SIGNING_TRUST_DIR", ""),
+        "SIGNING_REVOCATION": env("SIGNING_REVOCATION", "soft-fail"),
+        "SIGNING_REVOCATION_TIMEOUT": float(env("SIGNING_REVOCATION_TIMEOUT", "10")),
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
                                "text/javascript", "image/svg+xml"],
         # br for modern browsers, gzip/deflate for old ones; static files are
@@ -158,6 +163,7 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     app.url_map.converters["int"] = BoundedInt
+    init_signing_trust(app)  # first: a production set-up without one stops here, before anything is bound
     init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -237,6 +243,25 @@ def with_connect_timeout(url, seconds=5):
     if url.startswith(("postgres://", "postgresql://")) and "connect_timeout=" not in url:
         url += ("&" if "?" in url else "?") + f"connect_timeout={seconds}"
     return url
+def init_signing_trust(app):
+    """The trust store signed containers are checked against (``app.extensions["signing_trust"]``).
+
+    In production ``SIGNING_TRUST_DIR`` must name a directory holding at least one
+    certificate, or the portal refuses to start: it never trusts by default. In
+    development it defaults to ``instance/signing-trust``; while that holds no
+    certificate every signed container is refused with the reason (put test CAs
+    there, or sign with the development signing service)."""
+    from uploads.trust import TrustStore
+    directory = app.config.get("SIGNING_TRUST_DIR") or ""
+    production = app.config["PORTAL_ENV"] == "production"
+    if not directory:
+        if production:
+            raise RuntimeError("SIGNING_TRUST_DIR must name the directory of trusted qualified CA "
+                               "certificates in production")
+        directory = str(Path(app.instance_path) / "signing-trust")
+    app.extensions["signing_trust"] = TrustStore.from_directory(
+        directory, revocation=app.config["SIGNING_REVOCATION"],
+        timeout=app.config["SIGNING_REVOCATION_TIMEOUT"], required=production)
 
 
 def init_database(app):

@@ -278,6 +278,11 @@ class Document(BaseModel):
             container = container[0] if len(container) == 1 else None
         if container is None or not signers:
             raise TransitionRefused(_l("Upload the package signed with a qualified e-signature."))
+        if any(s.get("chain") != "trusted" for s in signers):
+            # The container check (uploads.containers) records each accepted signer's
+            # trust outcome; a signer without a trusted chain never signs a document.
+            raise TransitionRefused(_l("Only signatures whose certificates chain to a trusted qualified "
+                                       "certification authority are accepted."))
         version = self._new_version("signed", by, now, [container], signers=list(signers))
         return {"version": version, "note": ", ".join(s["name"] for s in signers)}
 

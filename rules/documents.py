@@ -144,6 +144,18 @@ def shows_package(status):
     return status in (READY, SIGNING)
 
 
+# --- Signed containers (DOC-9): a signer's revocation status as recorded -----------------------
+
+REVOCATION_GOOD = "good"                # asked (OCSP / CRL): not revoked at the signing time
+REVOCATION_UNKNOWN = "unknown"          # asked, no answer (soft-fail): accepted, recorded
+REVOCATION_NOT_CHECKED = "not_checked"  # checks off, or the certificate names no source
+REVOCATION_LABELS = {
+    REVOCATION_GOOD: _l("not revoked (checked)"),
+    REVOCATION_UNKNOWN: _l("revocation status unknown: the check could not be made"),
+    REVOCATION_NOT_CHECKED: _l("revocation not checked"),
+}
+
+
 # --- Authority (DOC-14) -------------------------------------------------------------------
 
 REPRESENTATION_ROLES = ("self", "main")  # a natural person for themself; a company's main user

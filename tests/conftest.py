@@ -323,8 +323,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("app", kinds, indirect=True)
 
 
+@pytest.fixture(scope="session")
+def signing_trust_dir(tmp_path_factory):
+    """The trust store every test app is configured with: the root of the tests' own
+    certification hierarchy (tests/pki.py), which signs the "good" containers."""
+    from pki import hierarchy
+    return hierarchy().write_trust_dir(tmp_path_factory.mktemp("signing-trust"))
+
+
 @pytest.fixture
-def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
+def app(request, tmp_path, sqlite_template, redis_url, smtp_server, signing_trust_dir):
     """The portal on a clean database (SQLite, or PostgreSQL when the test is marked
     ``postgres`` and runs its PostgreSQL half), with a private RQ queue."""
     kind = getattr(request, "param", "sqlite")
@@ -337,7 +345,8 @@ def app(request, tmp_path, sqlite_template, redis_url, smtp_server):
         if database_url is None:
             pytest.skip(_postgres_missing_message())
     app = build_app(make_config(database_url, redis_url, smtp_server.port,
-                                UPLOAD_DIR=str(tmp_path / "uploads")))
+                                UPLOAD_DIR=str(tmp_path / "uploads"), SIGNING_TRUST_DIR=signing_trust_dir,
+                                SIGNING_REVOCATION_TIMEOUT=3))
     with app.app_context():
         limiter.reset()  # the limiter is one object for the process: start each test clean
     if kind == "postgres":

@@ -1,8 +1,10 @@
 """Documents through the Flask client: the status table pair by pair, scoping, the list's
 poll, double submits, notifications, signing with a container or the signing service."""
 import hashlib
+import html
 import io
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -14,12 +16,16 @@ from models.documents import Document, DocumentEvent, DocumentVersion, SigningIn
 from rules import documents as R
 import adapters
 from adapters import signing
+from pki import hierarchy
+from portal import create_app, init_signing_trust
 from test_signing import build_container
 
 STAFF = "konsultants@example.lv"
 CLIENT = "anna@example.lv"
 VALUES = {"amount": "15 000,50", "term_months": "24", "purpose": "New machines for the workshop"}
 PDF = b"%PDF-1.4\n" + b"% a contract to sign\n" * 80
+# A signer as the container check records one it accepted (uploads.containers).
+TRUSTED_SIGNER = {"name": "Anna Liepa", "serial": "PNOLV-1", "chain": "trusted", "revocation": "good"}
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +79,7 @@ def document_in(app, status, email=CLIENT, doc_type="loan_application"):
         if status == R.SIGNING:
             return d.id
         container = stored(app, client.id, "signed.edoc", build_container({"ligums.pdf": PDF}))
-        d.transition(R.UPLOAD_SIGNED, by=user, container=container, signers=[{"name": "Anna Liepa"}])
+        d.transition(R.UPLOAD_SIGNED, by=user, container=container, signers=[TRUSTED_SIGNER])
         return d.id
 
 
@@ -154,7 +160,7 @@ def transition_data(app, document, action):
         return {"question": "Kāpēc 24 mēneši?"}
     if action == R.UPLOAD_SIGNED:
         return {"container": stored(app, client_id, "signed.edoc", build_container({"ligums.pdf": PDF})),
-                "signers": [{"name": "Anna Liepa"}]}
+                "signers": [TRUSTED_SIGNER]}
     if action == R.REQUEST_INFO:
         return {"comments": {"purpose": "Say which machines."}}
     if action in (R.PREPARE_PACKAGE, R.RESEND):
@@ -690,7 +696,16 @@ def test_signed_container_of_the_package_signs_the_document(client, app, db, peo
     assert r.status_code == 303 and status_of(document_id) == R.SIGNED
     signed = Document.get_by_id(document_id).latest_version("signed")
     assert [s["name"] for s in signed.signer_list] == ["Jānis Bērziņš"]
-    assert "Jānis Bērziņš" in client.get(f"/documents/{document_id}").get_data(as_text=True)
+    signer = signed.signer_list[0]
+    assert (signer["chain"], signer["revocation"]) == ("trusted", "good")
+    assert signer["path"][0] == "Kabinets Test Root CA"
+    page = html.unescape(client.get(f"/documents/{document_id}").get_data(as_text=True))
+    assert "Jānis Bērziņš" in page
+    assert "Sertifikāta ķēde: uzticama (Kabinets Test Root CA → Kabinets Test Qualified CA)" in page
+    staff = client.application.test_client()
+    login(staff, STAFF)
+    staff_page = html.unescape(staff.get(f"/staff/documents/{document_id}").get_data(as_text=True))
+    assert "Sertifikāta ķēde: uzticama" in staff_page and "nav atsaukts (pārbaudīts)" in staff_page
 
 
 @pytest.mark.postgres
@@ -708,6 +723,88 @@ def test_bad_signed_container_is_refused_and_nothing_kept(client, app, db, peopl
         "csrf_token": token(client), "container": (io.BytesIO(data), "paka.asice")}, content_type="multipart/form-data")
     assert r.status_code == 422 and 'id="container-error"' in r.get_data(as_text=True)
     assert status_of(document_id) == R.SIGNING and models.StoredFile.select().count() == files_before
+
+
+def untrusted_signer(case):
+    now = datetime.now(timezone.utc)
+    return {"impostor": lambda: hierarchy().impostor("Anna", "Liepa", "PNOLV-010101-10101"),
+            "expired": lambda: hierarchy().signer("Anna", "Liepa", "PNOLV-010101-10101",
+                                                  not_before=now - timedelta(days=400),
+                                                  not_after=now - timedelta(days=10)),
+            "revoked": lambda: hierarchy().signer("Anna", "Liepa", "PNOLV-010101-10101",
+                                                  revoked_at=now - timedelta(days=1))}[case]()
+
+
+# The Latvian reasons the client reads (translations/lv/LC_MESSAGES/messages.po).
+UNTRUSTED_REASONS_LV = {
+    "impostor": "Parakstītāja Anna Liepa sertifikātu nav izdevis mums uzticams kvalificēts uzticamības "
+                "pakalpojumu sniedzējs: tas nav kvalificēts elektroniskais paraksts.",
+    "expired": "Parakstītāja Anna Liepa sertifikāts parakstīšanas brīdī nebija derīgs (tā termiņš bija beidzies "
+               "vai vēl nebija sācies).",
+    "revoked": "Parakstītāja Anna Liepa sertifikāts ir atsaukts.",
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", ["impostor", "expired", "revoked"])
+def test_signature_not_chaining_to_a_trusted_ca_is_refused_with_the_reason(client, app, db, people, case):
+    """Refused, not held: the document stays in "Parakstīšana", the client reads why (in
+    Latvian), nothing is stored, and the refusal is in the audit log."""
+    document_id = document_in(app, R.SIGNING)
+    files = {f.original_name: PDF for f in Document.get_by_id(document_id).latest_version("package").files()}
+    data = build_container(files, [untrusted_signer(case)])
+    files_before = models.StoredFile.select().count()
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/signed", data={
+        "csrf_token": token(client), "container": (io.BytesIO(data), "paka.edoc")}, content_type="multipart/form-data")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="container-error"' in page
+    assert UNTRUSTED_REASONS_LV[case] in html.unescape(page)
+    document = Document.get_by_id(document_id)
+    assert document.status == R.SIGNING and document.latest_version("signed") is None
+    assert models.StoredFile.select().count() == files_before
+    refusal = models.AuditLog.get(models.AuditLog.action == "document.signed_container_refused")
+    assert refusal.details["document"] == document_id
+    assert refusal.details["refused_signers"][0]["name"] == "Anna Liepa"
+
+
+def test_the_model_refuses_a_signer_without_a_trusted_chain(app, db, people):
+    """Defence in depth: whatever calls the model, a signer the trust check did not accept
+    never makes a document "Parakstīts"."""
+    document_id = document_in(app, R.SIGNING)
+    with model_context(app):
+        document = Document.get_by_id(document_id)
+        container = stored(app, document.client_id, "signed.edoc", build_container({"ligums.pdf": PDF}))
+        for signer in ({"name": "Anna Liepa"}, dict(TRUSTED_SIGNER, chain="untrusted")):
+            with pytest.raises(TransitionRefused):
+                document.transition(R.UPLOAD_SIGNED, by=actor_user(R.CLIENT), container=container,
+                                    signers=[TRUSTED_SIGNER, signer])
+    assert status_of(document_id) == R.SIGNING
+
+
+def test_development_without_a_trust_store_refuses_containers_with_the_reason(client, app, db, people, tmp_path):
+    app.config["SIGNING_TRUST_DIR"] = ""  # development: instance/signing-trust, here an empty folder
+    app.instance_path = str(tmp_path)
+    init_signing_trust(app)
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    r = client.post(f"/documents/{document_id}/signed", data={
+        "csrf_token": token(client), "container": (io.BytesIO(package_container(app, document_id)), "paka.edoc")},
+        content_type="multipart/form-data")
+    assert r.status_code == 422 and status_of(document_id) == R.SIGNING
+    assert ("Parakstītus konteinerus pašlaik nevaram pieņemt: nav norādīta neviena uzticama sertifikācijas "
+            "iestāde. Lūdzu, sazinieties ar mums.") in html.unescape(r.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("trust_dir, says", [("", "SIGNING_TRUST_DIR must name"), ("empty", "holds no certificate")])
+def test_production_without_a_trust_store_refuses_to_start(tmp_path, trust_dir, says):
+    """No default in production (not even development's instance/signing-trust), and an empty one is refused."""
+    if trust_dir:
+        (tmp_path / trust_dir).mkdir()
+    with pytest.raises(RuntimeError, match=says):
+        create_app({"PORTAL_ENV": "production", "SECRET_KEY": "production-test-secret",
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+                    "SIGNING_TRUST_DIR": str(tmp_path / trust_dir) if trust_dir else ""})
 
 
 @pytest.mark.postgres

@@ -11,7 +11,8 @@ A view that takes files (documents, messages) does three things:
 * serves a file only after its own authorisation check, with ``send_stored``.
 
 ``checks`` judges content, ``store`` keeps files all or nothing, ``containers``
-checks signed EDOC / ASiC-E packages. The request side (``accepts_uploads``,
+checks signed EDOC / ASiC-E packages and ``trust`` whom their signers' certificates
+chain to (the trust store of qualified CAs, with revocation). The request side (``accepts_uploads``,
 ``send_stored``) is web code and lives in ``blueprints.uploading``.
 """
 from uploads.checks import (  # noqa: F401

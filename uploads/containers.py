@@ -1,73 +1,60 @@
 """Signed packages: the EDOC / ASiC-E container check.
 
-``check_container`` validates a container the client signed elsewhere (DOC-9)
-without pyasice, which does not import on OpenSSL 3 and skips the data-file digests:
-the zip layout (``mimetype`` first and stored), the manifest,
-at least one ``META-INF/signatures*.xml``, every data file's digest against the
-``ds:Reference`` that signs it, the digest of the signed XAdES properties, the
-signature value over ``ds:SignedInfo`` with the key of the certificate inside,
-and the signer names from that certificate. It does not check the certificate
-chain against the EU trusted lists or revocation (no network here): staff see
-the signer names and the issuer.
+``check_container`` validates a container the client signed elsewhere (DOC-9):
+the zip layout (``mimetype`` first and stored), the manifest, at least one
+``META-INF/signatures*.xml``, and each XAdES signature in them with signxml's
+``XAdESVerifier`` — the signature value over ``ds:SignedInfo`` with the key of the
+signer's certificate, every ``ds:Reference`` (the data files of the container, by
+URI, through a resolver that hands signxml their bytes; the signed XAdES
+properties, by Id), the ``SigningCertificate`` digest that binds the certificate
+to the signed properties, and the certificate's validity at the signing time.
+Then the signer's certificate path is validated against the trust store of
+qualified CAs, with revocation (``uploads.trust``). A signer whose certificate does
+not chain to a trusted CA is refused with the reason; an accepted signer carries
+the outcome (path, revocation status) into the signed version.
+
+The signing time is the one in the signed properties (the signer's claim): it must
+not lie in the future nor before the package being signed was prepared, which
+bounds how far back a signer can date a signature. Signature time-stamps
+(XAdES-T and above) are not evaluated.
 """
 import base64
 import hashlib
-import hmac
 import io
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 from lxml import etree
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from rules.i18n import _l
 from rules.uploads import ZIP_MAX_ENTRIES, ZIP_MAX_UNZIPPED, looks_like_zip_bomb
 
 MIMETYPE = b"application/vnd.etsi.asic-e+zip"
 DS = "http://www.w3.org/2000/09/xmldsig#"
-NS = {"ds": DS, "manifest": "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"}
-
-DIGESTS = {
-    "http://www.w3.org/2000/09/xmldsig#sha1": hashlib.sha1,
-    "http://www.w3.org/2001/04/xmldsig-more#sha224": hashlib.sha224,
-    "http://www.w3.org/2001/04/xmlenc#sha256": hashlib.sha256,
-    "http://www.w3.org/2001/04/xmldsig-more#sha384": hashlib.sha384,
-    "http://www.w3.org/2001/04/xmlenc#sha512": hashlib.sha512,
-}
-SIGNATURE_METHODS = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": ("rsa", hashes.SHA256),
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": ("rsa", hashes.SHA384),
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": ("rsa", hashes.SHA512),
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": ("ec", hashes.SHA256),
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384": ("ec", hashes.SHA384),
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512": ("ec", hashes.SHA512),
-}
-C14N = {  # algorithm → (exclusive, with_comments); C14N 1.1 equals 1.0 without xml:id/xml:base
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": (False, False),
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": (False, True),
-    "http://www.w3.org/2006/12/xml-c14n11": (False, False),
-    "http://www.w3.org/2006/12/xml-c14n11#WithComments": (False, True),
-    "http://www.w3.org/2001/10/xml-exc-c14n#": (True, False),
-    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": (True, True),
-}
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+NS = {"ds": DS, "xades": XADES, "manifest": "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"}
 
 # Limits that keep a hostile zip from costing much (the upload checks run first).
 MAX_XML = 5 * 1024 * 1024
+# How far a signing time may stray from our clock (before the package, after now).
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass
 class ContainerReport:
-    """What the check found: problems (translatable), signers and the data files."""
+    """What the check found: problems (translatable), the accepted signers (each with
+    the outcome of the trust check), refused signers (for the audit log) and the data files."""
 
     problems: list = field(default_factory=list)
-    signers: list = field(default_factory=list)      # dicts: name, serial, issuer
+    signers: list = field(default_factory=list)      # dicts: name, serial, issuer, signing_time, chain, …
+    refused: list = field(default_factory=list)      # dicts: name, serial, issuer, detail
     data_files: dict = field(default_factory=dict)   # name → SHA-256 hex
 
     @property
@@ -79,10 +66,13 @@ class ContainerReport:
         return [s["name"] for s in self.signers]
 
 
-def check_container(data, required_sha256=()):
-    """Check an ASiC-E / EDOC container given as bytes; ``required_sha256`` are the
-    digests of the package files that must be inside (the package that was agreed)."""
+def check_container(data, required_sha256=(), *, trust, not_before=None, now=None):
+    """Check an ASiC-E / EDOC container given as bytes against the ``trust`` store
+    (``uploads.trust.TrustStore``); ``required_sha256`` are the digests of the package
+    files that must be inside (the package that was agreed), ``not_before`` (aware
+    UTC) when that package was prepared: no signature can be older."""
     report = ContainerReport()
+    now = now or datetime.now(timezone.utc)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
@@ -111,9 +101,13 @@ def check_container(data, required_sha256=()):
         report.problems.append(_l("The container holds no signature (META-INF/signatures*.xml): "
                                   "sign the package first."))
         return report
+    if not trust.usable:
+        report.problems.append(trust.unusable_reason)
+        return report
+    data_files = {n: contents[n] for n in data_names}
     covered = set()
     for name in signature_names:
-        covered |= _check_signature_file(name, contents[name], contents, report)
+        covered |= _check_signature_file(name, contents[name], data_files, report, trust, (not_before, now))
     for name in data_names:
         if name not in covered:
             report.problems.append(_l("%(name)s is in the container but no signature covers it.",
@@ -168,12 +162,15 @@ def _is_signature_file(name):
     return posixpath.dirname(name) == "META-INF" and "signatures" in base and base.endswith(".xml")
 
 
+def _parser():
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           huge_tree=False, remove_comments=False)
+
+
 def _parse_xml(data):
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=False)
     if len(data) > MAX_XML:
         raise etree.XMLSyntaxError("too large", None, 0, 0)
-    return etree.fromstring(data, parser)
+    return etree.fromstring(data, _parser())
 
 
 def _check_manifest(contents, data_names, report):
@@ -192,7 +189,7 @@ def _check_manifest(contents, data_names, report):
             report.problems.append(_l("%(name)s is not listed in the container's manifest.", name=name))
 
 
-def _check_signature_file(name, data, contents, report):
+def _check_signature_file(name, data, data_files, report, trust, window):
     """Check every ds:Signature in one signatures*.xml; return the data files they cover."""
     covered = set()
     try:
@@ -203,104 +200,146 @@ def _check_signature_file(name, data, contents, report):
     signatures = [root] if root.tag == f"{{{DS}}}Signature" else root.findall("ds:Signature", NS)
     if not signatures:
         report.problems.append(_l("The signature file %(name)s holds no signature.", name=name))
-    for signature in signatures:
-        covered |= _check_signature(signature, contents, report)
+    for index, signature in enumerate(signatures):
+        covered |= _check_signature(_only(root, index), signature, data_files, report, trust, window)
     return covered
 
 
-def _check_signature(signature, contents, report):
-    covered = set()
+class _ContainerVerifier(XAdESVerifier):
+    """signxml's XAdES verifier, noting the reference it checks, so that a digest that
+    does not match names the file that was changed."""
+
+    current_uri = None
+
+    def _verify_reference(self, reference, index, *args, **kwargs):
+        self.current_uri = reference.get("URI")
+        return super()._verify_reference(reference, index, *args, **kwargs)
+
+
+def _check_signature(document, signature, data_files, report, trust, window):
+    """One signature: signxml verifies it, then the trust store judges its signer.
+    Returns the data files its SignedInfo refers to (a signature that fails has said
+    why; the files it names are not reported again as covered by no signature)."""
     signed_info = signature.find("ds:SignedInfo", NS)
-    cert_text = signature.findtext(".//ds:KeyInfo//ds:X509Certificate", namespaces=NS)
-    if signed_info is None or not cert_text:
+    certificates = [base64.b64decode("".join((c.text or "").split()) or "=")
+                    for c in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)]
+    if signed_info is None or not certificates:
         report.problems.append(_l("A signature in the container is incomplete (no signed info or certificate)."))
-        return covered
+        return set()
+    referenced = {unquote(r.get("URI")) for r in signed_info.findall("ds:Reference", NS)
+                  if r.get("URI") and not r.get("URI").startswith("#")}
     try:
-        certificate = x509.load_der_x509_certificate(base64.b64decode("".join(cert_text.split())))
+        # The first certificate is the signer's (signxml checks it against the digest in
+        # SigningCertificate); the others are offered as intermediates for the path.
+        certificate = x509.load_der_x509_certificate(certificates[0])
     except ValueError:
         report.problems.append(_l("A signature's certificate cannot be read."))
-        return covered
+        return referenced
     signer = _signer(certificate)
-    references = signed_info.findall("ds:Reference", NS)
-    problems_before = len(report.problems)
-    for reference in references:
-        uri = reference.get("URI", "")
-        method = reference.find("ds:DigestMethod", NS)
-        value = reference.findtext("ds:DigestValue", namespaces=NS) or ""
-        digest = DIGESTS.get(method.get("Algorithm") if method is not None else "")
-        if digest is None:
-            report.problems.append(_l("The signature of %(signer)s uses a digest method we do not accept.",
-                                      signer=signer["name"]))
-            continue
-        if uri.startswith("#"):
-            target = _element_by_id(signature, uri[1:])
-            if target is None:
-                report.problems.append(_l("The signature of %(signer)s refers to missing signed properties.",
-                                          signer=signer["name"]))
-                continue
-            octets = _canonical(target, _transform(reference))
-        else:
-            target_name = unquote(uri)
-            if target_name not in contents or target_name == "mimetype" or target_name.startswith("META-INF/"):
-                report.problems.append(_l("The signature of %(signer)s refers to %(name)s, which is not in "
-                                          "the container.", signer=signer["name"], name=target_name[:100]))
-                continue
-            octets = contents[target_name]
-            covered.add(target_name)
-        expected = base64.b64decode("".join(value.split()) or "=")
-        if not hmac.compare_digest(digest(octets).digest(), expected):
-            what = uri if uri.startswith("#") else unquote(uri)
-            report.problems.append(_l("%(name)s was changed after %(signer)s signed it.",
-                                      name=what.lstrip("#")[:100], signer=signer["name"]))
-    if not _signature_value_ok(signature, signed_info, certificate):
-        report.problems.append(_l("The signature of %(signer)s does not match what was signed.",
-                                  signer=signer["name"]))
-    if len(report.problems) == problems_before and covered:
-        report.signers.append(signer)
-    return covered
+    claimed = signature.findtext("ds:Object/xades:QualifyingProperties/xades:SignedProperties/"
+                                 "xades:SignedSignatureProperties/xades:SigningTime", namespaces=NS)
+    signing_time = _signing_time(claimed, signer, window, report)
+    if signing_time is False:
+        return referenced
+    missing = []
 
+    def resolve(uri):
+        """A reference to a file of the container (URI-encoded, relative to its root)."""
+        name = unquote(uri)
+        if name not in data_files:
+            missing.append(name)
+            return None
+        return data_files[name]
 
-def _element_by_id(signature, identifier):
-    for element in signature.iter():
-        if element.get("Id") == identifier:
-            return element
-    return None
-
-
-def _transform(reference):
-    transform = reference.find("ds:Transforms/ds:Transform", NS)
-    return transform.get("Algorithm") if transform is not None else None
-
-
-def _canonical(element, algorithm):
-    exclusive, comments = C14N.get(algorithm or "", (False, False))
-    return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=comments)
-
-
-def _signature_value_ok(signature, signed_info, certificate):
-    method = signed_info.find("ds:SignatureMethod", NS)
-    c14n = signed_info.find("ds:CanonicalizationMethod", NS)
-    value_text = signature.findtext("ds:SignatureValue", namespaces=NS) or ""
-    kind_hash = SIGNATURE_METHODS.get(method.get("Algorithm") if method is not None else "")
-    if kind_hash is None or c14n is None or c14n.get("Algorithm") not in C14N:
-        return False
-    kind, hash_class = kind_hash
+    verifier = _ContainerVerifier()
+    config = XAdESSignatureConfiguration(expect_references=True, location="./",
+                                         verification_time=signing_time)
     try:
-        value = base64.b64decode("".join(value_text.split()))
-        octets = _canonical(signed_info, c14n.get("Algorithm"))
-        key = certificate.public_key()
-        if kind == "rsa" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(value, octets, padding.PKCS1v15(), hash_class())
-            return True
-        if kind == "ec" and isinstance(key, ec.EllipticCurvePublicKey):
-            half = len(value) // 2  # XML-DSig carries ECDSA as r‖s, cryptography wants DER
-            der = encode_dss_signature(int.from_bytes(value[:half], "big"),
-                                       int.from_bytes(value[half:], "big"))
-            key.verify(der, octets, ec.ECDSA(hash_class()))
-            return True
-    except (InvalidSignature, ValueError, TypeError):
+        results = verifier.verify(document, x509_cert=certificate, uri_resolver=resolve, expect_config=config,
+                                  parser=_parser())
+    except InvalidDigest as error:
+        uri = verifier.current_uri or ""
+        if uri and not uri.startswith("#"):
+            reason = _l("%(name)s was changed after %(signer)s signed it.", name=unquote(uri)[:100],
+                        signer=signer["name"])
+        else:
+            reason = _l("The signature of %(signer)s does not match what was signed.", signer=signer["name"])
+        return _refuse(report, signer, reason, error, referenced)
+    except InvalidCertificate as error:
+        return _refuse(report, signer, _l("The certificate of %(signer)s was not valid at the signing time "
+                                          "(expired or not yet valid).", signer=signer["name"]), error, referenced)
+    except InvalidSignature as error:
+        return _refuse(report, signer, _l("The signature of %(signer)s does not match what was signed.",
+                                          signer=signer["name"]), error, referenced)
+    except InvalidInput as error:
+        if missing:
+            return _refuse(report, signer, _l("The signature of %(signer)s refers to %(name)s, which is not in "
+                                              "the container.", signer=signer["name"], name=missing[0][:100]),
+                           error, referenced)
+        return _refuse(report, signer, _unacceptable(signer), error, referenced)
+    except (SignXMLException, etree.DocumentInvalid, etree.XMLSyntaxError, ValueError, KeyError) as error:
+        return _refuse(report, signer, _unacceptable(signer), error, referenced)
+    verified = next((r.signed_properties for r in results if hasattr(r, "signed_properties")), None)
+    if verified is None or verified.findtext("xades:SigningTime", namespaces=NS) != claimed:
+        return _refuse(report, signer, _unacceptable(signer), "the signing time used is not the signed one",
+                       referenced)
+    outcome = trust.check(certificates[0], certificates[1:], moment=signing_time, signer=signer["name"])
+    if not outcome.trusted:
+        return _refuse(report, signer, outcome.reason, outcome.detail, referenced)
+    report.signers.append(dict(signer, signing_time=signing_time.isoformat() if signing_time else "",
+                               **outcome.record()))
+    return referenced
+
+
+def _refuse(report, signer, reason, detail, referenced):
+    """A refused signature: the client's reason, and the signer with the technical detail
+    (signxml's or the validator's words) for the audit log."""
+    report.problems.append(reason)
+    report.refused.append(dict(signer, detail=str(detail)[:500]))
+    return referenced
+
+
+def _unacceptable(signer):
+    return _l("The signature of %(signer)s is incomplete or of a kind we do not accept (an XAdES "
+              "signature with SHA-2 digests is needed).", signer=signer["name"])
+
+
+def _signing_time(claimed, signer, window, report):
+    """The signing time from the signed properties (aware UTC), None when the signature
+    names none, False when it cannot be right (unreadable, in the future, before the package)."""
+    if claimed is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(claimed.strip().replace("Z", "+00:00"))
+    except ValueError:
+        report.problems.append(_unacceptable(signer))
         return False
-    return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    not_before, now = window
+    if moment > now + CLOCK_SKEW:
+        report.problems.append(_l("The signing time of the signature of %(signer)s lies in the future.",
+                                  signer=signer["name"]))
+        return False
+    if not_before is not None and moment < not_before - CLOCK_SKEW:
+        report.problems.append(_l("The signature of %(signer)s was made before this package was prepared: "
+                                  "sign the package you agreed to now.", signer=signer["name"]))
+        return False
+    return moment
+
+
+def _only(root, index):
+    """The signature file as bytes with only its ``index``-th signature (signxml verifies
+    the first it finds). Removing the others changes no canonical form: a signature's
+    depends on its own subtree and the namespaces in scope, which stay."""
+    if root.tag == f"{{{DS}}}Signature":
+        return etree.tostring(root)
+    copy = etree.fromstring(etree.tostring(root), _parser())
+    for position, other in enumerate(copy.findall("ds:Signature", NS)):
+        if position != index:
+            copy.remove(other)
+    return etree.tostring(copy)
 
 
 def _signer(certificate):

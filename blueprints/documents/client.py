@@ -1,5 +1,7 @@
 """The client's document pages: the list, one document, "Labot", submitting, signing."""
-from flask import abort, flash, render_template, request, url_for
+from datetime import timezone
+
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import login_required
 from peewee import IntegrityError, OperationalError
@@ -266,10 +268,15 @@ def upload_signed(document_id):
                 stream = files[0].stream
                 stream.seek(0)
                 package = document.latest_version("package")
-                report = check_container(stream.read(),
-                                                 [f.sha256 for f in package.files()] if package else [])
+                report = check_container(stream.read(), [f.sha256 for f in package.files()] if package else [],
+                                         trust=current_app.extensions["signing_trust"],
+                                         not_before=package.created_at.replace(tzinfo=timezone.utc)
+                                         if package else None)
                 stream.seek(0)
                 problems = report.problems
+                if problems:
+                    audit("document.signed_container_refused", user=signed_in_user(), document=document.id,
+                          problems=[str(p)[:300] for p in problems[:10]], refused_signers=report.refused[:5])
             if problems:
                 form.container.errors = list(form.container.errors) + [str(p) for p in problems]
             else:

@@ -126,12 +126,14 @@ def _start_worker(config, log_path):
 
 
 @pytest.fixture(scope="package")
-def live_server(tmp_path_factory, sqlite_template, redis_url, smtp_server):
-    """The portal on a free port, with a real RQ worker, on one migrated SQLite file."""
+def live_server(tmp_path_factory, sqlite_template, redis_url, smtp_server, signing_trust_dir):
+    """The portal on a free port, with a real RQ worker, on one migrated SQLite file; it
+    trusts the tests' certification hierarchy (tests/pki.py) for signed containers."""
     workdir = tmp_path_factory.mktemp("live")
     path = workdir / "kabinets.sqlite3"
     shutil.copy(sqlite_template, path)
-    config = make_config(f"sqlite:///{path}", redis_url, smtp_server.port, UPLOAD_DIR=str(workdir / "uploads"))
+    config = make_config(f"sqlite:///{path}", redis_url, smtp_server.port, UPLOAD_DIR=str(workdir / "uploads"),
+                         SIGNING_TRUST_DIR=signing_trust_dir)
     worker_log = workdir / "worker.log"
     worker = _start_worker(config, worker_log)
     app = create_app(config)
