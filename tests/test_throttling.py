@@ -10,8 +10,9 @@ import time
 import pytest
 
 import models
+import rules
 from blueprints.throttling import DEVICE_COOKIE
-from conftest import PASSWORD, build_app, create_user, form_token, login, make_config, post_form
+from conftest import PASSWORD, build_app, create_user, form_token, login, make_config, post_form, run_jobs
 from rules import throttle as budgets
 
 WRONG = "Nepareiza-Parole1!"
@@ -221,6 +222,120 @@ def test_successful_password_changes_are_given_back(app, user):
         r = post_form(client, "/password/change", {"current_password": current, "password": new, "confirm": new})
         assert r.status_code == 303, n
         current = new
+
+
+# --- Recovery -----------------------------------------------------------------------------------
+
+def reset_codes_to(mailbox, address):
+    return [re.search(r"\b(\d{6})\b", m.get_body(("plain",)).get_content()).group(1)
+            for m in mailbox.to(address) if re.search(r"\b\d{6}\b", m.get_body(("plain",)).get_content())]
+
+
+def strangers_ask_to_recover(app, times, identifier=EMAIL):
+    """Recovery requests for someone else's account, each from another address."""
+    for n in range(times):
+        r = post_form(browser(app, f"203.0.113.{n + 1}"), "/password/reset", {"identifier": identifier})
+        assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/code")
+
+
+def test_a_stranger_cannot_block_recovery_nor_spam_the_owner(app, user, mailbox, db):
+    cap = budgets.RECOVERY_MESSAGES_PER_TARGET.amount
+    strangers_ask_to_recover(app, cap + 5)
+    spend_account_budget(app)  # and the sign-in budget too
+    run_jobs(app)
+    codes = reset_codes_to(mailbox, EMAIL)
+    assert len(codes) == cap, "the target's cap holds back the messages beyond it"
+
+    # The owner, on a browser the account does not know: asked the same way, answered the same way …
+    owner = browser(app, "198.51.100.20")
+    r = post_form(owner, "/password/reset", {"identifier": EMAIL})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/code")
+    page = owner.get("/password/reset/code").get_data(as_text=True)
+    assert "Ja saņēmāt vairākus kodus, izmantojiet jaunāko." in page
+    run_jobs(app)
+    assert len(reset_codes_to(mailbox, EMAIL)) == cap  # no more spam
+    # … and finishes with the newest code already in the mailbox
+    r = post_form(owner, "/password/reset/code", {"code": codes[-1]})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/reset/sent")
+    run_jobs(app)
+    temporary = re.search(r"^ {4}(\S+)\s*$", mailbox.last_text(EMAIL), re.M).group(1)
+    # the browser that finished recovery is a known device: the spent sign-in budget does not stop it
+    r = login(owner, EMAIL, temporary)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/password/change")
+
+
+def test_a_known_device_gets_a_new_code_past_the_targets_cap(app, user, mailbox):
+    laptop = signed_in_before(app)
+    cap = budgets.RECOVERY_MESSAGES_PER_TARGET.amount
+    strangers_ask_to_recover(app, cap)
+    assert post_form(laptop, "/password/reset", {"identifier": EMAIL}).status_code == 303
+    run_jobs(app)
+    codes = reset_codes_to(mailbox, EMAIL)
+    assert len(codes) == cap + 1
+    assert post_form(laptop, "/password/reset/code", {"code": codes[-1]}).status_code == 303
+
+
+def test_past_the_cap_a_code_goes_out_again_once_the_last_one_has_expired(app, user, mailbox, db):
+    cap = budgets.RECOVERY_MESSAGES_PER_TARGET.amount
+    strangers_ask_to_recover(app, cap + 1)
+    run_jobs(app)
+    assert len(reset_codes_to(mailbox, EMAIL)) == cap
+    for code in models.OneTimeCode.select():  # a code's lifetime later
+        models.OneTimeCode.update(created_at=code.created_at - rules.CODE_LIFETIME).where(
+            models.OneTimeCode.id == code.id).execute()
+    owner = browser(app, "198.51.100.20")
+    assert post_form(owner, "/password/reset", {"identifier": EMAIL}).status_code == 303
+    strangers_ask_to_recover(app, 3)  # and then not again for a code's lifetime
+    run_jobs(app)
+    codes = reset_codes_to(mailbox, EMAIL)
+    assert len(codes) == cap + 1
+    assert post_form(owner, "/password/reset/code", {"code": codes[-1]}).status_code == 303
+
+
+def test_wrong_codes_against_a_code_already_sent_are_counted_on_that_code(app, user, mailbox):
+    """Taking up a code sent to another recovery does not give a guesser more tries at it."""
+    cap = budgets.RECOVERY_MESSAGES_PER_TARGET.amount
+    strangers_ask_to_recover(app, cap)
+    run_jobs(app)
+    newest = reset_codes_to(mailbox, EMAIL)[-1]
+    wrong = "000000" if newest != "000000" else "111111"
+    tries = 0
+    for n in range(3):
+        guesser = browser(app, f"198.51.100.{n + 30}")
+        assert post_form(guesser, "/password/reset", {"identifier": EMAIL}).status_code == 303
+        for _ in range(2):
+            post_form(guesser, "/password/reset/code", {"code": wrong})
+            tries += 1
+    assert tries > rules.CODE_MAX_ATTEMPTS
+    late = browser(app, "198.51.100.50")
+    post_form(late, "/password/reset", {"identifier": EMAIL})
+    assert post_form(late, "/password/reset/code", {"code": newest}).status_code == 422  # used up
+
+
+def test_recovery_requests_from_one_source_are_refused_past_its_budget(app, user):
+    client = browser(app, "203.0.113.99")
+    for n in range(budgets.RECOVERY_PER_SOURCE.amount):
+        assert post_form(client, "/password/reset", {"identifier": f"person{n}@example.lv"}).status_code == 303
+    r = post_form(client, "/password/reset", {"identifier": EMAIL})
+    assert r.status_code == 429
+    # "Too many requests. Try again in %(n)d minutes." in Latvian; the budget is per hour.
+    html = r.get_data(as_text=True)
+    wait = re.search(r"Pārāk daudz pieprasījumu\. Mēģiniet vēlreiz pēc (\d+) min\.", html)
+    assert wait and 50 <= int(wait.group(1)) <= 60
+    assert 'name="identifier"' in html
+    assert post_form(browser(app, "203.0.113.100"), "/password/reset", {"identifier": EMAIL}).status_code == 303
+
+
+def test_recovery_answers_the_same_past_the_cap_for_known_and_unknown_targets(app, user):
+    cap = budgets.RECOVERY_MESSAGES_PER_TARGET.amount
+    strangers_ask_to_recover(app, cap)
+    strangers_ask_to_recover(app, cap, "nobody@example.lv")
+    known, unknown = browser(app, "198.51.100.60"), browser(app, "198.51.100.61")
+    assert post_form(known, "/password/reset", {"identifier": EMAIL}).status_code == 303
+    assert post_form(unknown, "/password/reset", {"identifier": "nobody@example.lv"}).status_code == 303
+    strip = lambda html: re.sub(r'value="[^"]+"|"X-CSRFToken": "[^"]+"|[an]\*\*\*@example\.lv', "", html)
+    assert strip(known.get("/password/reset/code").get_data(as_text=True)) == \
+        strip(unknown.get("/password/reset/code").get_data(as_text=True))
 
 
 # --- Redis away ---------------------------------------------------------------------------------
