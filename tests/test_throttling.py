@@ -338,6 +338,19 @@ def test_recovery_answers_the_same_past_the_cap_for_known_and_unknown_targets(ap
         strip(unknown.get("/password/reset/code").get_data(as_text=True))
 
 
+# --- Registration -------------------------------------------------------------------------------
+
+def test_registration_code_requests_from_one_source_are_refused_past_its_budget(app):
+    client = browser(app, "203.0.113.77")
+    assert post_form(client, "/register", {"client_type": "natural", "citizenship": "LV",
+                                           "accept_privacy": "y", "accept_terms": "y"}).status_code == 303
+    for n in range(budgets.REGISTRATION_PER_SOURCE.amount + 1):
+        r = post_form(client, "/register/contact", {"email": f"new{n}@example.lv", "phone_region": "LV",
+                                                    "phone": f"2{n:07d}", "password": PASSWORD, "confirm": PASSWORD})
+    assert r.status_code == 429
+    assert re.search(r"Pieprasīts pārāk daudz kodu\. Mēģiniet vēlreiz pēc (\d+) min\.", r.get_data(as_text=True))
+
+
 # --- Redis away ---------------------------------------------------------------------------------
 
 def test_budgets_are_counted_in_memory_while_redis_is_away(tmp_path, sqlite_template, redis_url, smtp_server):
@@ -357,3 +370,19 @@ def test_budgets_are_counted_in_memory_while_redis_is_away(tmp_path, sqlite_temp
         assert "throttle-memory" in app.extensions
     finally:
         models.db.close()
+
+
+def test_resent_registration_codes_count_against_the_targets_budget(app, db):
+    client = browser(app, "203.0.113.78")
+    assert post_form(client, "/register", {"client_type": "natural", "citizenship": "LV",
+                                           "accept_privacy": "y", "accept_terms": "y"}).status_code == 303
+    assert post_form(client, "/register/contact", {"email": "jana@example.lv", "phone_region": "LV", "phone": "20000111",
+                                                   "password": PASSWORD, "confirm": PASSWORD}).status_code == 303
+    for _ in range(budgets.REGISTRATION_MESSAGES_PER_TARGET.amount):
+        for code in models.OneTimeCode.select():  # past the resend cool-down
+            models.OneTimeCode.update(created_at=code.created_at - rules.CODE_RESEND_COOLDOWN).where(
+                models.OneTimeCode.id == code.id).execute()
+        r = post_form(client, "/register/resend/sms", {}, page="/register/confirm", follow_redirects=True)
+    assert "Pieprasīts pārāk daudz kodu" in r.get_data(as_text=True)
+    sms_codes = models.OneTimeCode.select().where(models.OneTimeCode.purpose == "register_sms")
+    assert sms_codes.count() == budgets.REGISTRATION_MESSAGES_PER_TARGET.amount
