@@ -53,7 +53,6 @@ class Charge:
     budget: policy.Budget
     key: str
     count: int
-    reset_at: float
     storage: object = None
     counter: str = ""
 
@@ -62,7 +61,12 @@ class Charge:
         return self.count <= self.budget.amount
 
     def refusal(self):
-        return Throttled(self.budget, self.reset_at)
+        """The Throttled to raise, with when the counter's window ends."""
+        try:
+            reset_at = self.storage.get_expiry(self.counter)
+        except (RedisError, StorageError, OSError):  # gone since the increment: say a whole window
+            reset_at = time.time() + self.budget.seconds
+        return Throttled(self.budget, reset_at)
 
 
 def _memory():
@@ -70,16 +74,16 @@ def _memory():
     return current_app.extensions.setdefault("throttle-memory", MemoryStorage())
 
 
-def _increment(counter, budget, amount):
-    """Add ``amount`` to a counter (its window starts with its first hit); returns the count,
-    the end of its window and the storage that took it."""
+def _increment(counter, budget):
+    """Add one to a counter (its window starts with its first hit); the count and the storage
+    that took it."""
     storage = limiter.storage
     try:
-        return storage.incr(counter, budget.seconds, amount=amount), storage.get_expiry(counter), storage
+        return storage.incr(counter, budget.seconds, amount=1), storage
     except (RedisError, StorageError, OSError) as error:
         log.warning("throttle storage unreachable, counting %s in memory: %s", budget.name, error)
     storage = _memory()
-    return storage.incr(counter, budget.seconds, amount=amount), storage.get_expiry(counter), storage
+    return storage.incr(counter, budget.seconds, amount=1), storage
 
 
 def charge(budget, key, refuse=True, **audit_details):
@@ -89,11 +93,11 @@ def charge(budget, key, refuse=True, **audit_details):
     ``allowed`` is False). The first refusal of each window writes one audit row with
     ``audit_details`` (``user``, ``actor``)."""
     if not limiter.enabled:
-        return Charge(budget, key, 0, time.time())
+        return Charge(budget, key, 0)
     counter = "/".join((current_app.config.get("RATELIMIT_KEY_PREFIX") or "kabinets", "throttle",
                         budget.name, key))
-    count, reset_at, storage = _increment(counter, budget, 1)
-    charged = Charge(budget, key, count, reset_at, storage, counter)
+    count, storage = _increment(counter, budget)
+    charged = Charge(budget, key, count, storage, counter)
     if count == budget.amount + 1:
         audit("auth.throttled", limit=budget.name, **audit_details)
     if refuse and not charged.allowed:
