@@ -355,6 +355,41 @@ def test_registration_code_requests_from_one_source_are_refused_past_its_budget(
     assert re.search(r"Pieprasīts pārāk daudz kodu\. Mēģiniet vēlreiz pēc (\d+) min\.", r.get_data(as_text=True))
 
 
+# --- Behind a reverse proxy ---------------------------------------------------------------------
+
+def _spend_source_budget(client, headers):
+    for n in range(budgets.SIGN_IN_PER_SOURCE.amount):
+        assert login(client, f"person{n}@example.lv", WRONG, headers=headers).status_code == 422
+    assert login(client, "person99@example.lv", WRONG, headers=headers).status_code == 429
+
+
+def test_behind_trusted_proxies_the_source_is_the_real_client_address(tmp_path, sqlite_template, redis_url,
+                                                                         smtp_server):
+    path = tmp_path / "kabinets.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = build_app(make_config(f"sqlite:///{path}", redis_url, smtp_server.port, TRUSTED_PROXIES=1))
+    try:
+        proxy = "10.0.0.1"  # every request reaches the portal from the proxy
+        _spend_source_budget(browser(app, proxy), {"X-Forwarded-For": "198.51.100.1"})
+        # another visitor behind the same proxy has a budget of their own …
+        assert login(browser(app, proxy), "person1@example.lv", WRONG,
+                     headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 422
+        # … and the guesser cannot slip out by naming another address before the proxy's entry
+        assert login(browser(app, proxy), "person1@example.lv", WRONG,
+                     headers={"X-Forwarded-For": "203.0.113.250, 198.51.100.1"}).status_code == 429
+        with app.app_context(), models.db.connection_context():
+            assert {row.ip for row in models.AuditLog.select().where(
+                models.AuditLog.action == "auth.throttled")} == {"198.51.100.1"}
+    finally:
+        models.db.close()
+
+
+def test_without_trusted_proxies_a_forwarded_header_changes_nothing(app):
+    _spend_source_budget(browser(app, "203.0.113.5"), {"X-Forwarded-For": "198.51.100.1"})
+    assert login(browser(app, "203.0.113.5"), "person1@example.lv", WRONG,
+                 headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 429
+
+
 # --- Redis away ---------------------------------------------------------------------------------
 
 def test_budgets_are_counted_in_memory_while_redis_is_away(tmp_path, sqlite_template, redis_url, smtp_server):
