@@ -3,15 +3,16 @@ import secrets
 import string
 from datetime import datetime, timezone
 
-from flask import Blueprint, flash, make_response, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 import models
 import rules
-from blueprints import audit, render, render_form, safe_next, see_other
+from blueprints import audit, render, render_form, safe_next, see_other, throttling
 from forms.auth import ChangePasswordForm, LoginForm, ResetCodeForm, ResetRequestForm
-from blueprints.extensions import limiter, retry_minutes
+from blueprints.extensions import limiter
+from rules import throttle as budgets
 
 bp = Blueprint("auth", __name__)
 
@@ -29,46 +30,39 @@ def start_session(user):
     models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
 
 
-def _identifier_key():
-    """Rate-limit key for the account a request names (normalised when valid)."""
-    raw = request.form.get("identifier", "")
-    _kind, value = rules.parse_identifier(raw)
-    return "account:" + (value or raw.strip().lower()[:100])
-
-
-def _failed(response):
-    """Only failed attempts count against the sign-in limits."""
-    return response.status_code != 303
-
-
-def _login_throttled(request_limit):
-    form = LoginForm()
-    form.form_errors.append(_("Too many sign-in attempts. Try again in %(n)d minutes.",
-                              n=retry_minutes(request_limit)))
-    audit("login.throttled", actor=request.form.get("identifier", "")[:100])
-    # Flask-Limiter uses what on_breach returns only when it is a Response.
-    return make_response(render("auth/login.html", "auth/_login_form.html", 429, form=form))
+def _login_throttled(form, refused):
+    """The sign-in form again, saying when to try again (429)."""
+    form.form_errors.append(_("Too many sign-in attempts. Try again in %(n)d minutes.", n=refused.minutes))
+    form.form_errors.append(_("If this is your account, you can still sign in from a device you have "
+                              "signed in on before, or recover your password."))
+    return refused.answer(render("auth/login.html", "auth/_login_form.html", 429, form=form))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_failed, on_breach=_login_throttled)
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_identifier_key,
-               deduct_when=_failed, on_breach=_login_throttled)
 def login():
-    """Sign in with e-mail or +phone and password."""
+    """Sign in with e-mail or +phone and password (throttled before the password is checked:
+    rules/throttle.py)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = models.find_user_by_identifier(form.identifier.data)
+        account = form.identifier.normalised
+        user = models.find_user_by_identifier(account)
+        try:
+            charges = throttling.attempt(user, account, budgets.SIGN_IN_PER_SOURCE,
+                                         budgets.SIGN_IN_PER_ACCOUNT, budgets.SIGN_IN_PER_DEVICE,
+                                         actor=account[:100])
+        except throttling.Throttled as refused:
+            return _login_throttled(form, refused)
         if user is None:
             models.passwords.dummy_check(form.password.data)  # same cost
         if user and user.is_active and user.check_password(form.password.data):
+            throttling.refund(*charges)
             start_session(user)
             audit("login.success", user=user)
             if user.must_change_password:
-                return see_other("auth.change_password")
-            return redirect(safe_next("main.dashboard"), code=303)
+                return throttling.remember_device(see_other("auth.change_password"), user)
+            return throttling.remember_device(redirect(safe_next("main.dashboard"), code=303), user)
         audit("login.failure", user=user, actor=form.identifier.data[:100])
         form.form_errors.append(_("The e-mail, phone number or password is not right."))
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
@@ -101,35 +95,44 @@ def _reset_from_session():
     return reset
 
 
-def _target_key():
-    raw = request.form.get("identifier", "")
-    _kind, value = rules.parse_identifier(raw)
-    return "reset:" + (value or raw.strip().lower()[:100])
+def _recovery_code_may_go(user, target):
+    """Charge a recovery request (or resend) before anything is sent: False when the target's
+    message cap keeps this one from getting a new code (the answer stays the same, and the
+    owner can use a code already sent); ``Throttled`` when the source is over its budget."""
+    charges = throttling.attempt(user, target, budgets.RECOVERY_PER_SOURCE,
+                                 budgets.RECOVERY_MESSAGES_PER_TARGET, budgets.RECOVERY_PER_DEVICE,
+                                 account_refuses=False, actor=target)
+    if charges[-1].allowed:
+        return True
+    newest = models.OneTimeCode.newest_at("reset", target)
+    return budgets.another_message_due(newest, models.utcnow(), rules.CODE_LIFETIME)
 
 
-def _reset_throttled(request_limit):
-    form = ResetRequestForm()
-    form.form_errors.append(_("Too many requests. Try again in %(n)d minutes.",
-                              n=retry_minutes(request_limit)))
-    return make_response(render("auth/reset_request.html", "auth/_reset_request_form.html", 429, form=form))
+def _reset_throttled(form, refused):
+    form.form_errors.append(_("Too many requests. Try again in %(n)d minutes.", n=refused.minutes))
+    return refused.answer(render("auth/reset_request.html", "auth/_reset_request_form.html", 429, form=form))
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"], on_breach=_reset_throttled)
-@limiter.limit("5 per hour", methods=["POST"], key_func=_target_key, on_breach=_reset_throttled)
 def reset_request():
-    """Step 1: e-mail or phone. Answers the same whether or not the account exists."""
+    """Step 1: e-mail or phone. Answers the same whether or not the account exists, and whether
+    or not the target's message cap let a new code go out."""
     form = ResetRequestForm()
     if form.validate_on_submit():
         kind, target = form.identifier.kind, form.identifier.normalised
         user = models.find_user_by_identifier(target)
         channel = "email" if kind == "email" else "sms"
+        try:
+            send_code = _recovery_code_may_go(user, target)
+        except throttling.Throttled as refused:
+            return _reset_throttled(form, refused)
         with models.action():
             reset = models.PasswordReset.create(user=user, channel=channel, target=target)
-            _row, code = models.OneTimeCode.issue("reset", channel, target, reset=reset)
-            if user:
-                models.Notification.queue(channel, target, "reset_code",
-                                          language=user.language, user=user, code=code)
+            if send_code:
+                _row, code = models.OneTimeCode.issue("reset", channel, target, reset=reset)
+                if user:
+                    models.Notification.queue(channel, target, "reset_code",
+                                              language=user.language, user=user, code=code)
             audit("password.reset_requested", user=user, actor=target, channel=channel)
         session["reset"] = reset.token
         return see_other("auth.reset_code")
@@ -154,7 +157,7 @@ def reset_code():
         return redirect(url_for("auth.reset_request"))
     form = ResetCodeForm()
     if form.validate_on_submit():
-        code = models.OneTimeCode.latest("reset", reset=reset)
+        code = models.OneTimeCode.for_reset(reset)
         result = code.check(form.code.data) if code else rules.CODE_DEAD
         if result == rules.CODE_OK and reset.user and code.use():
             user = reset.user
@@ -169,7 +172,9 @@ def reset_code():
                 audit("password.reset", user=user, channel=reset.channel)
             session.pop("reset", None)
             session["reset_sent"] = {"channel": reset.channel, "target": reset.target}
-            return see_other("auth.reset_sent")
+            # This browser proved it reads the account's mail or texts: it is a known device
+            # now, so signing in with the temporary password here passes a spent account budget.
+            return throttling.remember_device(see_other("auth.reset_sent"), user)
         if result == rules.CODE_WRONG:
             form.code.errors.append(_("The code is not right. Check it and try again."))
         else:
@@ -195,16 +200,22 @@ def reset_resend():
     reset = _reset_from_session()
     if reset is None:
         return redirect(url_for("auth.reset_request"))
-    latest = models.OneTimeCode.latest("reset", reset=reset)
+    latest = models.OneTimeCode.for_reset(reset)
     wait = latest.seconds_until_resend() if latest else 0
     if wait:
         flash(_("You can request a new code in %(n)d seconds.", n=wait), "error")
         return see_other("auth.reset_code")
-    with models.action():
-        _row, code = models.OneTimeCode.issue("reset", reset.channel, reset.target, reset=reset)
-        if reset.user:
-            models.Notification.queue(reset.channel, reset.target, "reset_code",
-                                      language=reset.user.language, user=reset.user, code=code)
+    try:
+        send_code = _recovery_code_may_go(reset.user, reset.target)
+    except throttling.Throttled as refused:
+        flash(_("Too many requests. Try again in %(n)d minutes.", n=refused.minutes), "error")
+        return see_other("auth.reset_code")
+    if send_code:
+        with models.action():
+            _row, code = models.OneTimeCode.issue("reset", reset.channel, reset.target, reset=reset)
+            if reset.user:
+                models.Notification.queue(reset.channel, reset.target, "reset_code",
+                                          language=reset.user.language, user=reset.user, code=code)
     flash(_("A new code has been sent."), "success")
     return see_other("auth.reset_code")
 
@@ -213,13 +224,19 @@ def reset_resend():
 
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=lambda: f"pwchange:{current_user.id}",
-               deduct_when=_failed)
 def change_password():
-    """Change the password; forced after signing in with a temporary one."""
+    """Change the password; forced after signing in with a temporary one. Attempts are
+    charged before the password checks (argon2); a change that succeeds is given back."""
     user = current_user._get_current_object()
     form = ChangePasswordForm()
+    forced = user.must_change_password
     if form.validate_on_submit():
+        try:
+            charged = throttling.charge(budgets.PASSWORD_CHANGE_PER_ACCOUNT, f"user:{user.id}", user=user)
+        except throttling.Throttled as refused:
+            form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
+            return refused.answer(render("auth/change_password.html", "auth/_change_password_form.html", 429,
+                                         form=form, forced=forced))
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is not right."))
         elif user.was_used_before(form.password.data):
@@ -230,9 +247,11 @@ def change_password():
                 models.Notification.queue(
                     "email", user.email, "password_changed", language=user.language, user=user)
                 audit("password.changed", user=user)
-            # Other sessions ended with the version bump; keep this one.
+            throttling.refund(charged)
+            # Other sessions ended with the version bump, and other browsers' device tokens with
+            # the new hash; keep this session, and this browser as a known device.
             start_session(user)
             flash(_("Your password has been changed."), "success")
-            return see_other("main.dashboard")
+            return throttling.remember_device(see_other("main.dashboard"), user)
     return render_form("auth/change_password.html", "auth/_change_password_form.html", form=form,
-                       forced=user.must_change_password)
+                       forced=forced)

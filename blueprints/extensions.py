@@ -1,5 +1,5 @@
 """Flask extensions, created unbound here and bound in ``portal.create_app``."""
-from datetime import datetime, timezone
+import time
 
 from flask_babel import Babel
 from flask_compress import Compress
@@ -8,6 +8,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+
+from rules.throttle import minutes_until
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -24,5 +26,4 @@ def retry_minutes(request_limit=None):
         reset_at = request_limit.reset_at
     except Exception:  # no limit in context, or its backend is unreachable
         return 15
-    now = datetime.now(timezone.utc).timestamp()
-    return max(1, int((reset_at - now + 59) // 60))
+    return minutes_until(reset_at, time.time())

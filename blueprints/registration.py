@@ -4,17 +4,18 @@ The state lives in a PendingRegistration row whose random token is the only
 thing the session holds, so a client cannot skip or tamper with a step. Back
 and forward work: each step's page shows what was saved (never the password).
 """
-from flask import Blueprint, flash, make_response, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from peewee import IntegrityError
 
 import models
 import rules
-from blueprints import audit, go_to_page, render, render_form, see_other
+from blueprints import audit, client_ip, go_to_page, render, render_form, see_other, throttling
 from blueprints.auth import start_session
 from forms.registration import ClientForm, ConfirmForm, ContactForm
-from blueprints.extensions import limiter, retry_minutes
+from blueprints.extensions import limiter
+from rules import throttle as budgets
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -71,22 +72,12 @@ def client():
     return _page("client", form, pending)
 
 
-def _contact_throttled(request_limit):
-    form = ContactForm()
-    form.set_choices(str(get_locale()))
-    form.form_errors.append(_("Too many codes were requested. Try again in %(n)d minutes.",
-                              n=retry_minutes(request_limit)))
-    return make_response(_page("contact", form, _pending(), status=429))  # a Response, or Flask-Limiter ignores it
+def _contact_throttled(form, pending, refused):
+    form.form_errors.append(_("Too many codes were requested. Try again in %(n)d minutes.", n=refused.minutes))
+    return refused.answer(_page("contact", form, pending, status=429))
 
 
 @bp.route("/contact", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"], on_breach=_contact_throttled)
-@limiter.limit("5 per hour", methods=["POST"], on_breach=_contact_throttled,
-               key_func=lambda: "reg-email:" + request.form.get("email", "").strip().lower()[:254])
-@limiter.limit("5 per hour", methods=["POST"], on_breach=_contact_throttled,
-               key_func=lambda: "reg-phone:" + (rules.normalise_phone(request.form.get("phone", "")[:32],
-                                                                       request.form.get("phone_region", "LV")[:2])
-                                                  or request.form.get("phone", "")[:32]))
 def contact():
     """Step 2: e-mail, phone with country code, password twice; then the codes go out."""
     pending = _pending()
@@ -106,6 +97,12 @@ def contact():
                 number, phonenumbers.PhoneNumberFormat.NATIONAL)
     if form.validate_on_submit():
         email, phone = form.email.normalised, form.phone.normalised
+        try:  # before the password is hashed and the codes go out (rules/throttle.py)
+            throttling.charge(budgets.REGISTRATION_PER_SOURCE, client_ip(), actor=email)
+            throttling.charge(budgets.REGISTRATION_MESSAGES_PER_TARGET, "email:" + email, actor=email)
+            throttling.charge(budgets.REGISTRATION_MESSAGES_PER_TARGET, "sms:" + phone, actor=phone)
+        except throttling.Throttled as refused:
+            return _contact_throttled(form, pending, refused)
         with models.action():
             pending.email, pending.phone = email, phone
             pending.password_hash = models.hash_password(form.password.data)
@@ -157,7 +154,7 @@ def confirm():
                 session.pop("registration", None)
                 start_session(user)
                 flash(_("Registration is complete. Welcome!"), "success")
-                return go_to_page(url_for("main.dashboard"))
+                return throttling.remember_device(go_to_page(url_for("main.dashboard")), user)
             form.form_errors.append(_("We could not finish the registration with these details. "
                                       "If you already have an account, sign in or recover your password."))
         audit("registration.code_failed", actor=pending.email or "")
@@ -200,12 +197,16 @@ def resend(channel):
         return redirect(url_for("registration.client"))
     latest = models.OneTimeCode.latest(f"register_{channel}", registration=pending)
     wait = latest.seconds_until_resend() if latest else 0
+    target = pending.email if channel == "email" else pending.phone
     if wait:
         flash(_("You can request a new code in %(n)d seconds.", n=wait), "error")
+        return see_other("registration.confirm")
+    try:  # a resend is a message to the target like any other
+        throttling.charge(budgets.REGISTRATION_MESSAGES_PER_TARGET, f"{channel}:{target}", actor=target)
+    except throttling.Throttled as refused:
+        flash(_("Too many codes were requested. Try again in %(n)d minutes.", n=refused.minutes), "error")
     else:
         with models.action():
             _issue_codes(pending, (channel,))
-        flash(_("A new code has been sent to %(target)s.",
-                target=rules.mask(channel, pending.email if channel == "email" else pending.phone)),
-              "success")
+        flash(_("A new code has been sent to %(target)s.", target=rules.mask(channel, target)), "success")
     return see_other("registration.confirm")

@@ -98,6 +98,25 @@ class OneTimeCode(BaseModel):
         return (cls.select().where(owner, cls.purpose == purpose)
                 .order_by(cls.created_at.desc(), cls.id.desc()).first())
 
+    @classmethod
+    def newest_at(cls, purpose, target):
+        """When the newest code for ``target`` was made (any registration or recovery), or None."""
+        newest = (cls.select(cls.created_at).where(cls.purpose == purpose, cls.target == target)
+                  .order_by(cls.created_at.desc()).first())
+        return newest.created_at if newest else None
+
+    @classmethod
+    def for_reset(cls, reset):
+        """The code a recovery accepts: its own newest; or, when the target's message cap kept
+        it from getting one (rules/throttle.py), the newest code sent to the same target by any
+        recovery — the one the owner holds, so a stranger's requests cannot keep the owner out.
+        Wrong tries count on that code, five in all, whoever makes them."""
+        own = cls.latest("reset", reset=reset)
+        if own is not None:
+            return own
+        return (cls.select().where(cls.purpose == "reset", cls.target == reset.target)
+                .order_by(cls.created_at.desc(), cls.id.desc()).first())
+
     def seconds_until_resend(self):
         wait = (self.created_at + rules.CODE_RESEND_COOLDOWN - utcnow()).total_seconds()
         return max(0, int(wait + 0.999))

@@ -1,8 +1,11 @@
 """The pure rules: passwords, identifiers, roles. No database, no request."""
+from datetime import datetime
+
 import pytest
 from flask_babel import force_locale
 
 import rules
+from rules import throttle
 from rules.keys import Keyring, SealBroken, same
 from portal import create_app
 
@@ -128,3 +131,45 @@ def test_a_threads_message_pointer_is_trusted_only_shortly_after_the_database_wa
     assert not pointer_trusted(now - POINTER_TRUST_SECONDS, now)
     assert pointer_trusted(now + 2, now)  # another web server's clock a little ahead
     assert not pointer_trusted(now + 3600, now)
+
+
+# --- Throttling: known-device tokens and the message cap (rules/throttle.py) ----------------------
+
+def test_a_device_token_names_its_device_only_for_its_user_and_password():
+    keys, now = Keyring("device-secret"), 1_800_000_000
+    token = throttle.device_token(keys, 7, "$argon2id$old", now, nonce="n0nce")
+    assert throttle.known_device(keys, token, 7, "$argon2id$old", now + 60) == "n0nce"
+    assert throttle.known_device(keys, token, 8, "$argon2id$old", now) is None  # another user
+    assert throttle.known_device(keys, token, 7, "$argon2id$new", now) is None  # the password changed
+    assert throttle.known_device(Keyring("another-secret"), token, 7, "$argon2id$old", now) is None
+    lifetime = throttle.KNOWN_DEVICE_LIFETIME.total_seconds()
+    assert throttle.known_device(keys, token, 7, "$argon2id$old", now + lifetime + 1) is None  # too old
+    assert throttle.known_device(keys, token, 7, "$argon2id$old", now - 3600) is None  # from the future
+    tampered = token.replace(".n0nce.", ".other.")
+    assert throttle.known_device(keys, tampered, 7, "$argon2id$old", now) is None
+    for junk in ("", "v1", "v1.x.1.n.m", "v2" + token[2:], token + ".extra"):
+        assert throttle.known_device(keys, junk, 7, "$argon2id$old", now) is None
+
+
+def test_a_browser_remembers_a_few_accounts_newest_first():
+    keys = Keyring("device-secret")
+    cookie = ""
+    for user_id in (1, 2, 3, 4):
+        cookie = throttle.remember_device(cookie, throttle.device_token(keys, user_id, "h", 1_800_000_000))
+    assert [t.split(".")[1] for t in throttle.device_tokens(cookie)] == ["4", "3", "2"]
+    again = throttle.device_token(keys, 2, "h", 1_800_000_100, nonce="fresh")
+    cookie = throttle.remember_device(cookie, again)
+    assert throttle.device_tokens(cookie) == [again, *throttle.device_tokens(cookie)[1:]]
+    assert [t.split(".")[1] for t in throttle.device_tokens(cookie)] == ["2", "4", "3"]
+
+
+def test_past_the_cap_another_message_is_due_only_when_the_newest_code_has_expired():
+    now = datetime(2026, 12, 1, 12, 0)
+    assert throttle.another_message_due(None, now, rules.CODE_LIFETIME)
+    assert not throttle.another_message_due(now - rules.CODE_LIFETIME / 2, now, rules.CODE_LIFETIME)
+    assert throttle.another_message_due(now - rules.CODE_LIFETIME, now, rules.CODE_LIFETIME)
+
+
+@pytest.mark.parametrize("seconds,minutes", [(0, 1), (1, 1), (60, 1), (61, 2), (899, 15), (900, 15)])
+def test_minutes_until_rounds_up_to_whole_minutes(seconds, minutes):
+    assert throttle.minutes_until(1000 + seconds, 1000) == minutes
