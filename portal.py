@@ -1,9 +1,10 @@
 """Kabinets: the application factory.
 
-``create_app`` reads configuration from the environment (with safe embedded
-defaults for development), binds the extensions, registers one blueprint per
-area, adds the security headers every response carries, and the CLI commands
-``init-db``, ``seed-demo``, ``create-staff``, ``sweep`` and ``sweep-storage``.
+``create_app`` reads configuration from the environment (production unless
+``PORTAL_ENV=development``; production refuses to start with a development backend or
+demo data), binds the extensions, registers one blueprint per area, adds the security
+headers every response carries, and the CLI commands ``init-db``, ``seed-demo``,
+``create-staff``, ``sweep`` and ``sweep-storage``.
 """
 import hashlib
 import os
@@ -40,7 +41,11 @@ from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
 
 BASE_DIR = Path(__file__).resolve().parent
 
+PRODUCTION, DEVELOPMENT = "production", "development"
 
+
+class ConfigurationRefused(RuntimeError):
+    """The configuration is not fit for the environment it names; the message says what to set."""
 
 
 class PortalSessionInterface(SecureCookieSessionInterface):
@@ -59,13 +64,15 @@ class BoundedInt(IntegerConverter):
 
 
 def default_config(instance_path):
-    """Configuration from the environment, with defaults that run out of the box."""
+    """Configuration from the environment. Unset, ``PORTAL_ENV`` is production: development
+    (the dev outbox and signing page, demo data) is asked for by name."""
     env = os.environ.get
     database_url = env("DATABASE_URL") or f"sqlite:///{instance_path}/kabinets.sqlite3"
     return {
-        "PORTAL_ENV": env("PORTAL_ENV", "development"),
+        "PORTAL_ENV": env("PORTAL_ENV") or PRODUCTION,
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
-        "SECRET_KEY": env("SECRET_KEY") or _development_secret(instance_path),
+        # Unset: production refuses to start, development keeps one under instance/.
+        "SECRET_KEY": env("SECRET_KEY") or None,
         # Earlier secrets, comma-separated: what they sealed can still be opened after a rotation.
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "DATABASE_URL": database_url,
@@ -88,6 +95,7 @@ def default_config(instance_path):
         "SMS_GATEWAY_TOKEN": env("SMS_GATEWAY_TOKEN", ""),
         "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
         "SMS_TIMEOUT": float(env("SMS_TIMEOUT", "15")),
+        "SIGNING_BACKEND": env("SIGNING_BACKEND") or "dev",  # dev or none (adapters/signing.py)
         # A send job that claimed a notification longer ago than this is presumed dead.
         "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -131,10 +139,43 @@ def default_config(instance_path):
     }
 
 
+def settle_environment(config, instance_path):
+    """Decide what depends on ``PORTAL_ENV`` once the configuration is complete (the
+    environment and the ``config`` given to ``create_app``)."""
+    if config["PORTAL_ENV"] not in (PRODUCTION, DEVELOPMENT):
+        raise ConfigurationRefused(f"PORTAL_ENV={config['PORTAL_ENV']!r}: set production "
+                                   "(the default) or development.")
+    production = config["PORTAL_ENV"] == PRODUCTION
+    if not config.get("SECRET_KEY"):
+        if production:
+            raise ConfigurationRefused("SECRET_KEY must be set in production (PORTAL_ENV=production, "
+                                       "the default); on a development machine set PORTAL_ENV=development.")
+        config["SECRET_KEY"] = _development_secret(instance_path)
+
+
+def refuse_development_parts(app):
+    """Production starts only with real backends and without the demo accounts."""
+    if app.config["PORTAL_ENV"] != PRODUCTION:
+        return
+    adapters.refuse_development_parts(adapters.of(app))
+    from models import demo
+    try:
+        with models.db.connection_context():
+            found = demo.present()
+    except DATABASE_UNAVAILABLE + (peewee.DatabaseError, psycopg2.Error) as error:
+        # No database yet (before init-db) or not reachable now: starting is still right, as
+        # for any outage; the check runs at the next start.
+        app.logger.warning("Could not look for demo accounts at start-up: %s", error)
+        return
+    if found:
+        raise ConfigurationRefused(
+            f"The database holds demo accounts ({', '.join(found)}), whose password is public: "
+            "PORTAL_ENV=production does not start with them. Delete them, or use this database "
+            "with PORTAL_ENV=development only.")
+
+
 def _development_secret(instance_path):
     """A random key kept under instance/ so development sessions survive restarts."""
-    if os.environ.get("PORTAL_ENV") == "production":
-        raise RuntimeError("SECRET_KEY must be set in production")
     path = Path(instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -150,6 +191,7 @@ def create_app(config=None):
     app.config.update(default_config(app.instance_path))
     if config:
         app.config.update(config)
+    settle_environment(app.config, app.instance_path)
     app.session_interface = PortalSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client address (for rate limits and the audit
@@ -177,6 +219,7 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
 
     init_domain(app)
+    refuse_development_parts(app)
 
     register_request_hooks(app)
     register_template_helpers(app)

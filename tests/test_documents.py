@@ -737,15 +737,84 @@ def test_dev_signing_page_completes_through_the_callback(client, app, db, people
     location = client.post(f"/documents/{document_id}/signing-service",
                            data={"csrf_token": token(client)}).headers["Location"]
     page = client.get(location).get_data(as_text=True)
-    assert "ligums.pdf" in page
-    r = client.post(location, data={"csrf_token": token(client), "signer_name": "Anna Liepa"})
+    assert "ligums.pdf" in page and "Anna Liepa" in page
+    r = client.post(location, data={"csrf_token": token(client), "signer_name": "Anonymous Person"})
     assert r.status_code == 303 and status_of(document_id) == R.SIGNED
+    # The signer is the signed-in person, whatever the form says.
+    signers = Document.get_by_id(document_id).latest_version("signed").signer_list
+    assert [s["name"] for s in signers] == ["Anna Liepa"]
 
 
 def test_dev_signing_service_is_refused_in_production(client, app, db, people):
     app.config["PORTAL_ENV"] = "production"
     invitation = SigningInvitation.create(document=document_in(app, R.SIGNING))
     assert client.get(f"/signing-service/dev/{invitation.token}").status_code == 404
+    login(client, CLIENT)
+    assert client.get(f"/signing-service/dev/{invitation.token}").status_code == 404
+
+
+def dev_invitation(app, client):
+    """A document in Signing with an invitation made for CLIENT; (document id, the link)."""
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert "/signing-service/dev/" in location
+    client.post("/logout", data={"csrf_token": token(client)})
+    return document_id, location
+
+
+def nothing_signed(document_id):
+    invitation = SigningInvitation.get(SigningInvitation.document == document_id)
+    return status_of(document_id) == R.SIGNING and invitation.status == "pending"
+
+
+def test_a_dev_signing_link_without_sign_in_signs_nothing(client, app, db, people):
+    document_id, location = dev_invitation(app, client)
+    assert client.get(location).status_code == 302  # to the sign-in page
+    visitor_token = form_token(client, "/login")  # a visitor's own session has a CSRF token too
+    r = client.post(location, data={"csrf_token": visitor_token, "signer_name": "Anonymous Person"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert nothing_signed(document_id)
+
+
+@pytest.mark.parametrize("who", ["other client", "colleague", "staff"])
+def test_a_dev_signing_link_of_someone_else_is_404(client, app, db, people, who):
+    document_id, location = dev_invitation(app, client)
+    if who == "other client":
+        create_user(app, email="cits@example.lv", phone="+37124444444")
+    elif who == "colleague":  # may act on the same document, but the invitation is Anna's
+        create_user(app, email="cits@example.lv", phone="+37124444444")
+        with model_context(app):
+            colleague = models.User.get(models.User.email == "cits@example.lv")
+            models.Membership.grant(colleague, Document.get_by_id(document_id).client, "main")
+    email = STAFF if who == "staff" else "cits@example.lv"
+    login(client, email)
+    assert client.get(location).status_code == 404
+    assert client.post(location, data={"csrf_token": token(client), "signer_name": "X"}).status_code == 404
+    assert nothing_signed(document_id)
+
+
+def test_a_dev_signing_link_stops_when_its_person_loses_the_account(client, app, db, people):
+    document_id, location = dev_invitation(app, client)
+    models.Membership.update(revoked_at=models.utcnow()).execute()
+    login(client, CLIENT)
+    assert client.get(location).status_code == 404
+    assert nothing_signed(document_id)
+
+
+def test_without_a_signing_service_the_package_is_only_uploaded(client, app, db, people):
+    """SIGNING_BACKEND=none (production without a service): no invitation is offered or made."""
+    app.config["SIGNING_BACKEND"] = "none"
+    from portal import init_domain
+    init_domain(app)
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    page = client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert "documents/%d/signed" % document_id in page and "sign-with-service" not in page
+    r = client.post(f"/documents/{document_id}/signing-service", data={"csrf_token": token(client)})
+    assert r.status_code == 409 and SigningInvitation.select().count() == 0
+    assert status_of(document_id) == R.SIGNING
 
 
 def test_blank_pdf_questionnaire_downloads(client, app, db, people):
