@@ -63,6 +63,11 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def _switch(value):
+    """An on/off setting from the environment: "1" on, "0" off, unset None (the default decides)."""
+    return None if value in (None, "") else value == "1"
+
+
 def default_config(instance_path):
     """Configuration from the environment. Unset, ``PORTAL_ENV`` is production: development
     (the dev outbox and signing page, demo data) is asked for by name."""
@@ -110,7 +115,8 @@ def default_config(instance_path):
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "") == "1",
+        # Unset: on in production (and on any HTTPS request), off in development.
+        "SESSION_COOKIE_SECURE": _switch(env("SESSION_COOKIE_SECURE")),
         "SESSION_COOKIE_NAME": "kabinets_session",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own timeouts
         # The largest body any request may send (a backstop); upload views lower it
@@ -151,6 +157,8 @@ def settle_environment(config, instance_path):
             raise ConfigurationRefused("SECRET_KEY must be set in production (PORTAL_ENV=production, "
                                        "the default); on a development machine set PORTAL_ENV=development.")
         config["SECRET_KEY"] = _development_secret(instance_path)
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = production
 
 
 def refuse_development_parts(app):
@@ -339,6 +347,12 @@ FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language",
 VISITOR_FREE = {"static", "main.health"}
 
 
+# Browsers keep to HTTPS for a year, on subdomains too. Sent in production on every answer: behind
+# a proxy that ends TLS the request reaching us is plain HTTP, and over real plain HTTP a
+# browser ignores the header anyway.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
 def register_request_hooks(app):
     from blueprints import is_poll
 
@@ -373,6 +387,8 @@ def register_request_hooks(app):
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["PORTAL_ENV"] == PRODUCTION:
+            headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         response.vary.add("HX-Request")
         if request.endpoint != "static":
             # Pages carry personal data: keep them out of shared and back-button caches.

@@ -1,5 +1,5 @@
 """Production is the default, and it starts only when fit for it: real mail, SMS and signing
-backends, a SECRET_KEY, no demo accounts."""
+backends, a SECRET_KEY, no demo accounts; Secure session cookie and HSTS on every answer."""
 import os
 import shutil
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 
 import adapters
 import models
-from conftest import build_app
+from conftest import build_app, create_user, login
 from models import demo
 from portal import ConfigurationRefused
 
@@ -108,6 +108,7 @@ def test_development_is_asked_for_by_name(environment, database, redis_url):
     environment(PORTAL_ENV="development")
     app = start(database, redis_url)
     assert adapters.of(app).development_parts() == ["mail=dev", "sms=dev", "signing=dev"]
+    assert not app.config["SESSION_COOKIE_SECURE"]
 
 
 def test_production_refuses_to_start_on_a_database_with_demo_accounts(environment, database, redis_url):
@@ -148,3 +149,38 @@ def test_flask_command_with_a_forgotten_portal_env_refuses_and_says_what_to_set(
     assert result.returncode != 0
     assert "DevelopmentPartsRefused" in result.stderr and "MAIL_SERVER" in result.stderr, result.stderr[-2000:]
     assert "Demo data loaded" not in result.stdout
+
+
+# --- Cookies and HSTS ------------------------------------------------------------------
+
+def test_production_marks_the_session_cookie_secure_and_sends_hsts(environment, database, redis_url):
+    environment(**REAL_BACKENDS)
+    app = start(database, redis_url)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    create_user(app)
+    client = app.test_client()  # plain HTTP, as behind a proxy that ends TLS
+    r = login(client, "anna@example.lv")
+    assert r.status_code == 303
+    cookie = client.get_cookie("kabinets_session")
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+    for response in (r, client.get("/login"), client.get("/static/portal.css"), client.get("/nowhere")):
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_session_cookie_secure_can_be_switched_off_by_name(environment, database, redis_url):
+    environment(**REAL_BACKENDS, SESSION_COOKIE_SECURE="0")
+    assert start(database, redis_url).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_development_sends_no_hsts(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+@pytest.mark.parametrize("proxies, secure", [(1, True), (0, False)])
+def test_https_reported_by_a_trusted_proxy_marks_the_cookie_secure(environment, database, redis_url,
+                                                                   proxies, secure):
+    """Development over plain HTTP: only a trusted proxy's X-Forwarded-Proto counts as HTTPS."""
+    environment(PORTAL_ENV="development")
+    app = start(database, redis_url, TRUSTED_PROXIES=proxies)
+    r = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert ("Secure" in r.headers["Set-Cookie"]) is secure
