@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 import adapters
 import models
 from conftest import build_app, create_user, login
+from live_portal import gunicorn_portal
 from models import demo
 from portal import ConfigurationRefused
 
@@ -184,3 +186,14 @@ def test_https_reported_by_a_trusted_proxy_marks_the_cookie_secure(environment, 
     app = start(database, redis_url, TRUSTED_PROXIES=proxies)
     r = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert ("Secure" in r.headers["Set-Cookie"]) is secure
+
+
+# --- gunicorn ---------------------------------------------------------------------------
+
+def test_gunicorn_does_not_name_itself(app, tmp_path):
+    """gunicorn.conf.py, read from the repository's root as the Procfile runs it."""
+    with gunicorn_portal(app, tmp_path) as (base, _master, _log):
+        for path in ("/login", "/static/portal.css", "/nowhere"):
+            r = requests.get(base + path, timeout=30)
+            assert "Server" not in r.headers, (path, r.headers["Server"])
+            assert r.headers["Date"] and r.headers["X-Content-Type-Options"] == "nosniff"
