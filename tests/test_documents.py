@@ -872,6 +872,47 @@ def test_upload_forms_still_need_the_csrf_token(client, app, db, people):
     assert r.status_code == 400 and Document.get_by_id(document_id).values == {}
 
 
+BIG_BODY = 152 * 1024 * 1024  # above the 150 MB policies, below the 160 MB backstop
+
+
+def post_declaring(client, url, length=None):
+    """A multipart POST whose Content-Length says ``length`` (None: its real length). The size
+    cap reads only that header, so a big one is answered before a byte of the body is read."""
+    return client.post(url, data={"csrf_token": token(client)}, content_type="multipart/form-data",
+                       environ_overrides={"CONTENT_LENGTH": str(length)} if length else {})
+
+
+UPLOAD_URLS = ["/documents/{}/edit", "/documents/{}/files", "/documents/{}/signed"]
+
+
+@pytest.mark.parametrize("doc_type", ["client_questionnaire", "loan_application"])  # 150 and 200 MB policies
+def test_uploads_to_someone_elses_or_a_missing_document_are_404_whatever_the_size(client, app, db, people,
+                                                                                   doc_type):
+    create_user(app, email="cits@example.lv", phone="+37124444444")
+    theirs = document_in(app, R.NEW, email="cits@example.lv", doc_type=doc_type)
+    missing = theirs + 1000
+    login(client, CLIENT)
+    for url in UPLOAD_URLS:
+        for document_id in (theirs, missing):
+            for length in (None, BIG_BODY):
+                r = post_declaring(client, url.format(document_id), length)
+                assert r.status_code == 404, (url, document_id == theirs, length, r.status_code)
+
+
+def test_a_big_upload_to_ones_own_document_still_gets_413(client, app, db, people):
+    mine = document_in(app, R.NEW, doc_type="client_questionnaire")
+    login(client, CLIENT)
+    assert post_declaring(client, f"/documents/{mine}/edit", BIG_BODY).status_code == 413
+    assert post_declaring(client, f"/documents/{mine}/signed", 51 * 1024 * 1024).status_code == 413
+
+
+def test_staff_uploads_to_a_missing_document_are_404_whatever_the_size(client, app, db, people):
+    login(client, STAFF)
+    for url in ("/staff/documents/4242/package", "/staff/documents/4242/resend"):
+        for length in (None, BIG_BODY):
+            assert post_declaring(client, url, length).status_code == 404, (url, length)
+
+
 def test_unchanged_poll_sends_no_cookie(client, app, db, people):
     document_in(app, R.PROCESSING)
     login(client, CLIENT)
