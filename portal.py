@@ -37,6 +37,7 @@ from models.runtime import configure as configure_domain
 from rules import outbox
 from rules.i18n import set_translator
 from rules.keys import Keyring
+from rules.sanitize import strip_bidi_controls
 from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -397,6 +398,9 @@ def register_request_hooks(app):
 
 
 def register_template_helpers(app):
+    # Everything a template shows loses bidirectional controls, whatever was stored before
+    # the forms began to strip them (rules.sanitize); set before any template is compiled.
+    app.jinja_env.finalize = strip_bidi_controls
     static_versions = {}
 
     def static_url(filename):
