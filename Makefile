@@ -41,6 +41,9 @@ lock: $(VENV)/.dev
 translations: $(VENV)/.base
 	@$(BIN)/pybabel -q compile -d translations
 
+# The portal starts as production unless told otherwise: `make run` is development (demo data,
+# the development outbox and signing page), for every process honcho starts.
+run: export PORTAL_ENV := development
 run: $(VENV)/.base translations
 	$(BIN)/flask --app portal init-db
 	$(BIN)/flask --app portal seed-demo

@@ -1,9 +1,10 @@
 """Kabinets: the application factory.
 
-``create_app`` reads configuration from the environment (with safe embedded
-defaults for development), binds the extensions, registers one blueprint per
-area, adds the security headers every response carries, and the CLI commands
-``init-db``, ``seed-demo``, ``create-staff``, ``sweep`` and ``sweep-storage``.
+``create_app`` reads configuration from the environment (production unless
+``PORTAL_ENV=development``; production refuses to start with a development backend or
+demo data), binds the extensions, registers one blueprint per area, adds the security
+headers every response carries, and the CLI commands ``init-db``, ``seed-demo``,
+``create-staff``, ``sweep`` and ``sweep-storage``.
 """
 import hashlib
 import os
@@ -36,11 +37,16 @@ from models.runtime import configure as configure_domain
 from rules import outbox
 from rules.i18n import set_translator
 from rules.keys import Keyring
+from rules.sanitize import strip_bidi_controls
 from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
 
 BASE_DIR = Path(__file__).resolve().parent
 
+PRODUCTION, DEVELOPMENT = "production", "development"
 
+
+class ConfigurationRefused(RuntimeError):
+    """The configuration is not fit for the environment it names; the message says what to set."""
 
 
 class PortalSessionInterface(SecureCookieSessionInterface):
@@ -58,14 +64,21 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def _switch(value):
+    """An on/off setting from the environment: "1" on, "0" off, unset None (the default decides)."""
+    return None if value in (None, "") else value == "1"
+
+
 def default_config(instance_path):
-    """Configuration from the environment, with defaults that run out of the box."""
+    """Configuration from the environment. Unset, ``PORTAL_ENV`` is production: development
+    (the dev outbox and signing page, demo data) is asked for by name."""
     env = os.environ.get
     database_url = env("DATABASE_URL") or f"sqlite:///{instance_path}/kabinets.sqlite3"
     return {
-        "PORTAL_ENV": env("PORTAL_ENV", "development"),
+        "PORTAL_ENV": env("PORTAL_ENV") or PRODUCTION,
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
-        "SECRET_KEY": env("SECRET_KEY") or _development_secret(instance_path),
+        # Unset: production refuses to start, development keeps one under instance/.
+        "SECRET_KEY": env("SECRET_KEY") or None,
         # Earlier secrets, comma-separated: what they sealed can still be opened after a rotation.
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "DATABASE_URL": database_url,
@@ -88,6 +101,7 @@ def default_config(instance_path):
         "SMS_GATEWAY_TOKEN": env("SMS_GATEWAY_TOKEN", ""),
         "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
         "SMS_TIMEOUT": float(env("SMS_TIMEOUT", "15")),
+        "SIGNING_BACKEND": env("SIGNING_BACKEND") or "dev",  # dev or none (adapters/signing.py)
         # A send job that claimed a notification longer ago than this is presumed dead.
         "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -102,7 +116,8 @@ def default_config(instance_path):
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "") == "1",
+        # Unset: on in production (and on any HTTPS request), off in development.
+        "SESSION_COOKIE_SECURE": _switch(env("SESSION_COOKIE_SECURE")),
         "SESSION_COOKIE_NAME": "kabinets_session",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own timeouts
         # The largest body any request may send (a backstop); upload views lower it
@@ -136,10 +151,45 @@ def default_config(instance_path):
     }
 
 
+def settle_environment(config, instance_path):
+    """Decide what depends on ``PORTAL_ENV`` once the configuration is complete (the
+    environment and the ``config`` given to ``create_app``)."""
+    if config["PORTAL_ENV"] not in (PRODUCTION, DEVELOPMENT):
+        raise ConfigurationRefused(f"PORTAL_ENV={config['PORTAL_ENV']!r}: set production "
+                                   "(the default) or development.")
+    production = config["PORTAL_ENV"] == PRODUCTION
+    if not config.get("SECRET_KEY"):
+        if production:
+            raise ConfigurationRefused("SECRET_KEY must be set in production (PORTAL_ENV=production, "
+                                       "the default); on a development machine set PORTAL_ENV=development.")
+        config["SECRET_KEY"] = _development_secret(instance_path)
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = production
+
+
+def refuse_development_parts(app):
+    """Production starts only with real backends and without the demo accounts."""
+    if app.config["PORTAL_ENV"] != PRODUCTION:
+        return
+    adapters.refuse_development_parts(adapters.of(app))
+    from models import demo
+    try:
+        with models.db.connection_context():
+            found = demo.present()
+    except DATABASE_UNAVAILABLE + (peewee.DatabaseError, psycopg2.Error) as error:
+        # No database yet (before init-db) or not reachable now: starting is still right, as
+        # for any outage; the check runs at the next start.
+        app.logger.warning("Could not look for demo accounts at start-up: %s", error)
+        return
+    if found:
+        raise ConfigurationRefused(
+            f"The database holds demo accounts ({', '.join(found)}), whose password is public: "
+            "PORTAL_ENV=production does not start with them. Delete them, or use this database "
+            "with PORTAL_ENV=development only.")
+
+
 def _development_secret(instance_path):
     """A random key kept under instance/ so development sessions survive restarts."""
-    if os.environ.get("PORTAL_ENV") == "production":
-        raise RuntimeError("SECRET_KEY must be set in production")
     path = Path(instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -155,6 +205,7 @@ def create_app(config=None):
     app.config.update(default_config(app.instance_path))
     if config:
         app.config.update(config)
+    settle_environment(app.config, app.instance_path)
     app.session_interface = PortalSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client address (for rate limits and the audit
@@ -163,7 +214,6 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     app.url_map.converters["int"] = BoundedInt
-    init_signing_trust(app)  # first: a production set-up without one stops here, before anything is bound
     init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -183,6 +233,8 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
 
     init_domain(app)
+    refuse_development_parts(app)
+    init_signing_trust(app)  # production without a trust store stops here too
 
     register_request_hooks(app)
     register_template_helpers(app)
@@ -256,8 +308,9 @@ def init_signing_trust(app):
     production = app.config["PORTAL_ENV"] == "production"
     if not directory:
         if production:
-            raise RuntimeError("SIGNING_TRUST_DIR must name the directory of trusted qualified CA "
-                               "certificates in production")
+            raise ConfigurationRefused("SIGNING_TRUST_DIR must name the directory of trusted qualified CA "
+                                       "certificates in production (see README: Signed containers and the "
+                                       "trust store); on a development machine set PORTAL_ENV=development.")
         directory = str(Path(app.instance_path) / "signing-trust")
     app.extensions["signing_trust"] = TrustStore.from_directory(
         directory, revocation=app.config["SIGNING_REVOCATION"],
@@ -321,6 +374,12 @@ FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language",
 VISITOR_FREE = {"static", "main.health"}
 
 
+# Browsers keep to HTTPS for a year, on subdomains too. Sent in production on every answer: behind
+# a proxy that ends TLS the request reaching us is plain HTTP, and over real plain HTTP a
+# browser ignores the header anyway.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
 def register_request_hooks(app):
     from blueprints import is_poll
 
@@ -355,6 +414,8 @@ def register_request_hooks(app):
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["PORTAL_ENV"] == PRODUCTION:
+            headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         response.vary.add("HX-Request")
         if request.endpoint != "static":
             # Pages carry personal data: keep them out of shared and back-button caches.
@@ -363,6 +424,9 @@ def register_request_hooks(app):
 
 
 def register_template_helpers(app):
+    # Everything a template shows loses bidirectional controls, whatever was stored before
+    # the forms began to strip them (rules.sanitize); set before any template is compiled.
+    app.jinja_env.finalize = strip_bidi_controls
     static_versions = {}
 
     def static_url(filename):

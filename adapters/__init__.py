@@ -4,7 +4,7 @@ Each is an object with a production implementation and, where useful, a developm
 one (``development_only = True``) that keeps everything on this machine. ``build``
 makes them once from the configuration; ``portal.create_app`` hands them to the
 domain (``models.runtime``) and the jobs (``adapters.of(app)``). In production a
-development adapter is refused at start-up.
+development adapter is refused at start-up (``refuse_development_parts``).
 """
 from dataclasses import dataclass
 
@@ -37,14 +37,40 @@ class Adapters:
 
     def development_parts(self):
         """Names of the development adapters in use (empty in a proper production set-up)."""
-        return [f"{kind}={getattr(self, kind).name}" for kind in ("mail", "sms", "signing")
+        return [f"{kind}={getattr(self, kind).name}" for kind in DEVELOPMENT_KINDS
                 if getattr(getattr(self, kind), "development_only", False)]
+
+
+# The kinds that have a development backend, and the setting that gives each a real one.
+DEVELOPMENT_KINDS = {
+    "mail": "set MAIL_SERVER to the SMTP server (MAIL_BACKEND=smtp)",
+    "sms": "set SMS_GATEWAY_URL to the HTTP SMS gateway (SMS_BACKEND=http)",
+    "signing": "set SIGNING_BACKEND=none (no signing service: clients upload the package "
+               "signed elsewhere)",
+}
+
+
+class DevelopmentPartsRefused(RuntimeError):
+    """Production was asked to run with a development backend."""
+
+
+def refuse_development_parts(outside):
+    """Raise ``DevelopmentPartsRefused`` naming each development backend in ``outside`` and
+    the setting that replaces it (production calls this at start-up)."""
+    parts = [kind for kind in DEVELOPMENT_KINDS
+             if getattr(getattr(outside, kind), "development_only", False)]
+    if parts:
+        fixes = "; ".join(f"{kind}={getattr(outside, kind).name}: {DEVELOPMENT_KINDS[kind]}"
+                          for kind in parts)
+        raise DevelopmentPartsRefused(
+            f"PORTAL_ENV=production does not start with development backends ({fixes}). "
+            "On a development machine set PORTAL_ENV=development.")
 
 
 def build(config, signing_path_for_token, webhook_secret):
     """The adapters a configuration mapping names."""
     from adapters.mail import DevMail, SmtpMail
-    from adapters.signing import DevSigningService
+    from adapters.signing import DevSigningService, NoSigningService
     from adapters.sms import DevSms, HttpSms
     from adapters.storage import storage_from_config
 
@@ -56,9 +82,12 @@ def build(config, signing_path_for_token, webhook_secret):
                    timeout=config.get("SMS_TIMEOUT", 15))
            if config["SMS_BACKEND"] == "http" else DevSms())
     signing_backend = config.get("SIGNING_BACKEND", "dev")
-    if signing_backend != "dev":
-        raise RuntimeError(f"unknown SIGNING_BACKEND {signing_backend!r} (only dev is implemented)")
-    signing = DevSigningService(webhook_secret, signing_path_for_token)
+    if signing_backend == "dev":
+        signing = DevSigningService(webhook_secret, signing_path_for_token)
+    elif signing_backend == "none":
+        signing = NoSigningService(webhook_secret)
+    else:
+        raise RuntimeError(f"unknown SIGNING_BACKEND {signing_backend!r} (dev or none)")
     return Adapters(mail=mail, sms=sms, storage=storage_from_config(config), signing=signing)
 
 

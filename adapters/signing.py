@@ -3,7 +3,9 @@
 An adapter has a ``name`` (stored on each invitation) and ``invitation_url(invitation)``,
 the address the signer opens. ``DevSigningService`` records the invitation and lets a
 development page of this portal play the service, which answers through the same
-HMAC-signed callback a real one would; it is refused in production.
+HMAC-signed callback a real one would; it is refused in production. ``NoSigningService``
+(``SIGNING_BACKEND=none``) is production without a service: clients upload the package
+signed elsewhere, and nobody is offered an invitation.
 
 The callback codec (``sign_callback``, ``verify_callback``, ``signed_callback``) is the
 service's side of the webhook: HMAC-SHA256 over ``timestamp.body`` with a shared secret.
@@ -55,6 +57,7 @@ class DevSigningService:
 
     name = "dev"
     development_only = True
+    available = True
 
     def __init__(self, secret, path_for_token):
         self.secret = secret  # the webhook's shared secret
@@ -63,3 +66,18 @@ class DevSigningService:
     def invitation_url(self, invitation):
         """The address the signer opens for an invitation row."""
         return self._path_for_token(invitation.token)
+
+
+class NoSigningService:
+    """No signing service: invitations are not offered (``available`` is False), so the
+    package is signed elsewhere and uploaded as a container."""
+
+    name = "none"
+    development_only = False
+    available = False
+
+    def __init__(self, secret):
+        self.secret = secret  # a callback still needs one to be refused properly
+
+    def invitation_url(self, invitation):
+        raise RuntimeError("no signing service is configured (SIGNING_BACKEND=none)")

@@ -39,7 +39,8 @@ def timed(client, url):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False,
+        app = create_app({"PORTAL_ENV": "development", "SECRET_KEY": "bench", "DATABASE_URL": url,
+                          "RATELIMIT_ENABLED": False,
                           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                           "RQ_QUEUE": f"bench-message-poll-{uuid.uuid4().hex[:8]}",
                           "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})

@@ -21,7 +21,7 @@ LIMIT = 60 * 1024
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+        app = create_app({"PORTAL_ENV": "development", "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
                           "RATELIMIT_ENABLED": False})
         with app.app_context():
             migrate_database()

@@ -120,20 +120,15 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         kind, target = form.identifier.kind, form.identifier.normalised
-        user = models.find_user_by_identifier(target)
         channel = "email" if kind == "email" else "sms"
+        user = models.find_user_by_identifier(target)
         try:
             send_code = _recovery_code_may_go(user, target)
         except throttling.Throttled as refused:
             return _reset_throttled(form, refused)
-        with models.action():
-            reset = models.PasswordReset.create(user=user, channel=channel, target=target)
-            if send_code:
-                _row, code = models.OneTimeCode.issue("reset", channel, target, reset=reset)
-                if user:
-                    models.Notification.queue(channel, target, "reset_code",
-                                              language=user.language, user=user, code=code)
-            audit("password.reset_requested", user=user, actor=target, channel=channel)
+        with models.action():  # the same work for an unknown account (PasswordReset.start)
+            reset = models.PasswordReset.start(channel, target, send=send_code)
+            audit("password.reset_requested", user=reset.user, actor=target, channel=channel)
         session["reset"] = reset.token
         return see_other("auth.reset_code")
     return render_form("auth/reset_request.html", "auth/_reset_request_form.html", form=form)
@@ -205,17 +200,17 @@ def reset_resend():
     if wait:
         flash(_("You can request a new code in %(n)d seconds.", n=wait), "error")
         return see_other("auth.reset_code")
+    # The account read by id both ways ("id IS NULL" for nobody): ``reset.user`` would ask
+    # the database only when there is one.
+    user = models.User.get_or_none(models.User.id == reset.user_id)
     try:
-        send_code = _recovery_code_may_go(reset.user, reset.target)
+        send_code = _recovery_code_may_go(user, reset.target)
     except throttling.Throttled as refused:
         flash(_("Too many requests. Try again in %(n)d minutes.", n=refused.minutes), "error")
         return see_other("auth.reset_code")
     if send_code:
         with models.action():
-            _row, code = models.OneTimeCode.issue("reset", reset.channel, reset.target, reset=reset)
-            if reset.user:
-                models.Notification.queue(reset.channel, reset.target, "reset_code",
-                                          language=reset.user.language, user=reset.user, code=code)
+            reset.send_code()
     flash(_("A new code has been sent."), "success")
     return see_other("auth.reset_code")
 

@@ -1,6 +1,7 @@
 """The staff area. Staff use the same layout; later issues fill the work queues."""
 from flask import Blueprint, abort, current_app, flash, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 import models
 import rules
@@ -25,17 +26,23 @@ def index():
     newest = (models.User.select().where(models.User.staff_role.is_null())
               .order_by(models.User.created_at.desc()).limit(10))
     return render("staff/index.html", counts=counts, newest=newest,
-                  dev_outbox=_dev_outbox_enabled())
+                  dev_outbox=_dev_outbox_enabled() and current_user.has_staff_role(DEV_OUTBOX_ROLE))
+
+
+# The development outbox shows every code and temporary password "sent": whoever reads it can
+# take over any account, so only an administrator, and never in production.
+DEV_OUTBOX_ROLE = "admin"
 
 
 def _dev_outbox_enabled():
-    return "dev" in (current_app.config["MAIL_BACKEND"], current_app.config["SMS_BACKEND"])
+    config = current_app.config
+    return config["PORTAL_ENV"] != "production" and "dev" in (config["MAIL_BACKEND"], config["SMS_BACKEND"])
 
 
 @bp.route("/outbox")
-@staff_required()
+@staff_required(DEV_OUTBOX_ROLE)
 def outbox():
-    """What the development e-mail and SMS backends "delivered" (not in production)."""
+    """What the development e-mail and SMS backends "delivered" (administrators, not in production)."""
     if not _dev_outbox_enabled():
         abort(404)
     query = models.DevOutbox.select().order_by(models.DevOutbox.created_at.desc(), models.DevOutbox.id.desc())

@@ -1,13 +1,12 @@
 """Sign-in, password recovery and password change forms."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from forms.fields import Identifier, code_field, new_password_fields
+from forms.fields import Identifier, code_field, new_password_fields, PortalForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     identifier = StringField(
         _l("E-mail or phone number"),
         validators=[DataRequired(_l("Enter your e-mail or phone number.")), Length(max=254), Identifier()],
@@ -18,7 +17,7 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"})
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(PortalForm):
     identifier = StringField(
         _l("E-mail or phone number"),
         validators=[DataRequired(_l("Enter your e-mail or phone number.")), Length(max=254), Identifier()],
@@ -27,11 +26,11 @@ class ResetRequestForm(FlaskForm):
         render_kw={"autocomplete": "username"})
 
 
-class ResetCodeForm(FlaskForm):
+class ResetCodeForm(PortalForm):
     code = code_field(_l("Confirmation code"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],

@@ -4,12 +4,11 @@ import secrets
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, HiddenField, MultipleFileField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 
-from forms.fields import choices
+from forms.fields import choices, PortalForm
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -80,7 +79,7 @@ def _field_for(spec):
                        render_kw=render, filters=[lambda v: v.strip() if isinstance(v, str) else v], **common)
 
 
-class _QuestionnaireBase(FlaskForm):
+class _QuestionnaireBase(PortalForm):
     nonce = HiddenField()
     files = MultipleFileField(_l("Add files"))
     remove_files = SelectMultipleField(_l("Remove files"), coerce=int, choices=[],
@@ -118,34 +117,34 @@ def questionnaire_form(doc_type, **kwargs):
     return form
 
 
-class NewDocumentForm(FlaskForm):
+class NewDocumentForm(PortalForm):
     doc_type = RadioField(_l("Document"), validators=[DataRequired(_l("Choose a document."))])
 
     def set_choices(self, client_kind):
         self.doc_type.choices = choices([(t.code, t.title) for t in R.types_for(client_kind)])
 
 
-class AddFilesForm(FlaskForm):
+class AddFilesForm(PortalForm):
     files = MultipleFileField(_l("Files"))
 
 
-class AskForm(FlaskForm):
+class AskForm(PortalForm):
     question = TextAreaField(_l("Your question"),
                              validators=[DataRequired(_l("Write your question.")), Length(max=2000)],
                              render_kw={"rows": 4, "cols": 40, "maxlength": 2000})
 
 
-class SignedContainerForm(FlaskForm):
+class SignedContainerForm(PortalForm):
     container = MultipleFileField(_l("Signed package (EDOC or ASiC-E)"),
                                   description=_l("One .edoc or .asice file holding the files of the "
                                                  "package and your qualified e-signature."))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A form with nothing but the CSRF token: agree, sign with the signing service."""
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(PortalForm):
     authority_checked = BooleanField(_l("I checked the submitter's authority (a power of attorney)"))
     note = TextAreaField(_l("Note for the history (optional)"), validators=[Length(max=2000)],
                          render_kw={"rows": 2, "cols": 40, "maxlength": 2000})
@@ -156,7 +155,7 @@ def request_info_form(doc_type, **kwargs):
     attrs = {f"comment_{name}": TextAreaField(label, validators=[Length(max=2000)],
                                               render_kw={"rows": 2, "cols": 40, "maxlength": 2000})
              for name, label in doc_type.comment_targets()}
-    form = type("RequestInfoForm", (FlaskForm,), attrs)(**kwargs)
+    form = type("RequestInfoForm", (PortalForm,), attrs)(**kwargs)
     form.targets = [(name, form[f"comment_{name}"]) for name, _label in doc_type.comment_targets()]
     return form
 
@@ -165,14 +164,14 @@ def comments_of(form):
     return {name: field.data for name, field in form.targets if field.data and field.data.strip()}
 
 
-class PackageForm(FlaskForm):
+class PackageForm(PortalForm):
     files = MultipleFileField(_l("Documents to sign"))
     include_submission = BooleanField(_l("Include the client's submitted files"), default=True)
     note = TextAreaField(_l("Message to the client (optional)"), validators=[Length(max=2000)],
                          render_kw={"rows": 3, "cols": 40, "maxlength": 2000})
 
 
-class ResendForm(FlaskForm):
+class ResendForm(PortalForm):
     files = MultipleFileField(_l("Documents to add"))
     note = TextAreaField(_l("Answer to the client"), validators=[Length(max=2000)],
                          render_kw={"rows": 3, "cols": 40, "maxlength": 2000})

@@ -1,10 +1,26 @@
-"""Field checks shared by several forms."""
+"""The portal's form base and the field checks shared by several forms."""
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 import rules
+from rules.sanitize import strip_bidi_controls
+
+
+class PortalForm(FlaskForm):
+    """Every form of the portal. Text typed into any text field (subjects, message bodies,
+    questionnaire answers, notes, names) loses its bidirectional controls before a view sees
+    it; passwords are taken as typed."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                filters = (*(unbound_field.kwargs.get("filters") or ()), strip_bidi_controls)
+                options = dict(options, filters=filters)
+            return unbound_field.bind(form=form, **options)
 
 
 class StrongPassword:

@@ -2,11 +2,10 @@
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from forms.fields import choices
+from forms.fields import choices, PortalForm
 
 BODY_MAX = 10_000
 
@@ -22,7 +21,7 @@ def files_field():
     return MultipleFileField(_l("Files (optional)"))
 
 
-class SentOnceForm(FlaskForm):
+class SentOnceForm(PortalForm):
     """A form that stores something when sent: it carries a one-time ``nonce``, so the same
     form sent twice ("Nosūtīt" pressed twice, a resent request) is recognised as one."""
 
@@ -53,7 +52,7 @@ class ReplyForm(SentOnceForm):
 DELAY_DAYS = (1, 2, 3, 5, 10)
 
 
-class DelayForm(FlaskForm):
+class DelayForm(PortalForm):
     """Staff: explain why the answer takes longer, and promise a new time (MSG-8)."""
 
     days = SelectField(_l("New answer within"), coerce=int, default=2,
@@ -63,7 +62,7 @@ class DelayForm(FlaskForm):
         render_kw={"rows": 3, "maxlength": 2000})
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     """How the client rates the service in a thread (MSG-11)."""
 
     score = RadioField(_l("Your rating"), coerce=int,

@@ -1,14 +1,13 @@
 """The three registration steps (ACC-2, ACC-4, ACC-6): client, contact, confirmation."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
-from forms.fields import LocalisedSelect, choices, ValidEmail, code_field, new_password_fields
+from forms.fields import LocalisedSelect, choices, ValidEmail, code_field, new_password_fields, PortalForm
 
 
-class ClientForm(FlaskForm):
+class ClientForm(PortalForm):
     client_type = RadioField(
         _l("Client type"),
         choices=choices([(rules.NATURAL, _l("Natural person")), (rules.LEGAL, _l("Legal person"))]),
@@ -45,7 +44,7 @@ class ClientForm(FlaskForm):
             raise ValidationError(_l("Choose the country of registration."))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     email = StringField(
         _l("E-mail"), validators=[DataRequired(_l("Enter your e-mail.")), Length(max=254), ValidEmail()],
         render_kw={"autocomplete": "email", "type": "email"})
@@ -65,6 +64,6 @@ class ContactForm(FlaskForm):
         field.normalised = normalised
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     email_code = code_field(_l("Code from the e-mail"))
     sms_code = code_field(_l("Code from the SMS"))

@@ -1,14 +1,13 @@
 """User settings (ACC-14): profile and contact preferences."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
-from forms.fields import choices
+from forms.fields import choices, PortalForm
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     full_name = StringField(_l("Name, surname"), validators=[Length(max=120)],
                             render_kw={"autocomplete": "name"})
     language = RadioField(_l("Language for communication"),

@@ -49,11 +49,23 @@ class User(BaseModel):
         return rules.staff_role_at_least(self.staff_role, role)
 
     def check_password(self, password):
-        """Verify a password; a temporary one stops working when it expires."""
+        """Verify a password; a temporary one stops working when it expires. A right password
+        whose hash was made with older argon2 parameters is hashed again with today's and saved."""
         if (self.must_change_password and self.temporary_password_expires_at
                 and self.temporary_password_expires_at < utcnow()):
             return False
-        return passwords.password_matches(self.password_hash, password)
+        if not passwords.password_matches(self.password_hash, password):
+            return False
+        if passwords.needs_rehash(self.password_hash):
+            self._rehash(password)
+        return True
+
+    def _rehash(self, password):
+        """The same password under today's parameters: nothing else changes (no history entry,
+        sessions stay), and only if nobody changed the password meanwhile."""
+        old, new = self.password_hash, passwords.hash_password(password)
+        if User.update(password_hash=new).where(User.id == self.id, User.password_hash == old).execute():
+            self.password_hash = new
 
     def was_used_before(self, password):
         """True if password equals the current one or one in the short history."""

@@ -12,6 +12,13 @@ ACCOUNTS = [
 ]
 
 
+def present():
+    """The e-mails of the demo accounts in the database (production refuses to start with any)."""
+    emails = [email for email, *_ in ACCOUNTS]
+    return [u.email for u in models.User.select(models.User.email)
+            .where(models.User.email.in_(emails)).order_by(models.User.email)]
+
+
 def seed():
     """Create the demo accounts once; running it again changes nothing."""
     if models.User.select().where(models.User.email == ACCOUNTS[0][0]).exists():

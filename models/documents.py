@@ -154,7 +154,10 @@ class Document(BaseModel):
         return R.STAFF if user.is_staff else R.CLIENT
 
     def may(self, action, user):
-        """True when the table allows ``user`` this action in the current status."""
+        """True when the table allows ``user`` this action in the current status (and, to
+        sign at the signing service, one is configured)."""
+        if action == R.SIGN_WITH_SERVICE and not signing_service_available():
+            return False
         return R.allowed(self.status, self.actor_of(user), action)
 
     def transition(self, action, by=None, **data):
@@ -287,6 +290,9 @@ class Document(BaseModel):
         return {"version": version, "note": ", ".join(s["name"] for s in signers)}
 
     def _do_sign_with_service(self, by, now, **_):
+        if not signing_service_available():
+            raise TransitionRefused(_l("Signing at the signing service is not available. Upload the "
+                                       "package signed with a qualified e-signature."))
         package = self.latest_version("package")
         if self.pending_invitation():
             return {"invitation_pending": True}
@@ -466,6 +472,11 @@ class SigningInvitation(BaseModel):
     def url(self):
         """Where the signer goes to sign (the signing-service adapter decides)."""
         return runtime.signing.invitation_url(self)
+
+
+def signing_service_available():
+    """A signing service takes invitations (not so with ``SIGNING_BACKEND=none``)."""
+    return runtime.signing is not None and getattr(runtime.signing, "available", True)
 
 
 DOCUMENT_MODELS = [Document, DocumentFile, DocumentVersion, VersionFile, DocumentEvent, DocumentComment,

@@ -73,9 +73,21 @@ class Notification(BaseModel):
     def queue(cls, channel, recipient, template, language="lv", user=None, **params):
         """Write the row inside the caller's ``action()``; it goes to the job queue
         when that action commits (and never if it rolls back)."""
-        row = cls.create(user=user, channel=channel, recipient=recipient,
-                         template=template, language=language,
-                         params=runtime.keys.seal(SEAL_PURPOSE, json.dumps(params)))
+        return cls._write(outbox.PENDING, channel, recipient, template, language, user, params)
+
+    @classmethod
+    def queue_nowhere(cls, channel, recipient, template, language="lv", **params):
+        """What ``queue`` does — seal the parameters, write the row, hand it to the job queue
+        after the commit — for a message that must not leave: the row is born ``nowhere``,
+        keeps no parameters, and its job finds nothing to claim. Answering someone who named
+        no account then costs what answering an account holder does."""
+        return cls._write(outbox.NOWHERE, channel, recipient, template, language, None, params)
+
+    @classmethod
+    def _write(cls, status, channel, recipient, template, language, user, params):
+        sealed = runtime.keys.seal(SEAL_PURPOSE, json.dumps(params))  # sealed either way: equal work
+        row = cls.create(user=user, channel=channel, recipient=recipient, template=template,
+                         language=language, status=status, params=sealed if status == outbox.PENDING else "")
         _after_commit(row.id)
         return row
 

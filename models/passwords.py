@@ -29,6 +29,12 @@ def password_matches(password_hash, password):
         return False
 
 
+def needs_rehash(password_hash):
+    """True when a (verified) hash was made with other argon2 parameters than today's, so it
+    is hashed again at the next successful sign-in."""
+    return password_hasher.check_needs_rehash(password_hash)
+
+
 def dummy_check(password):
     """Spend what a real check costs when there is no account, so "no such user"
     takes as long as "wrong password"."""

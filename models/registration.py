@@ -4,8 +4,9 @@ import secrets
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
 
 import rules
-from models.accounts import User
+from models.accounts import User, find_user_by_identifier
 from models.base import BaseModel, db, utcnow
+from models.notifications import Notification
 from models.runtime import runtime
 from rules.keys import same
 
@@ -54,6 +55,31 @@ class PasswordReset(BaseModel):
     @property
     def expired(self):
         return self.created_at + rules.RESET_LIFETIME < utcnow()
+
+    @classmethod
+    def start(cls, channel, target, send=True):
+        """A recovery for a normalised e-mail or +phone, with its first code (unless ``send``
+        is False: the target's message cap held it back). Call inside an ``action()``.
+        Whether or not an account has ``target``, it does the same work: one lookup, the
+        reset row, a code, a notification row handed to the job queue (see ``send_code``),
+        so neither the answer nor its time tells which it was."""
+        reset = cls.create(user=find_user_by_identifier(target), channel=channel, target=target)
+        if send:
+            reset.send_code()
+        return reset
+
+    def send_code(self):
+        """A new code for this recovery (superseding the earlier ones), queued to the account
+        holder; with no account, queued the same way to nowhere. Call inside an ``action()``."""
+        # The account is read by id both ways ("id IS NULL" for nobody): ``self.user`` would
+        # ask the database only when there is one.
+        user = User.get_or_none(User.id == self.user_id)
+        _row, code = OneTimeCode.issue("reset", self.channel, self.target, reset=self)
+        if user:
+            Notification.queue(self.channel, self.target, "reset_code", language=user.language,
+                               user=user, code=code)
+        else:
+            Notification.queue_nowhere(self.channel, self.target, "reset_code", code=code)
 
 
 class OneTimeCode(BaseModel):

@@ -19,13 +19,17 @@ from datetime import timedelta
 from rules.i18n import _l
 
 PENDING, SENDING, SENT, UNKNOWN, FAILED = "pending", "sending", "sent", "unknown", "failed"
-STATUSES = (PENDING, SENDING, SENT, UNKNOWN, FAILED)
+# Written like any notification but addressed to no account, and never sent: what a password
+# recovery for an unknown e-mail or phone writes, so that it costs what a known one does.
+NOWHERE = "nowhere"
+STATUSES = (PENDING, SENDING, SENT, UNKNOWN, FAILED, NOWHERE)
 STATUS_LABELS = {
     PENDING: _l("Waiting to be sent"),
     SENDING: _l("Being sent"),
     SENT: _l("Sent"),
     UNKNOWN: _l("Outcome unknown"),
     FAILED: _l("Not sent"),
+    NOWHERE: _l("Not sent: no such account"),
 }
 # What staff look at until someone resolves it.
 NEEDS_ATTENTION = (UNKNOWN, FAILED)

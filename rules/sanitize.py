@@ -1,4 +1,4 @@
-"""The one place text typed by people becomes HTML.
+"""The one place text typed by people becomes HTML, and loses its bidirectional controls.
 
 Message bodies are plain text: everything is escaped, then web and e-mail
 addresses become links (http, https and mailto only) with
@@ -6,6 +6,13 @@ addresses become links (http, https and mailto only) with
 an allow-list of exactly ``<a href rel>``, so nothing else can survive even if
 the linker were fooled. bleach is end-of-life: replace it here (e.g. with nh3)
 and nowhere else.
+
+Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) reorder
+the text after them: "‮lv.ecnanif-ruoy//:sptth" shows as a trusted address while the
+link goes elsewhere. ``strip_bidi_controls`` removes them: forms apply it to every text
+field before a view sees the value (``forms.fields.PortalForm``), and the templates to
+everything they show (``portal``'s Jinja ``finalize``), rows stored before included.
+Letters of right-to-left scripts, and the plain marks U+200E/U+200F, stay.
 """
 import html
 
@@ -32,7 +39,16 @@ _CLEANER = bleach.Cleaner(tags={"a"}, attributes={"a": ["href", "rel"]}, protoco
                           strip=True)
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_WITHOUT_BIDI = {ord(c): None for c in BIDI_CONTROLS}
+
+
+def strip_bidi_controls(value):
+    """``value`` without bidirectional controls; anything not a string as it is (Markup stays Markup)."""
+    return value.translate(_WITHOUT_BIDI) if isinstance(value, str) else value
+
+
 def plain_text_to_html(text):
     """Plain text as safe HTML: escaped, links clickable, nothing else (returns Markup)."""
-    escaped = html.escape(text or "", quote=True)
+    escaped = html.escape(strip_bidi_controls(text or ""), quote=True)
     return Markup(_CLEANER.clean(_LINKER.linkify(escaped)))

@@ -201,7 +201,7 @@ def _worker_id():
 def sqlite_template(tmp_path_factory):
     """A migrated SQLite file that each test copies (migrations run once)."""
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    app = build_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{path}"})
+    app = build_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{path}"})
     with app.app_context():
         migrate_database()
     models.db.close()
@@ -265,7 +265,7 @@ def postgres_url():
         # (what a client sees is the same; only a server crash would lose the last commits).
         cur.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    app = build_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url})
+    app = build_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "test", "DATABASE_URL": url})
     with app.app_context():
         migrate_database()
     models.db.close()
@@ -298,6 +298,9 @@ def make_config(database_url, redis_url, smtp_port, **extra):
     tag = uuid.uuid4().hex[:10]
     config = {
         "TESTING": True,
+        # Production is the default: the tests ask for the development parts (dev SMS,
+        # the dev signing page, the dev outbox) by name.
+        "PORTAL_ENV": "development",
         "SECRET_KEY": "test-secret-" + tag,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,

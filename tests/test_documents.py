@@ -803,7 +803,8 @@ def test_production_without_a_trust_store_refuses_to_start(tmp_path, trust_dir, 
         (tmp_path / trust_dir).mkdir()
     with pytest.raises(RuntimeError, match=says):
         create_app({"PORTAL_ENV": "production", "SECRET_KEY": "production-test-secret",
-                    "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "MAIL_BACKEND": "smtp",
+                    "SMS_BACKEND": "http", "SMS_GATEWAY_URL": "http://127.0.0.1:9/sms", "SIGNING_BACKEND": "none",
                     "SIGNING_TRUST_DIR": str(tmp_path / trust_dir) if trust_dir else ""})
 
 
@@ -834,15 +835,84 @@ def test_dev_signing_page_completes_through_the_callback(client, app, db, people
     location = client.post(f"/documents/{document_id}/signing-service",
                            data={"csrf_token": token(client)}).headers["Location"]
     page = client.get(location).get_data(as_text=True)
-    assert "ligums.pdf" in page
-    r = client.post(location, data={"csrf_token": token(client), "signer_name": "Anna Liepa"})
+    assert "ligums.pdf" in page and "Anna Liepa" in page
+    r = client.post(location, data={"csrf_token": token(client), "signer_name": "Anonymous Person"})
     assert r.status_code == 303 and status_of(document_id) == R.SIGNED
+    # The signer is the signed-in person, whatever the form says.
+    signers = Document.get_by_id(document_id).latest_version("signed").signer_list
+    assert [s["name"] for s in signers] == ["Anna Liepa"]
 
 
 def test_dev_signing_service_is_refused_in_production(client, app, db, people):
     app.config["PORTAL_ENV"] = "production"
     invitation = SigningInvitation.create(document=document_in(app, R.SIGNING))
     assert client.get(f"/signing-service/dev/{invitation.token}").status_code == 404
+    login(client, CLIENT)
+    assert client.get(f"/signing-service/dev/{invitation.token}").status_code == 404
+
+
+def dev_invitation(app, client):
+    """A document in Signing with an invitation made for CLIENT; (document id, the link)."""
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert "/signing-service/dev/" in location
+    client.post("/logout", data={"csrf_token": token(client)})
+    return document_id, location
+
+
+def nothing_signed(document_id):
+    invitation = SigningInvitation.get(SigningInvitation.document == document_id)
+    return status_of(document_id) == R.SIGNING and invitation.status == "pending"
+
+
+def test_a_dev_signing_link_without_sign_in_signs_nothing(client, app, db, people):
+    document_id, location = dev_invitation(app, client)
+    assert client.get(location).status_code == 302  # to the sign-in page
+    visitor_token = form_token(client, "/login")  # a visitor's own session has a CSRF token too
+    r = client.post(location, data={"csrf_token": visitor_token, "signer_name": "Anonymous Person"})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert nothing_signed(document_id)
+
+
+@pytest.mark.parametrize("who", ["other client", "colleague", "staff"])
+def test_a_dev_signing_link_of_someone_else_is_404(client, app, db, people, who):
+    document_id, location = dev_invitation(app, client)
+    if who == "other client":
+        create_user(app, email="cits@example.lv", phone="+37124444444")
+    elif who == "colleague":  # may act on the same document, but the invitation is Anna's
+        create_user(app, email="cits@example.lv", phone="+37124444444")
+        with model_context(app):
+            colleague = models.User.get(models.User.email == "cits@example.lv")
+            models.Membership.grant(colleague, Document.get_by_id(document_id).client, "main")
+    email = STAFF if who == "staff" else "cits@example.lv"
+    login(client, email)
+    assert client.get(location).status_code == 404
+    assert client.post(location, data={"csrf_token": token(client), "signer_name": "X"}).status_code == 404
+    assert nothing_signed(document_id)
+
+
+def test_a_dev_signing_link_stops_when_its_person_loses_the_account(client, app, db, people):
+    document_id, location = dev_invitation(app, client)
+    models.Membership.update(revoked_at=models.utcnow()).execute()
+    login(client, CLIENT)
+    assert client.get(location).status_code == 404
+    assert nothing_signed(document_id)
+
+
+def test_without_a_signing_service_the_package_is_only_uploaded(client, app, db, people):
+    """SIGNING_BACKEND=none (production without a service): no invitation is offered or made."""
+    app.config["SIGNING_BACKEND"] = "none"
+    from portal import init_domain
+    init_domain(app)
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    page = client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert "documents/%d/signed" % document_id in page and "sign-with-service" not in page
+    r = client.post(f"/documents/{document_id}/signing-service", data={"csrf_token": token(client)})
+    assert r.status_code == 409 and SigningInvitation.select().count() == 0
+    assert status_of(document_id) == R.SIGNING
 
 
 def test_blank_pdf_questionnaire_downloads(client, app, db, people):
@@ -898,6 +968,47 @@ def test_upload_forms_still_need_the_csrf_token(client, app, db, people):
     login(client, CLIENT)
     r = client.post(f"/documents/{document_id}/edit", data={"action": "save", **VALUES})
     assert r.status_code == 400 and Document.get_by_id(document_id).values == {}
+
+
+BIG_BODY = 152 * 1024 * 1024  # above the 150 MB policies, below the 160 MB backstop
+
+
+def post_declaring(client, url, length=None):
+    """A multipart POST whose Content-Length says ``length`` (None: its real length). The size
+    cap reads only that header, so a big one is answered before a byte of the body is read."""
+    return client.post(url, data={"csrf_token": token(client)}, content_type="multipart/form-data",
+                       environ_overrides={"CONTENT_LENGTH": str(length)} if length else {})
+
+
+UPLOAD_URLS = ["/documents/{}/edit", "/documents/{}/files", "/documents/{}/signed"]
+
+
+@pytest.mark.parametrize("doc_type", ["client_questionnaire", "loan_application"])  # 150 and 200 MB policies
+def test_uploads_to_someone_elses_or_a_missing_document_are_404_whatever_the_size(client, app, db, people,
+                                                                                   doc_type):
+    create_user(app, email="cits@example.lv", phone="+37124444444")
+    theirs = document_in(app, R.NEW, email="cits@example.lv", doc_type=doc_type)
+    missing = theirs + 1000
+    login(client, CLIENT)
+    for url in UPLOAD_URLS:
+        for document_id in (theirs, missing):
+            for length in (None, BIG_BODY):
+                r = post_declaring(client, url.format(document_id), length)
+                assert r.status_code == 404, (url, document_id == theirs, length, r.status_code)
+
+
+def test_a_big_upload_to_ones_own_document_still_gets_413(client, app, db, people):
+    mine = document_in(app, R.NEW, doc_type="client_questionnaire")
+    login(client, CLIENT)
+    assert post_declaring(client, f"/documents/{mine}/edit", BIG_BODY).status_code == 413
+    assert post_declaring(client, f"/documents/{mine}/signed", 51 * 1024 * 1024).status_code == 413
+
+
+def test_staff_uploads_to_a_missing_document_are_404_whatever_the_size(client, app, db, people):
+    login(client, STAFF)
+    for url in ("/staff/documents/4242/package", "/staff/documents/4242/resend"):
+        for length in (None, BIG_BODY):
+            assert post_declaring(client, url, length).status_code == 404, (url, length)
 
 
 def test_unchanged_poll_sends_no_cookie(client, app, db, people):

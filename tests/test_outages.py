@@ -203,7 +203,7 @@ def sqlite_portal(tmp_path, sqlite_template, redis_server):
     path = tmp_path / "portal.sqlite3"
     shutil.copy(sqlite_template, path)
     secret = "outage-" + uuid.uuid4().hex
-    app = build_app({"TESTING": True, "SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{path}",
+    app = build_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{path}",
                      "REDIS_URL": redis_server.url, "RATELIMIT_STORAGE_URI": "memory://"})
     *emails, guessed = _users(app, 81)
     models.db.close()
@@ -420,7 +420,7 @@ def test_database_unreachable_every_page_is_the_styled_503_then_all_works_again(
         postgres_url, redis_url, tmp_path):
     if postgres_url is None:
         pytest.skip("PostgreSQL does not answer")
-    app = build_app({"TESTING": True, "SECRET_KEY": "outage-" + uuid.uuid4().hex, "DATABASE_URL": postgres_url,
+    app = build_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "outage-" + uuid.uuid4().hex, "DATABASE_URL": postgres_url,
                      "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": "memory://"})
     with app.app_context():
         _empty_postgres()

@@ -12,7 +12,7 @@ from portal import create_app
 
 @pytest.fixture(scope="module")
 def rules_app():
-    return create_app({"TESTING": True, "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
+    return create_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "rules", "DATABASE_URL": "sqlite:///:memory:"})
 
 
 @pytest.fixture(autouse=True)

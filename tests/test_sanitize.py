@@ -3,7 +3,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rules.sanitize import plain_text_to_html
+from rules.sanitize import plain_text_to_html, strip_bidi_controls
 
 
 class Elements(HTMLParser):
@@ -73,3 +73,21 @@ def test_other_schemes_never_become_links():
 def test_line_breaks_are_kept_for_pre_wrap_and_empty_text_is_empty():
     assert str(plain_text_to_html("viens\notrs")) == "viens\notrs"
     assert str(plain_text_to_html("")) == "" and str(plain_text_to_html(None)) == ""
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("control", BIDI)
+def test_bidirectional_controls_never_reach_the_page(control):
+    """An override turns "exe.jpg" into what reads as "gpj.exe", or hides where a link goes."""
+    html = str(plain_text_to_html(f"Rēķins: https://banka.lv/{control}gpj.exe un {control}teksts"))
+    assert control not in html
+    assert "https://banka.lv/gpj.exe" in html and "teksts" in html
+
+
+def test_stripping_bidirectional_controls_keeps_every_letter_and_the_plain_marks():
+    text = "Ģirts Ēķis — עברית, العربية \u200e\u200f 1 234,56 €"
+    assert strip_bidi_controls(text) == text
+    assert strip_bidi_controls("".join(BIDI)) == ""
+    assert strip_bidi_controls(None) is None and strip_bidi_controls(7) == 7

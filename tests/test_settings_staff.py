@@ -53,8 +53,33 @@ def test_consultant_sees_staff_area_but_not_the_audit_log(client, app):
     create_user(app, email="konsultants@example.lv", phone="+37123333333", staff_role="consultant")
     login(client, "konsultants@example.lv")
     assert client.get("/staff").status_code == 200
-    assert client.get("/staff/outbox").status_code == 200
     assert client.get("/staff/audit").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["consultant", "supervisor"])
+def test_only_an_administrator_reads_the_development_outbox(client, app, role):
+    """It shows every recovery code and temporary password: whoever reads it can take over
+    any account."""
+    create_user(app, email="staff@example.lv", phone="+37123333333", staff_role=role)
+    login(client, "staff@example.lv")
+    assert client.get("/staff/outbox").status_code == 404
+    assert client.get("/staff/outbox?to=%2B37121111111").status_code == 404
+    assert "/staff/outbox" not in client.get("/staff").get_data(as_text=True)
+
+
+def test_the_administrator_reads_the_development_outbox(client, app):
+    create_user(app, email="admin@example.lv", phone="+37123333335", staff_role="admin")
+    login(client, "admin@example.lv")
+    assert "/staff/outbox" in client.get("/staff").get_data(as_text=True)
+    assert client.get("/staff/outbox").status_code == 200
+
+
+def test_the_development_outbox_never_exists_in_production(client, app):
+    create_user(app, email="admin@example.lv", phone="+37123333335", staff_role="admin")
+    login(client, "admin@example.lv")
+    app.config["PORTAL_ENV"] = "production"  # as if the dev backends had slipped past the start
+    assert client.get("/staff/outbox").status_code == 404
+    assert "/staff/outbox" not in client.get("/staff").get_data(as_text=True)
 
 
 @pytest.mark.postgres

@@ -20,7 +20,7 @@ ATTACHMENT = ("piezime.txt", "Pielikums: " + "rindiņa ar tekstu\n" * 58)  # abo
 
 
 def test_a_new_sqlite_file_is_put_in_wal_once_at_app_start(tmp_path, monkeypatch):
-    build_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3"})
+    build_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3"})
     database = models.db.obj
     seen = []
     connection_hooks = type(database)._add_conn_hooks

@@ -52,10 +52,17 @@ def client_document(document_id, permission="documents"):
     return get_scoped_or_404(Document, document_id, permission)
 
 
-def policy_of(document_id):
-    """The upload policy of a document's type (for the request-size limit before parsing)."""
-    document = Document.get_or_none(Document.id == document_id)
-    return document.type.policy if document else R.DOCUMENT_TYPES["company_documents"].policy
+def client_upload_policy(document_id):
+    """The upload policy of a document the signed-in client may act on ("submit"), for the
+    request-size limit set before the body is read; 404 for any other document first, so a
+    large body never tells whether someone else's document exists."""
+    return client_document(document_id, "submit").type.policy
+
+
+def signed_container_policy(document_id):
+    """The signed container's policy, once the client may act on the document (else 404)."""
+    client_document(document_id, "submit")
+    return R.SIGNED_CONTAINER_POLICY
 
 
 def chosen_files(field):

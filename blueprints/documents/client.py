@@ -9,8 +9,8 @@ from peewee import IntegrityError, OperationalError
 import uploads
 from blueprints import (acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user,
                         uploading, wants_fragment)
-from blueprints.documents import (act, bp, chosen_files, client_document, list_query, policy_of, refused,
-                                  row_response, show_context)
+from blueprints.documents import (act, bp, chosen_files, client_document, client_upload_policy, list_query, refused,
+                                  row_response, show_context, signed_container_policy)
 from forms.documents import (ActionForm, AddFilesForm, AskForm, NewDocumentForm, SignedContainerForm,
                              editable_values, questionnaire_form)
 from models.documents import Document, TransitionRefused, fingerprint
@@ -98,7 +98,7 @@ def show(document_id):
 
 @bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
 @clients_only()
-@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(client_upload_policy)
 def edit(document_id):
     """"Labot": the questionnaire with staff comments beside the fields they name; save or submit."""
     document = client_document(document_id, "submit")
@@ -186,7 +186,7 @@ def submit(document_id):
 
 @bp.route("/documents/<int:document_id>/files", methods=["POST"])
 @clients_only()
-@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(client_upload_policy)
 def add_files(document_id):
     """Add files while we need information (the document stays where it is)."""
     document = client_document(document_id, "submit")
@@ -249,7 +249,7 @@ def ask(document_id):
 
 @bp.route("/documents/<int:document_id>/signed", methods=["POST"])
 @clients_only()
-@uploading.accepts_uploads(R.SIGNED_CONTAINER_POLICY)
+@uploading.accepts_uploads(signed_container_policy)
 def upload_signed(document_id):
     """The package signed elsewhere, as one EDOC / ASiC-E container that we check."""
     document = client_document(document_id, "submit")

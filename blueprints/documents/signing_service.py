@@ -1,11 +1,14 @@
 """The signing service's side: its HMAC-signed callback, and the development service page."""
+from functools import wraps
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import adapters
 import models
 from adapters import signing
-from blueprints.documents import bp
+from blueprints import clients_only, signed_in_user
+from blueprints.documents import bp, client_document
 from blueprints.extensions import csrf
 from forms.documents import ActionForm
 from models.documents import Document, SigningInvitation, TransitionRefused
@@ -17,29 +20,42 @@ def _dev_service_enabled():
             and current_app.config.get("PORTAL_ENV") != "production")
 
 
+def _dev_service_only(view):
+    """404 for everyone, signed in or not, unless the development service is on."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not _dev_service_enabled():
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapped
+
+
 @bp.route("/signing-service/dev/<token>", methods=["GET", "POST"])
+@_dev_service_only
+@clients_only()
 def dev_signing(token):
     """The development signing service: shows the package and "signs" it, answering the
-    portal through the same signed callback a real service would send."""
+    portal through the same signed callback a real service would send. Like a real service
+    it signs only as the person it identified: the signed-in client the invitation was made
+    for, while they may still act on its document; the signer's name is theirs."""
     service = adapters.of(current_app).signing
-    if not _dev_service_enabled():
-        abort(404)
+    user = signed_in_user()
     invitation = SigningInvitation.get_or_none(SigningInvitation.token == token)
-    if invitation is None:
+    if invitation is None or invitation.user_id != user.id:
         abort(404)
+    client_document(invitation.document_id, "submit")  # 404 once they may no longer act on it
     form = ActionForm()
     files = invitation.version.files() if invitation.version else []
-    default_name = invitation.user.display_name if invitation.user else ""
+    signer_name = user.display_name[:200]
     if invitation.status == "pending" and form.validate_on_submit():
-        name = (request.form.get("signer_name") or default_name).strip()[:200] or default_name
         body, headers = signing.signed_callback({"invitation": token, "status": "signed",
-                                                 "signers": [{"name": name, "serial": "", "issuer": "dev"}]},
+                                                 "signers": [{"name": signer_name, "serial": "", "issuer": "dev"}]},
                                                 service.secret)
         result, _status = _handle_callback(body, headers)
         flash(_("The signing service reports: %(result)s.", result=result), "info")
         return redirect(url_for("documents.show", document_id=invitation.document_id), code=303)
     return render_template("documents/dev_signing.html", invitation=invitation, files=files, form=form,
-                           default_name=default_name)
+                           signer_name=signer_name)
 
 
 @bp.route("/signing-service/callback", methods=["POST"])

@@ -7,7 +7,7 @@ import models
 import uploads
 from blueprints import uploading
 from blueprints import get_scoped_or_404, render, see_other, signed_in_user, staff_required
-from blueprints.documents import act, bp, chosen_files, policy_of
+from blueprints.documents import act, bp, chosen_files
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
 from models.documents import Document, TransitionRefused
 from rules import documents as R
@@ -15,6 +15,11 @@ from rules import documents as R
 
 def staff_document(document_id):
     return get_scoped_or_404(Document, document_id, "documents")
+
+
+def staff_upload_policy(document_id):
+    """The upload policy of a document's type; 404 for a missing document, before the body is read."""
+    return staff_document(document_id).type.policy
 
 
 @bp.route("/staff/documents")
@@ -95,10 +100,10 @@ def request_info(document_id):
 
 @bp.route("/staff/documents/<int:document_id>/package", methods=["POST"])
 @staff_required()
-@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(staff_upload_policy)
 def prepare_package(document_id):
     form = PackageForm()
-    policy = policy_of(document_id)
+    policy = staff_upload_policy(document_id)
     return _staff_action(document_id, R.PREPARE_PACKAGE, form, _("The package was sent to the client for agreement."),
                          include_submission=lambda f: f.include_submission.data, note=lambda f: f.note.data or "",
                          uploads=lambda f: {"files": (chosen_files(f.files), policy)})
@@ -106,9 +111,9 @@ def prepare_package(document_id):
 
 @bp.route("/staff/documents/<int:document_id>/resend", methods=["POST"])
 @staff_required()
-@uploading.accepts_uploads(lambda document_id: policy_of(document_id))
+@uploading.accepts_uploads(staff_upload_policy)
 def resend(document_id):
     form = ResendForm()
-    policy = policy_of(document_id)
+    policy = staff_upload_policy(document_id)
     return _staff_action(document_id, R.RESEND, form, _("The package was sent again for agreement."),
                          note=lambda f: f.note.data or "", uploads=lambda f: {"files": (chosen_files(f.files), policy)})
