@@ -137,7 +137,7 @@ def test_a_session_started_on_one_instance_works_on_the_other(cluster):
 
 
 def _codes_asked_until_refused(instances):
-    """One person registering asks for the codes (step 2, "Sūtīt kodus") again and again,
+    """One person registering sends step 2 (contact details: the codes go out) again and again,
     round-robin over ``instances``, each time for the same e-mail and phone. Returns the number
     of the first request refused with 429, and the instance that refused it."""
     person = Person()  # a client address of its own, so each run starts with fresh counts
