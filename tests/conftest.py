@@ -149,6 +149,19 @@ def redis_url(tmp_path_factory):
     process.wait(5)
 
 
+# --- S3 ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible server on loopback (moto's server mode) for this worker of this run."""
+    from moto.server import ThreadedMotoServer
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
 # --- SMTP ---------------------------------------------------------------------------
 
 class Mailbox:

@@ -37,9 +37,10 @@ def _free_port():
 
 
 @contextmanager
-def gunicorn_portal(app, workdir, extra_options=()):
+def gunicorn_portal(app, workdir, extra_options=(), extra_env=None):
     """Serve ``app``'s database, uploads, Redis and queue with gunicorn (development
-    environment, development mail and SMS); yields (base URL, the master's Popen, log path)."""
+    environment, development mail and SMS; ``extra_env`` adds to or overrides those variables);
+    yields (base URL, the master's Popen, log path)."""
     port = _free_port()
     config = app.config
     env = {key: value for key, value in os.environ.items()
@@ -49,6 +50,7 @@ def gunicorn_portal(app, workdir, extra_options=()):
                RQ_QUEUE=config["RQ_QUEUE"], RATELIMIT_KEY_PREFIX=f"live-{config['RQ_QUEUE']}",
                UPLOAD_DIR=config["UPLOAD_DIR"], MAIL_BACKEND="dev", SMS_BACKEND="dev",
                PYTHONDONTWRITEBYTECODE="1")
+    env.update(extra_env or {})
     log_path = Path(workdir) / "gunicorn.log"
     command = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
                *procfile_web_options(),

@@ -25,7 +25,7 @@ import models
 import tasks
 import uploads
 from blueprints import uploading
-from conftest import PASSWORD, _free_port, create_user, run_jobs
+from conftest import PASSWORD, create_user, run_jobs
 from live_portal import Browser, gunicorn_portal, worker_pids
 from rules.uploads import SEED_004
 from adapters.storage import LocalStorage, S3Storage, new_key, storage_from_config
@@ -106,16 +106,7 @@ def test_the_configuration_chooses_the_backend(tmp_path):
 
 
 # --- S3 (moto's server on loopback) -------------------------------------------------
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
+# The server itself is conftest.py's s3_endpoint (tests/test_scaleout.py runs the portal on it too).
 
 @pytest.fixture
 def bucket(s3_endpoint, monkeypatch):
