@@ -81,6 +81,7 @@ def default_config(instance_path):
         "SECRET_KEY": env("SECRET_KEY") or None,
         # Earlier secrets, comma-separated: what they sealed can still be opened after a rotation.
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
+        "SIGNING_WEBHOOK_SECRET": env("SIGNING_WEBHOOK_SECRET", ""),  # empty: derived from SECRET_KEY
         "DATABASE_URL": database_url,
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Seconds a web process waits for Redis (to connect, for each answer); after a failure

@@ -187,6 +187,17 @@ def test_valid_container_names_its_signer_and_the_trusted_path(trust):
     assert "/qualified.crl" in hierarchy().requests  # revocation was asked, not assumed
 
 
+def test_a_container_is_checked_also_where_an_event_loop_runs(trust):
+    """pyhanko-certvalidator is asynchronous: its check must work from a thread that already
+    runs an event loop (the browser tests' Playwright does; asyncio.run refuses there)."""
+    import asyncio
+
+    async def inside_a_loop():
+        return signing.check_container(build_container(FILES), trust=trust)
+    report = asyncio.run(inside_a_loop())
+    assert report.ok, problems_of(report)
+
+
 def test_two_signers_one_with_an_elliptic_curve_key(trust):
     second = identity("Līga", "Ozola", "PNOLV-020285-11111", curve=True)
     report = signing.check_container(build_container(FILES, [default_identity(), second]), trust=trust)

@@ -20,6 +20,7 @@ A store with no certificate (``TrustStore.unconfigured``) refuses every signatur
 a clear reason; it never falls back to any other list of roots.
 """
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -145,13 +146,13 @@ class TrustStore:
             fetcher_backend=RequestsFetcherBackend(per_request_timeout=self.timeout) if fetching else None)
         validator = CertificateValidator(certificate, intermediate_certs=others, validation_context=context)
         try:
-            path = asyncio.run(validator.async_validate_path())
+            path = _run(validator.async_validate_path)
         except (PathBuildingError, InvalidCertificateError) as error:  # no path to a trusted CA, self-signed
             return TrustOutcome(False, not_trusted(signer), str(error)[:500])
         except ValidationError as error:
             return TrustOutcome(False, _refusal(error, signer), str(error)[:500])
         try:  # the path is validated already (kept by the validator): this checks the key usage
-            asyncio.run(validator.async_validate_usage(set(SIGNING_KEY_USAGE)))
+            _run(lambda: validator.async_validate_usage(set(SIGNING_KEY_USAGE)))
         except InvalidCertificateError as error:
             return TrustOutcome(False, _l("The certificate of %(signer)s is not one for signing (it lacks the "
                                           "non-repudiation key usage): sign with the signing certificate, "
@@ -213,3 +214,15 @@ def load_certificates(file):
 def _common_name(certificate):
     name = certificate.subject.native
     return str(name.get("common_name") or certificate.subject.human_friendly)
+
+
+def _run(coroutine_function):
+    """Run pyhanko-certvalidator's coroutine to its end from synchronous code: here, or in a
+    thread of its own when this thread already runs an event loop (asyncio.run refuses then;
+    a process embedding the portal beside asyncio code, e.g. the browser tests' Playwright)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine_function())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
