@@ -192,9 +192,13 @@ def test_a_container_is_checked_also_where_an_event_loop_runs(trust):
     runs an event loop (the browser tests' Playwright does; asyncio.run refuses there)."""
     import asyncio
 
+    from concurrent.futures import ThreadPoolExecutor
+
     async def inside_a_loop():
         return signing.check_container(build_container(FILES), trust=trust)
-    report = asyncio.run(inside_a_loop())
+    # A thread of its own, whose loop this test starts (this one may run Playwright's already).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(lambda: asyncio.run(inside_a_loop())).result()
     assert report.ok, problems_of(report)
 
 
