@@ -24,6 +24,9 @@ CLIENT, STAFF, SERVICE, SYSTEM = "client", "staff", "service", "system"
 # The largest id a URL or a form may name (PostgreSQL's integer): anything larger is "not found".
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
+# Rows on one page of a list, and messages on one page of a thread (models.paging).
+LIST_PAGE_SIZE = 25
+THREAD_PAGE_SIZE = 30
 
 
 def bounded_int(value, default=None, low=0, high=MAX_ID):
