@@ -15,6 +15,7 @@ from models.accounts import Client, Membership, User
 from models.base import BaseModel, JSONField, db, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
+from models.paging import Keyset
 from models.runtime import runtime
 from rules import documents as R
 from rules.i18n import _l
@@ -467,11 +468,17 @@ DOCUMENT_MODELS = [Document, DocumentFile, DocumentVersion, VersionFile, Documen
                    SigningInvitation]
 
 
-def fingerprint(query):
-    """(count, latest change, rows waiting) of a document query, in one aggregate
-    query: the list's poll compares it instead of loading rows."""
-    row = (query.select(fn.COUNT(Document.id), fn.MAX(Document.updated_at),
-                        fn.SUM(Document.waiting.cast("integer")))
-           .order_by().tuples().first())
-    count, latest, waiting = row if row else (0, None, 0)
-    return int(count or 0), latest, int(waiting or 0)
+# The client's list, newest first: ids grow with time, so the id alone is the key.
+LIST_ORDER = Keyset(Document.id)
+
+
+def fingerprint(window):
+    """(count, latest change, rows waiting, lowest id, highest id) of a window of the list
+    (``LIST_ORDER.window``: a query with its limit), in one aggregate query over it: the
+    list's poll compares it instead of loading rows."""
+    rows = window.select(Document.id, Document.updated_at, Document.waiting).alias("shown")
+    row = (Document.select(fn.COUNT(rows.c.id), fn.MAX(rows.c.updated_at), fn.SUM(rows.c.waiting.cast("integer")),
+                           fn.MIN(rows.c.id), fn.MAX(rows.c.id))
+           .from_(rows).tuples().first())
+    count, latest, waiting, low, high = row if row else (0, None, 0, 0, 0)
+    return int(count or 0), latest, int(waiting or 0), int(low or 0), int(high or 0)
