@@ -42,19 +42,21 @@ OLDER = re.compile(r'<a [^>]*rel="next"[^>]*href="([^"]+)"|<a [^>]*href="([^"]+)
 
 
 def pages(thread_id):
-    """(name, who, path) of every list page; "older" pages are found by following the link."""
+    """(name, who, path, baseline) of every list page; "older" pages are found by following
+    the page's link, and compared with the list's first page at the small size (where a
+    list of 10 has no older page)."""
     return [
-        ("documents", "client", "/documents"),
-        ("documents, older page", "client", ("older", "/documents")),
-        ("documents poll (unchanged)", "client", ("poll", "/documents")),
-        ("messages", "client", "/messages"),
-        ("messages, older page", "client", ("older", "/messages")),
-        ("thread", "client", f"/messages/{thread_id}"),
-        ("thread, earlier messages", "client", ("older", f"/messages/{thread_id}")),
-        ("staff: documents queue", "staff", "/staff/documents"),
-        ("staff: messages queue", "staff", "/staff/messages"),
-        ("staff: ratings", "staff", "/staff/messages/ratings"),
-        ("staff: thread", "staff", f"/staff/messages/{thread_id}"),
+        ("documents", "client", "/documents", None),
+        ("documents, older page", "client", ("older", "/documents"), "documents"),
+        ("documents poll (unchanged)", "client", ("poll", "/documents"), None),
+        ("messages", "client", "/messages", None),
+        ("messages, older page", "client", ("older", "/messages"), "messages"),
+        ("thread", "client", f"/messages/{thread_id}", None),
+        ("thread, earlier messages", "client", ("older", f"/messages/{thread_id}"), "thread"),
+        ("staff: documents queue", "staff", "/staff/documents", None),
+        ("staff: messages queue", "staff", "/staff/messages", None),
+        ("staff: ratings", "staff", "/staff/messages/ratings", None),
+        ("staff: thread", "staff", f"/staff/messages/{thread_id}", None),
     ]
 
 
@@ -106,60 +108,94 @@ def resolve(client, target):
     return (match.group(1).replace("&amp;", "&"), {"HX-Request": "true"}) if match else (None, {})
 
 
-def measure(client, path, headers):
-    """(median ms, compressed bytes with assets, status) of one page."""
-    response = client.get(path, headers={**GZIP, **headers})  # warm-up; also the weight
+def weigh(client, path, headers):
+    """(compressed bytes of the page with its assets, status)."""
+    response = client.get(path, headers={**GZIP, **headers})
     weight = len(response.data)
     if not headers and response.status_code == 200:
         html = client.get(path).get_data(as_text=True)
         weight += sum(len(client.get(a, headers=GZIP).data)
                       for a in re.findall(r'(?:href|src)="(/static/[^"]+)"', html))
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        client.get(path, headers={**GZIP, **headers})
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), weight, response.status_code
+    return weight, response.status_code
 
 
-def run(size, tmp):
+def timed(client, path, headers):
+    start = time.perf_counter()
+    client.get(path, headers={**GZIP, **headers})
+    return (time.perf_counter() - start) * 1000
+
+
+def prepare(size, tmp):
+    """A temporary database with ``size`` rows of each list, the app on it, and the client
+    user and the supervisor signed in. Returns (database, clients, the long thread's id)."""
     database = Database(tmp, size)
-    try:
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": database.url, "RATELIMIT_ENABLED": False,
-                          "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                          "RQ_QUEUE": f"bench-lists-{uuid.uuid4().hex[:8]}",
-                          "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
-        with app.app_context():
-            migrate_database()
-            start = time.perf_counter()
-            _user, _staff, _client, thread = data.generate(size)
-            made = time.perf_counter() - start
-        models.db.close()
-        print(f"  {size} rows generated in {made:.1f} s", file=sys.stderr)
-        clients = {"client": sign_in(app, "bench@example.lv"), "staff": sign_in(app, "staff@example.lv")}
-        results = {}
-        for name, who, target in pages(thread.id):
-            path, headers = resolve(clients[who], target)
-            results[name] = measure(clients[who], path, headers) if path else None
-        return results
-    finally:
-        database.drop()
+    database.bound = None
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": database.url, "RATELIMIT_ENABLED": False,
+                      "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                      "RQ_QUEUE": f"bench-lists-{uuid.uuid4().hex[:8]}",
+                      "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
+    with app.app_context():
+        migrate_database()
+        start = time.perf_counter()
+        thread = data.generate(size)[3]
+        print(f"  {size} rows generated in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    models.db.close()
+    database.bound = models.db.obj
+    return database, {"client": sign_in(app, "bench@example.lv"), "staff": sign_in(app, "staff@example.lv")}, thread.id
+
+
+def use(database):
+    """Point the models at this size's database: the app binds its database once, at
+    creation, and both sizes' apps live in this process so that their requests can take turns."""
+    models.db.close()
+    models.db.initialize(database.bound)
 
 
 def main():
     small, large = (int(a) for a in sys.argv[1:3]) if len(sys.argv) > 2 else (10, 10_000)
     kind = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL") else "SQLite"
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        at_small, at_large = run(small, tmp), run(large, tmp)
+        sides = []
+        try:
+            sides = [prepare(small, tmp), prepare(large, tmp)]
+            listed = [pages(thread_id) for _database, _clients, thread_id in sides]
+            for i, (name, who, _target, baseline) in enumerate(listed[1]):
+                found = []
+                for side, (database, clients, _thread_id) in enumerate(sides):
+                    use(database)
+                    client = clients[who]
+                    path, headers = resolve(client, listed[side][i][2])
+                    if path is None and side == 0 and baseline:  # none at the small size: the first page
+                        path, headers = resolve(client, {p[0]: p[2] for p in listed[0]}[baseline])
+                    found.append((database, client, path, headers))
+                if found[0][2] is None or found[1][2] is None:
+                    results[name] = None
+                    continue
+                for database, client, path, headers in found:
+                    use(database)
+                    client.get(path, headers={**GZIP, **headers})  # warm-up
+                times = ([], [])
+                for _ in range(RUNS):  # interleaved, so a busy moment of the machine hits both
+                    for side, (database, client, path, headers) in enumerate(found):
+                        use(database)
+                        times[side].append(timed(client, path, headers))
+                results[name] = []
+                for side, (database, client, path, headers) in enumerate(found):
+                    use(database)
+                    results[name].append((statistics.median(times[side]), *weigh(client, path, headers)))
+        finally:
+            for database, _clients, _thread in sides:
+                database.drop()
     print(f"database: {kind}; median of {RUNS} requests; weight = gzip HTML + gzip/deflate assets")
     print(f"{'page':28} {'ms @' + str(small):>9} {'ms @' + str(large):>10} {'ratio':>6} "
           f"{'KB @' + str(small):>8} {'KB @' + str(large):>10}  verdict")
     missed = 0
-    for name in at_small:
-        a, b = at_small[name], at_large[name]
-        if a is None or b is None:
+    for name, found in results.items():
+        if found is None:
             print(f"{name:28} {'(no such page)':>30}")
             continue
+        a, b = found
         ratio = b[0] / a[0]
         heavy = b[1] > WEIGHT_LIMIT
         slow = ratio > TIME_RATIO
