@@ -85,27 +85,27 @@ def list_query(membership):
     return models.scoped(Document, signed_in_user(), "documents", client_id=membership.client_id)
 
 
-def list_window(membership, args=None):
-    """The page of the list the request names (``?before=`` / ``?after=``, or ``args``),
-    as a query (``LIST_ORDER.window``), and its cursor arguments: a poll or a row's form
-    carries them, so what answers is about the page the client looks at."""
+def list_window(query, args=None):
+    """The page of the list (``query``) the request names (``?before=`` / ``?after=``, or
+    ``args``), as a query (``LIST_ORDER.window``), and its cursor arguments: a poll or a
+    row's form carries them, so what answers is about the page the client looks at."""
     before, after = keyset_cursor(LIST_ORDER, args)
-    return (LIST_ORDER.window(list_query(membership), rules.LIST_PAGE_SIZE, before=before, after=after),
+    return (LIST_ORDER.window(query, rules.LIST_PAGE_SIZE, before=before, after=after),
             LIST_ORDER.args(before, after))
 
 
 def list_page(membership, **context):
     """What the list shows: one page (``keyset_page``), its poll token, and ``context``."""
-    pages = keyset_page(list_query(membership), LIST_ORDER, rules.LIST_PAGE_SIZE, endpoint="documents.index")
-    fp = fingerprint(list_window(membership, pages["args"])[0])
+    query = list_query(membership)
+    pages = keyset_page(query, LIST_ORDER, rules.LIST_PAGE_SIZE, endpoint="documents.index")
+    fp = fingerprint(list_window(query, pages["args"])[0])
     return dict(context, documents=pages["rows"], pages=pages, page_args=pages["args"],
                 token=list_token(fp), polling=fp[2] > 0, membership=membership)
 
 
 def row_response(document, status=200):
     """A row after an action from the list, with the poller of the page it is on."""
-    membership = acting_membership("documents")
-    window, page_args = list_window(membership)
+    window, page_args = list_window(list_query(acting_membership("documents")))
     fp = fingerprint(window)
     return render_template("documents/_row_update.html", d=document, page_args=page_args,
                            token=list_token(fp), polling=fp[2] > 0), status

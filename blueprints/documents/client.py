@@ -7,8 +7,8 @@ from peewee import IntegrityError, OperationalError
 import uploads
 from blueprints import (acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user,
                         uploading, wants_fragment)
-from blueprints.documents import (act, bp, chosen_files, client_document, list_page, list_window, policy_of,
-                                  refused, row_response, show_context)
+from blueprints.documents import (act, bp, chosen_files, client_document, list_page, list_query, list_window,
+                                  policy_of, refused, row_response, show_context)
 from forms.documents import (ActionForm, AddFilesForm, AskForm, NewDocumentForm, SignedContainerForm,
                              editable_values, questionnaire_form)
 from models.documents import LIST_ORDER, Document, TransitionRefused, fingerprint
@@ -41,7 +41,7 @@ def rows():
     the first page) — and the poller again (without a trigger when no row waits on us any
     more, which ends the polling)."""
     membership = acting_membership("documents")
-    window, page_args = list_window(membership)
+    window, page_args = list_window(list_query(membership))
     fp = fingerprint(window)
     token = list_token(fp)
     sent = request.args.get("v", "")
@@ -146,7 +146,7 @@ def _done(document, message):
     flash(message, "success")
     if wants_fragment():
         return row_response(Document.get_by_id(document.id))
-    return see_other("documents.index", **list_window(acting_membership("documents"))[1])
+    return see_other("documents.index", **list_window(list_query(acting_membership("documents")))[1])
 
 
 @bp.route("/documents/<int:document_id>/submit", methods=["POST"])
