@@ -21,7 +21,9 @@ from models.accounts import Client, Membership, User
 from models.base import BaseModel, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
+from models.paging import Keyset
 from models.runtime import runtime
+import rules
 from rules import CLIENT, STAFF, SYSTEM, calendar  # noqa: F401  (CLIENT, STAFF: message kinds)
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,9 @@ class Thread(BaseModel):
     delay_explained_at = DateTimeField(null=True)
     answered_at = DateTimeField(null=True)
 
+    class Meta:
+        indexes = ((("client", "last_message_at", "id"), False),)  # the client's threads (THREAD_ORDER)
+
     @property
     def is_waiting(self):
         return self.waiting_since is not None
@@ -54,10 +59,13 @@ class Thread(BaseModel):
     def is_overdue(self, now=None):
         return self.is_waiting and self.due_at is not None and self.due_at < (now or utcnow())
 
+    def messages_with_authors(self):
+        """The thread's messages with their authors, unordered (pages order them: MESSAGE_ORDER)."""
+        return (Message.select(Message, User).join(User, on=(Message.author == User.id), join_type=JOIN.LEFT_OUTER)
+                .where(Message.thread == self))
+
     def messages_after(self, after_id=0, limit=None):
-        query = (Message.select(Message, User).join(User, on=(Message.author == User.id),
-                                                    join_type=JOIN.LEFT_OUTER)
-                 .where(Message.thread == self, Message.id > after_id).order_by(Message.id))
+        query = self.messages_with_authors().where(Message.id > after_id).order_by(Message.id)
         return query.limit(limit) if limit else query
 
     def latest_message_id(self):
@@ -176,6 +184,9 @@ class Message(BaseModel):
     created_at = DateTimeField(default=utcnow)
     nonce = CharField(max_length=64, null=True, unique=True)  # one message per form sent, however often
 
+    class Meta:
+        indexes = ((("thread", "id"), False),)  # a thread's page of messages, its unread ones
+
     @classmethod
     def sent_with(cls, nonce, author):
         """The message ``author`` already sent with this form (``nonce``), or None."""
@@ -218,8 +229,17 @@ class ThreadRating(BaseModel):
     comment = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
+    class Meta:
+        indexes = ((("created_at", "id"), False),)  # the ratings, newest first (RATING_ORDER)
+
 
 MESSAGE_MODELS = [Thread, Message, MessageAttachment, ThreadRead, ThreadRating]
+
+# Newest first, a page at a time (models.paging): threads by their last message, then id;
+# a thread's messages and the ratings by when they were written.
+THREAD_ORDER = Keyset(Thread.last_message_at, Thread.id)
+MESSAGE_ORDER = Keyset(Message.id)
+RATING_ORDER = Keyset(ThreadRating.created_at, ThreadRating.id)
 
 
 # --- Queries -----------------------------------------------------------------------------
@@ -243,9 +263,25 @@ def unread_counts(user, thread_ids):
     return {thread_id: n for thread_id, n in _unread(user, list(thread_ids)).tuples()}
 
 
-def unread_total(user, threads_query):
-    """Unread messages over a (scoped) query of threads (one query)."""
-    return sum(n for _thread_id, n in _unread(user, threads_query.select(Thread.id)).tuples())
+def unread_total(user, threads_query, recent=rules.UNREAD_RECENT_THREADS):
+    """Unread messages in the ``recent`` most recently active threads of a (scoped) query,
+    in one query whose cost does not grow with the number of threads. A message puts its
+    thread at the top when it comes, so an unread one is left out only once ``recent``
+    other threads have had a message since."""
+    newest = (threads_query.select(Thread.id)
+              .order_by(Thread.last_message_at.desc(), Thread.id.desc()).limit(recent))
+    return sum(n for _thread_id, n in _unread(user, newest).tuples())
+
+
+def waiting_count():
+    """How many threads wait for staff (the header's number), counted on the index."""
+    return Thread.select().where(Thread.waiting_since.is_null(False)).count()
+
+
+def rating_summary():
+    """(average score or None, number of ratings), in one aggregate query."""
+    average, count = ThreadRating.select(fn.AVG(ThreadRating.score), fn.COUNT(ThreadRating.id)).tuples().get()
+    return (float(average) if average is not None else None), int(count or 0)
 
 
 def waiting_queue():
