@@ -60,7 +60,7 @@ def documents(client, user, n, start):
 def threads(client, user, staff, n, start):
     """``n`` threads, each with the client's question and, for two in three, an answer
     (rated by the client); the rest wait for one. The user has read them all but the last."""
-    rows = []
+    rows, before = [], Thread.select(fn.MAX(Thread.id)).scalar() or 0
     for i in range(n):
         at = start + timedelta(minutes=i)
         answered = i % 3 != 0
@@ -71,7 +71,7 @@ def threads(client, user, staff, n, start):
                      "answered_at": at + timedelta(seconds=30) if answered else None})
     _insert(Thread, rows)
     made = list(Thread.select(Thread.id, Thread.created_at, Thread.answered_at)
-                .where(Thread.client == client).order_by(Thread.id))
+                .where(Thread.client == client, Thread.id > before).order_by(Thread.id))
     messages, ratings, reads = [], [], []
     for i, t in enumerate(made):
         messages.append({"thread": t.id, "kind": CLIENT, "author": user.id, "body": BODY, "created_at": t.created_at})
@@ -82,8 +82,8 @@ def threads(client, user, staff, n, start):
                             "created_at": t.answered_at})
     _insert(Message, messages)
     _insert(ThreadRating, ratings)
-    last_of = dict(Message.select(Message.thread, fn.MAX(Message.id)).join(Thread)
-                   .where(Thread.client == client).group_by(Message.thread).tuples())
+    last_of = dict(Message.select(Message.thread, fn.MAX(Message.id))
+                   .where(Message.thread > before).group_by(Message.thread).tuples())
     for t in made[:-1]:
         reads.append({"thread": t.id, "user": user.id, "last_read_id": last_of[t.id]})
     _insert(ThreadRead, reads)
