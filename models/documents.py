@@ -52,7 +52,9 @@ class Document(BaseModel):
     updated_at = DateTimeField(default=utcnow, index=True)
 
     class Meta:
-        indexes = ((("client", "id"), False),)  # the client's list, a page at a time (LIST_ORDER)
+        indexes = ((("client", "id"), False),  # the client's list, a page at a time (LIST_ORDER)
+                   (("waiting", "status", "submitted_at", "updated_at", "id"), False),  # the staff queue
+                   (("waiting", "updated_at"), False))  # recently changed, for staff
 
     @property
     def type(self):

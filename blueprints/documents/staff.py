@@ -1,7 +1,6 @@
 """Staff pages of documents: the queue of what waits on us, a document, the decisions."""
 from flask import flash
 from flask_babel import gettext as _
-from peewee import Case
 
 import models
 import rules
@@ -24,10 +23,9 @@ def queue():
     """Documents waiting on us: in processing first, then questions about packages; oldest first.
     By numbered page (``?page=``, ``page_of``): the order is a priority, which no key follows.
     Beside it the few most recently changed (a fixed number, so no pager)."""
-    first = Case(None, [(Document.status == R.PROCESSING, 0), (Document.status == R.READY, 1)], 2)
     waiting = (Document.select(Document, models.Client).join(models.Client)
                .where(Document.waiting == True)  # noqa: E712 (peewee expression)
-               .order_by(first, Document.submitted_at, Document.updated_at, Document.id))
+               .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id))  # R.QUEUE_STATUSES
     pages = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     # A document never submitted is still the client's own draft: not listed for staff.
     recent = list(Document.select(Document, models.Client).join(models.Client)
