@@ -50,7 +50,8 @@ class Thread(BaseModel):
     answered_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("client", "last_message_at", "id"), False),)  # the client's threads (THREAD_ORDER)
+        indexes = ((("client", "last_message_at", "id"), False),  # the client's threads (THREAD_ORDER)
+                   (("waiting_since", "last_message_at", "id"), False))  # answered ones, for staff
 
     @property
     def is_waiting(self):
