@@ -250,23 +250,25 @@ RATING_ORDER = Keyset(ThreadRating.created_at, ThreadRating.id)
 # --- Queries -----------------------------------------------------------------------------
 
 def _unread(user, threads):
-    """Messages from others in ``threads`` (ids or a query of ids) newer than what the user
-    read. The thread and the user's read mark come first, so the index on (thread, id)
-    reads only the messages after the mark, however long the thread."""
-    read = ThreadRead.alias()
-    return (Thread.select(Thread.id, fn.COUNT(Message.id).alias("n"))
-            .join(read, join_type=JOIN.LEFT_OUTER, on=((read.thread == Thread.id) & (read.user == user.id)))
-            .switch(Thread)
-            .join(Message, on=((Message.thread == Thread.id) & (Message.id > fn.COALESCE(read.last_read_id, 0))))
-            .where(Thread.id.in_(threads), Message.author.is_null() | (Message.author != user.id))
-            .group_by(Thread.id))
+    """(thread id, unread messages) for each of ``threads`` (a query selecting thread ids):
+    the messages from others after the user's read mark. Counted per thread in a subquery
+    whose bounds are known before it runs (the thread, the mark), so the index on (thread,
+    id) reads only the unread messages, however long the thread and whatever the planner
+    guesses about the join."""
+    shown = threads.alias("shown")
+    read, message = ThreadRead.alias(), Message.alias()
+    mark = fn.COALESCE(read.select(read.last_read_id).where(read.thread == shown.c.id, read.user == user.id), 0)
+    unread = message.select(fn.COUNT(message.id)).where(
+        message.thread == shown.c.id, message.id > mark, message.author.is_null() | (message.author != user.id))
+    return Thread.select(shown.c.id, unread).from_(shown).tuples()
 
 
 def unread_counts(user, thread_ids):
-    """{thread id: unread messages} for the given threads (one query)."""
+    """{thread id: unread messages} for the given threads, those with any (one query)."""
     if not thread_ids:
         return {}
-    return {thread_id: n for thread_id, n in _unread(user, list(thread_ids)).tuples()}
+    threads = Thread.select(Thread.id).where(Thread.id.in_(list(thread_ids)))
+    return {thread_id: n for thread_id, n in _unread(user, threads) if n}
 
 
 def unread_total(user, threads_query, recent=rules.UNREAD_RECENT_THREADS):
@@ -276,7 +278,7 @@ def unread_total(user, threads_query, recent=rules.UNREAD_RECENT_THREADS):
     other threads have had a message since."""
     newest = (threads_query.select(Thread.id)
               .order_by(Thread.last_message_at.desc(), Thread.id.desc()).limit(recent))
-    return sum(n for _thread_id, n in _unread(user, newest).tuples())
+    return sum(n for _thread_id, n in _unread(user, newest))
 
 
 def waiting_count():
