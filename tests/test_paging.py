@@ -133,10 +133,12 @@ def test_staff_ratings_and_answered_threads_page_by_key(client, app, db, people)
         answered = [t.id for t in Thread.select().where(Thread.waiting_since.is_null())
                     .order_by(Thread.last_message_at.desc(), Thread.id.desc())]
         waiting = Thread.select().where(Thread.waiting_since.is_null(False)).count()
+        scores = [r.score for r in ThreadRating.select()]
     seen, url = [], "/staff/messages/ratings"
     while url:
         html = text(client.get(url))
         seen += ids(html, r'<td><a href="/staff/messages/(\d+)"')
+        assert f"Vidēji {sum(scores) / len(scores):.1f} no 5 (vērtējumu skaits: {len(scores)})" in html  # all, not a page
         url = link(html, "next")
     assert seen == rated and len(rated) > LIST_PAGE_SIZE
 
@@ -235,6 +237,19 @@ def test_a_cursor_that_is_garbage_or_huge_is_the_first_page(client, app, db, peo
             assert ids(response.get_data(as_text=True), rows) == first, (name, cursor)
         both = client.get(f"{path}?before={cursor}&after={cursor}", headers=HX)
         assert both.status_code == 200
+
+
+def test_the_unread_count_of_the_header_looks_at_the_most_recently_active_threads(app, db, people):
+    seed(app, threads=5)
+    with domain(app):
+        user = models.User.get(models.User.email == CLIENT)
+        ThreadRead.delete().execute()  # nothing read: each thread has one answer unread, or none
+        threads = models.scoped(Thread, user, "messages")
+        newest = threads.order_by(Thread.last_message_at.desc(), Thread.id.desc()).first()
+        everything = models.messages.unread_total(user, threads)
+        assert everything == sum(models.messages.unread_counts(user, [t.id for t in threads]).values()) > 0
+        assert models.messages.unread_total(user, threads, recent=1) == \
+            models.messages.unread_counts(user, [newest.id]).get(newest.id, 0) < everything
 
 
 def test_keyset_cursor_text_round_trips_and_refuses_anything_else():
@@ -336,7 +351,13 @@ def counted():
         models.db.obj.execute_sql = original
 
 
+LIST_READ = re.compile(r'^SELECT .*? FROM "(document|thread|message|thread_rating)" AS', re.S)
+ORDERED_WITHOUT_LIMIT = re.compile(r"ORDER BY(?!.*LIMIT)", re.S)
+
+
 def statements_per_page(client, staff, thread_id):
+    """{page: SQL statements it runs}; and every ordered read of rows is limited to a page
+    (or to rows named by id), so no list is read whole."""
     pages = {"/documents": client, "/messages": client, f"/messages/{thread_id}": client,
              "/staff/documents": staff, "/staff/messages": staff, "/staff/messages/ratings": staff,
              f"/staff/messages/{thread_id}": staff}
@@ -346,6 +367,8 @@ def statements_per_page(client, staff, thread_id):
         with counted() as statements:
             text(who.get(path))
         found[path] = len(statements)
+        whole = [s for s in statements if LIST_READ.match(s) and ORDERED_WITHOUT_LIMIT.search(s) and " IN (" not in s]
+        assert whole == [], (path, whole)
     page = text(client.get("/documents"))
     with counted() as statements:
         assert client.get(poller(page), headers=HX).status_code == 204
