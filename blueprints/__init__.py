@@ -135,10 +135,13 @@ def is_poll():
 
 def _page_url(endpoint, drop, **cursor):
     """This list again at another page: the view's arguments and the other query arguments
-    (a filter, another list's page on the same screen) kept, the paging ones replaced."""
+    (a filter, another list's page on the same screen) kept, the paging ones replaced.
+    Arguments that would steer ``url_for`` itself (``_external``, ``_scheme``, ``endpoint``…)
+    are not kept: they are nobody's filter."""
     if endpoint is None:
-        kept = {k: v for k, v in request.args.items() if k not in drop}
-        return url_for(request.endpoint, **(request.view_args or {}), **kept, **cursor)
+        kept = {k: v for k, v in request.args.items()
+                if k not in drop and not k.startswith("_") and k != "endpoint"}
+        return url_for(request.endpoint, **{**kept, **(request.view_args or {}), **cursor})
     return url_for(endpoint, **cursor)
 
 

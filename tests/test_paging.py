@@ -401,3 +401,17 @@ def test_the_queue_statuses_are_those_that_wait_and_sort_in_queue_order():
     can_wait = {s for s in R.STATUSES for question in (False, True) for invitation in (False, True)
                 if R.waits_on_institution(s, question, invitation)}
     assert can_wait == set(R.QUEUE_STATUSES)
+
+
+@pytest.mark.parametrize("path", ["/staff/messages", "/staff/messages/ratings", "/staff/documents",
+                                  "/staff/messages/{thread}"])
+def test_query_arguments_a_pager_keeps_cannot_steer_its_links(client, app, db, people, path):
+    thread_id = seed(app, threads=4 * QUEUE_PAGE_SIZE, documents=8 * QUEUE_PAGE_SIZE, messages=THREAD_PAGE_SIZE + 2)
+    login(client, STAFF)
+    path = path.format(thread=thread_id)
+    hostile = "_external=1&_scheme=javascript&_anchor=x&_method=POST&endpoint=auth.login&thread_id=1"
+    html = text(client.get(f"{path}?{hostile}"))
+    older = link(html, "next")
+    assert older and older.startswith(path + "?") and "javascript" not in older and "#" not in older
+    kept = [pair.split("=")[0] for pair in older.split("?", 1)[1].split("&")]
+    assert not [k for k in kept if k.startswith("_") or k == "endpoint"], kept
