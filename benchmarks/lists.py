@@ -130,7 +130,8 @@ def prepare(size, tmp):
     user and the supervisor signed in. Returns (database, clients, the long thread's id)."""
     database = Database(tmp, size)
     database.bound = None
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": database.url, "RATELIMIT_ENABLED": False,
+    app = create_app({"PORTAL_ENV": "development", "SECRET_KEY": "bench", "DATABASE_URL": database.url,
+                      "RATELIMIT_ENABLED": False,
                       "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                       "RQ_QUEUE": f"bench-lists-{uuid.uuid4().hex[:8]}",
                       "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
