@@ -133,12 +133,56 @@ def is_poll():
     return bool(getattr(view, "is_poll", False))
 
 
+def _page_url(endpoint, drop, **cursor):
+    """This list again at another page: the view's arguments and the other query arguments
+    (a filter, another list's page on the same screen) kept, the paging ones replaced.
+    Arguments that would steer ``url_for`` itself (``_external``, ``_scheme``, ``endpoint``…)
+    are not kept: they are nobody's filter."""
+    if endpoint is None:
+        kept = {k: v for k, v in request.args.items()
+                if k not in drop and not k.startswith("_") and k != "endpoint"}
+        return url_for(request.endpoint, **{**kept, **(request.view_args or {}), **cursor})
+    return url_for(endpoint, **cursor)
+
+
 def page_of(query, per_page):
-    """One page of a query (``?page=``, 1 … ``rules.MAX_PAGE``; anything else is page 1) as
-    plain values, so the template runs no query: ``rows``, ``page`` and ``page_count``."""
+    """One page of a query by offset (``?page=``, 1 … ``rules.MAX_PAGE``; anything else is
+    page 1), for orders a key cannot page (priorities): plain values, so the template runs
+    no query — ``rows``, ``page`` and the links of ``templates/_pager.html``. It reads one
+    row more than it shows instead of counting them all (an offset still reads what it skips)."""
     page = rules.bounded_int(request.args.get("page"), default=1, low=1, high=rules.MAX_PAGE)
-    page_count = max(1, -(-query.count() // per_page))
-    return {"rows": list(query.paginate(page, per_page)), "page": page, "page_count": page_count}
+    rows = list(query.limit(per_page + 1).offset((page - 1) * per_page))  # one more: is there an older page?
+    link = lambda n: _page_url(None, ("page",), **({"page": n} if n > 1 else {}))  # noqa: E731
+    return {"rows": rows[:per_page], "page": page,
+            "newest": link(1) if page > 2 else None, "newer": link(page - 1) if page > 1 else None,
+            "older": link(page + 1) if len(rows) > per_page else None}
+
+
+KEYSET_ARGS = ("before", "after")
+
+
+def keyset_cursor(order, args=None):
+    """(before, after) key values of the request's arguments, or of ``args`` (``before``
+    wins), each None unless it is a cursor of ``order`` (a ``models.paging.Keyset``):
+    garbage is the first page."""
+    args = request.args if args is None else args
+    before = order.parse(args.get("before"))
+    return before, None if before is not None else order.parse(args.get("after"))
+
+
+def keyset_page(query, order, per_page, endpoint=None):
+    """One page of ``query`` newest first by key (``?before=`` / ``?after=``, see
+    ``models.paging``) as plain values: ``rows``; ``args``, the cursor naming this page (a
+    poll or a row's form carries it); and the links of ``templates/_pager.html`` — ``newest``,
+    ``newer``, ``older`` (None where there is none) — to ``endpoint`` (default: this view)."""
+    before, after = keyset_cursor(order)
+    found = order.page(query, per_page, before=before, after=after)
+    link = lambda **cursor: _page_url(endpoint, KEYSET_ARGS, **cursor)  # noqa: E731
+    newer = found.newer and bool(found.rows)
+    return {"rows": found.rows, "args": found.args, "page": None,
+            "newest": link() if found.newer else None,
+            "newer": link(after=order.cursor(found.rows[0])) if newer else None,
+            "older": link(before=order.cursor(found.rows[-1])) if found.older else None}
 
 
 # --- Redirects and the audit log -----------------------------------------------------------------

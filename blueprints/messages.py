@@ -34,13 +34,14 @@ from peewee import IntegrityError
 import models
 import rules
 import uploads
-from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, page_of,
-                        poll as poll_view, render, render_form, see_other, signed_in_user, staff_required, uploading)
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page,
+                        page_of, poll as poll_view, render, render_form, see_other, signed_in_user, staff_required,
+                        uploading)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
-from models.messages import (ABOUT_KINDS, CLIENT, STAFF, Message, MessageAttachment, Thread,
-                             ThreadRating, cached_last_message, publish_last_message, refill_last_message,
-                             unread_counts,
-                             unread_total, waiting_queue)
+from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
+                             MessageAttachment, Thread, ThreadRating, cached_last_message, publish_last_message,
+                             rating_summary, refill_last_message, unread_counts, unread_total, waiting_count,
+                             waiting_queue)
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
@@ -163,7 +164,7 @@ def _messages_link():
         return {"messages_link": None}
     user = signed_in_user()
     if user.is_staff:
-        return {"messages_link": (url_for("messages.staff_queue"), waiting_queue().count())}
+        return {"messages_link": (url_for("messages.staff_queue"), waiting_count())}
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
@@ -183,14 +184,26 @@ def _poller(thread, after):
 
 
 def _thread_context(thread):
-    """Everything a thread page shows; marks it read and refreshes the Redis pointer."""
-    messages = list(thread.messages_after(0))
-    last = messages[-1].id if messages else 0
-    if last:
-        thread.mark_read(signed_in_user(), last)
-        publish_last_message(thread.id, last)
+    """Everything a thread page shows: a page of messages, oldest at the top (the newest
+    page unless ``?before=`` / ``?after=`` names an earlier one). The newest page polls for
+    news, and marks the thread read and refreshes the Redis pointer; earlier ones do not."""
+    pages = keyset_page(thread.messages_with_authors(), MESSAGE_ORDER, rules.THREAD_PAGE_SIZE)
+    messages = pages["rows"][::-1]
+    poller = None
+    if pages["newest"] is None:
+        last = messages[-1].id if messages else 0
+        if last:
+            thread.mark_read(signed_in_user(), last)
+            publish_last_message(thread.id, last)
+        poller = _poller(thread, last)
     return {"thread": thread, "messages": messages, "attachments": _attachments_of(messages),
-            "poller": _poller(thread, last), "now": models.utcnow()}
+            "pages": pages, "poller": poller, "now": models.utcnow()}
+
+
+def _earlier(context):
+    """The fragment that answers htmx's "Show earlier messages": the older messages and the
+    next such control, in place of the control (on a page by itself without JavaScript)."""
+    return "messages/_earlier.html" if "before" in context["pages"]["args"] else None
 
 
 def _attachments_of(messages):
@@ -280,13 +293,15 @@ def _about(kind, about_id, membership=None):
 @bp.route("/messages")
 @clients_only("messages.staff_queue")
 def index():
-    """The threads of the account the user acts for, newest first, with unread counts."""
+    """The threads of the account the user acts for, newest first, a page at a time (by the
+    last message's time and the id), with unread counts."""
     user = signed_in_user()
     membership = acting_membership()
     allowed = membership is not None and membership.allows("messages")
-    threads = list(_client_threads(membership)) if allowed else []
+    pages = keyset_page(_client_threads(membership), THREAD_ORDER, rules.LIST_PAGE_SIZE) if allowed else None
+    threads = pages["rows"] if allowed else []
     unread = unread_counts(user, [t.id for t in threads])
-    return render("messages/index.html", "messages/_threads.html", threads=threads, unread=unread,
+    return render("messages/index.html", "messages/_threads.html", threads=threads, unread=unread, pages=pages,
                   membership=membership, allowed=allowed)
 
 
@@ -326,7 +341,8 @@ def new():
 @clients_only("messages.staff_thread")
 @uploading.accepts_uploads(ATTACHMENT_POLICY)
 def thread(thread_id):
-    """One thread: every message, the reply form, the rating once answered; polls for news."""
+    """One thread: its latest messages (earlier ones in place or on their own page), the reply
+    form, the rating once answered; polls for news."""
     user = signed_in_user()
     thread = _thread_or_404(thread_id)
     form = ReplyForm()
@@ -342,8 +358,9 @@ def thread(thread_id):
             flash(_("Your message has been sent."), "success")
             return see_other("messages.thread", thread_id=thread.id)
     rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
-    return render_form("messages/thread.html", None, form=form, rating=rating,
-                       rating_form=RatingForm(formdata=None), **_thread_context(thread))
+    context = _thread_context(thread)
+    return render_form("messages/thread.html", _earlier(context), form=form, rating=rating,
+                       rating_form=RatingForm(formdata=None), **context)
 
 
 @bp.route("/messages/<int:thread_id>/poll")
@@ -399,8 +416,9 @@ def rate(thread_id):
         except IntegrityError:
             flash(_("This conversation has already been rated."), "info")
         return see_other("messages.thread", thread_id=thread.id)
+    context = _thread_context(thread)
     return render("messages/thread.html", None, 422, form=ReplyForm(formdata=None), rating=None,
-                  rating_form=form, **_thread_context(thread))
+                  rating_form=form, **context)
 
 
 @bp.route("/messages/<int:thread_id>/files/<int:attachment_id>")
@@ -425,13 +443,14 @@ def attachment(thread_id, attachment_id):
 @bp.route("/staff/messages")
 @staff_required()
 def staff_queue():
-    """Threads waiting for an answer, earliest due first (so overdue ones lead); then the rest."""
+    """Threads waiting for an answer, earliest due first (so overdue ones lead), by numbered
+    page (``?page=``: a due time can move, so no key pages it); then the answered ones,
+    newest first, by key (``?before=`` / ``?after=``)."""
     now = models.utcnow()
-    waiting = list(waiting_queue())
+    waiting = page_of(waiting_queue(), rules.QUEUE_PAGE_SIZE)
     others = (Thread.select(Thread, models.Client).join(models.Client)
-              .where(Thread.waiting_since.is_null())
-              .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
-    pages = page_of(others, 25)
+              .where(Thread.waiting_since.is_null()))
+    pages = keyset_page(others, THREAD_ORDER, rules.QUEUE_PAGE_SIZE)
     return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)
 
 
@@ -448,10 +467,10 @@ def _staff_page(thread, form=None, delay_form=None):
         with force_locale(_client_language(thread)):
             delay_form.reason.data = _("the question needs to be checked by the colleague responsible "
                                        "for it.")
-    return render("messages/staff_thread.html", None, 422 if failed else 200,
+    context = _thread_context(thread)
+    return render("messages/staff_thread.html", _earlier(context), 422 if failed else 200,
                   form=form or ReplyForm(formdata=None), delay_form=delay_form,
-                  rating=ThreadRating.get_or_none(ThreadRating.thread == thread),
-                  **_thread_context(thread))
+                  rating=ThreadRating.get_or_none(ThreadRating.thread == thread), **context)
 
 
 @bp.route("/staff/messages/<int:thread_id>", methods=["GET", "POST"])
@@ -507,11 +526,9 @@ def staff_delay(thread_id):
 @bp.route("/staff/messages/ratings")
 @staff_required("supervisor")
 def ratings():
-    """Clients' ratings of how their threads were handled, newest first (supervisors)."""
-    query = (ThreadRating.select(ThreadRating, Thread, models.Client)
-             .join(Thread).join(models.Client)
-             .order_by(ThreadRating.created_at.desc(), ThreadRating.id.desc()))
-    scores = [r.score for r in ThreadRating.select(ThreadRating.score)]
-    average = sum(scores) / len(scores) if scores else None
-    pages = page_of(query, 50)
-    return render("messages/ratings.html", pages=pages, average=average, count=len(scores))
+    """Clients' ratings of how their threads were handled, newest first, a page at a time
+    by key (supervisors); the average over all of them."""
+    query = ThreadRating.select(ThreadRating, Thread, models.Client).join(Thread).join(models.Client)
+    average, count = rating_summary()
+    pages = keyset_page(query, RATING_ORDER, rules.LIST_PAGE_SIZE)
+    return render("messages/ratings.html", pages=pages, average=average, count=count)

@@ -15,6 +15,7 @@ from models.accounts import Client, Membership, User
 from models.base import BaseModel, JSONField, db, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
+from models.paging import Keyset
 from models.runtime import runtime
 from rules import documents as R
 from rules.i18n import _l
@@ -27,6 +28,10 @@ class TransitionRefused(Exception):
         super().__init__(str(message))
         self.message = message
         self.problems = problems or {}  # field name → [messages], for forms
+
+
+def _has_authority(membership):
+    return bool(membership and membership.revoked_at is None and R.has_representation_rights(membership.role))
 
 
 class Document(BaseModel):
@@ -45,6 +50,11 @@ class Document(BaseModel):
     submitted_at = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("client", "id"), False),  # the client's list, a page at a time (LIST_ORDER)
+                   (("waiting", "status", "submitted_at", "updated_at", "id"), False),  # the staff queue
+                   (("waiting", "updated_at"), False))  # recently changed, for staff
 
     @property
     def type(self):
@@ -118,9 +128,17 @@ class Document(BaseModel):
 
     def submitter_has_authority(self):
         """Representation rights: the submitter acts for themself or is the main user."""
-        membership = self.submitter_membership()
-        return bool(membership and membership.revoked_at is None
-                    and R.has_representation_rights(membership.role))
+        return _has_authority(self.submitter_membership())
+
+    @staticmethod
+    def authority_of(documents):
+        """{document id: ``submitter_has_authority()``} for a page of documents, in one query."""
+        submitters = {(d.created_by_id, d.client_id) for d in documents if d.created_by_id}
+        if not submitters:
+            return {d.id: False for d in documents}
+        found = {(m.user_id, m.client_id): _has_authority(m) for m in Membership.select().where(
+            Membership.user.in_({u for u, _c in submitters}), Membership.client.in_({c for _u, c in submitters}))}
+        return {d.id: found.get((d.created_by_id, d.client_id), False) for d in documents}
 
     def pending_invitation(self):
         return (SigningInvitation.select().where(SigningInvitation.document == self,
@@ -483,11 +501,17 @@ DOCUMENT_MODELS = [Document, DocumentFile, DocumentVersion, VersionFile, Documen
                    SigningInvitation]
 
 
-def fingerprint(query):
-    """(count, latest change, rows waiting) of a document query, in one aggregate
-    query: the list's poll compares it instead of loading rows."""
-    row = (query.select(fn.COUNT(Document.id), fn.MAX(Document.updated_at),
-                        fn.SUM(Document.waiting.cast("integer")))
-           .order_by().tuples().first())
-    count, latest, waiting = row if row else (0, None, 0)
-    return int(count or 0), latest, int(waiting or 0)
+# The client's list, newest first: ids grow with time, so the id alone is the key.
+LIST_ORDER = Keyset(Document.id)
+
+
+def fingerprint(window):
+    """(count, latest change, rows waiting, lowest id, highest id) of a window of the list
+    (``LIST_ORDER.window``: a query with its limit), in one aggregate query over it: the
+    list's poll compares it instead of loading rows."""
+    rows = window.select(Document.id, Document.updated_at, Document.waiting).alias("shown")
+    row = (Document.select(fn.COUNT(rows.c.id), fn.MAX(rows.c.updated_at), fn.SUM(rows.c.waiting.cast("integer")),
+                           fn.MIN(rows.c.id), fn.MAX(rows.c.id))
+           .from_(rows).tuples().first())
+    count, latest, waiting, low, high = row if row else (0, None, 0, 0, 0)
+    return int(count or 0), latest, int(waiting or 0), int(low or 0), int(high or 0)

@@ -21,7 +21,9 @@ from models.accounts import Client, Membership, User
 from models.base import BaseModel, scoped_nonce, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
+from models.paging import Keyset
 from models.runtime import runtime
+import rules
 from rules import CLIENT, STAFF, SYSTEM, calendar  # noqa: F401  (CLIENT, STAFF: message kinds)
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,10 @@ class Thread(BaseModel):
     delay_explained_at = DateTimeField(null=True)
     answered_at = DateTimeField(null=True)
 
+    class Meta:
+        indexes = ((("client", "last_message_at", "id"), False),  # the client's threads (THREAD_ORDER)
+                   (("waiting_since", "last_message_at", "id"), False))  # answered ones, for staff
+
     @property
     def is_waiting(self):
         return self.waiting_since is not None
@@ -54,10 +60,13 @@ class Thread(BaseModel):
     def is_overdue(self, now=None):
         return self.is_waiting and self.due_at is not None and self.due_at < (now or utcnow())
 
+    def messages_with_authors(self):
+        """The thread's messages with their authors, unordered (pages order them: MESSAGE_ORDER)."""
+        return (Message.select(Message, User).join(User, on=(Message.author == User.id), join_type=JOIN.LEFT_OUTER)
+                .where(Message.thread == self))
+
     def messages_after(self, after_id=0, limit=None):
-        query = (Message.select(Message, User).join(User, on=(Message.author == User.id),
-                                                    join_type=JOIN.LEFT_OUTER)
-                 .where(Message.thread == self, Message.id > after_id).order_by(Message.id))
+        query = self.messages_with_authors().where(Message.id > after_id).order_by(Message.id)
         return query.limit(limit) if limit else query
 
     def latest_message_id(self):
@@ -163,6 +172,10 @@ class Thread(BaseModel):
                 for u in self.client_recipients() if u.notify_email]
 
 
+Thread.add_index(Thread.index(Thread.due_at, Thread.waiting_since, Thread.id, name="thread_waiting_due",
+                              where=Thread.waiting_since.is_null(False)))  # the staff queue (waiting_queue)
+
+
 class Message(BaseModel):
     """One message: by a client user, a staff member, or the system (acknowledgement)."""
 
@@ -175,6 +188,9 @@ class Message(BaseModel):
     system_due_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     nonce = CharField(max_length=64, null=True, unique=True)  # one message per form sent, however often
+
+    class Meta:
+        indexes = ((("thread", "id"), False),)  # a thread's page of messages, its unread ones
 
     @classmethod
     def sent_with(cls, nonce, author):
@@ -218,41 +234,71 @@ class ThreadRating(BaseModel):
     comment = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
+    class Meta:
+        indexes = ((("created_at", "id"), False),)  # the ratings, newest first (RATING_ORDER)
+
 
 MESSAGE_MODELS = [Thread, Message, MessageAttachment, ThreadRead, ThreadRating]
+
+# Newest first, a page at a time (models.paging): threads by their last message, then id;
+# a thread's messages and the ratings by when they were written.
+THREAD_ORDER = Keyset(Thread.last_message_at, Thread.id)
+MESSAGE_ORDER = Keyset(Message.id)
+RATING_ORDER = Keyset(ThreadRating.created_at, ThreadRating.id)
 
 
 # --- Queries -----------------------------------------------------------------------------
 
 def _unread(user, threads):
-    """Messages from others in ``threads`` (ids or a query of ids) newer than what the user read."""
-    read = ThreadRead.alias()
-    return (Message.select(Message.thread, fn.COUNT(Message.id).alias("n"))
-            .join(read, join_type=JOIN.LEFT_OUTER,
-                  on=((read.thread == Message.thread) & (read.user == user.id)))
-            .where(Message.thread.in_(threads),
-                   Message.author.is_null() | (Message.author != user.id),
-                   Message.id > fn.COALESCE(read.last_read_id, 0))
-            .group_by(Message.thread))
+    """(thread id, unread messages) for each of ``threads`` (a query selecting thread ids):
+    the messages from others after the user's read mark. Counted per thread in a subquery
+    whose bounds are known before it runs (the thread, the mark), so the index on (thread,
+    id) reads only the unread messages, however long the thread and whatever the planner
+    guesses about the join."""
+    shown = threads.alias("shown")
+    read, message = ThreadRead.alias(), Message.alias()
+    mark = fn.COALESCE(read.select(read.last_read_id).where(read.thread == shown.c.id, read.user == user.id), 0)
+    unread = message.select(fn.COUNT(message.id)).where(
+        message.thread == shown.c.id, message.id > mark, message.author.is_null() | (message.author != user.id))
+    return Thread.select(shown.c.id, unread).from_(shown).tuples()
 
 
 def unread_counts(user, thread_ids):
-    """{thread id: unread messages} for the given threads (one query)."""
+    """{thread id: unread messages} for the given threads, those with any (one query)."""
     if not thread_ids:
         return {}
-    return {thread_id: n for thread_id, n in _unread(user, list(thread_ids)).tuples()}
+    threads = Thread.select(Thread.id).where(Thread.id.in_(list(thread_ids)))
+    return {thread_id: n for thread_id, n in _unread(user, threads) if n}
 
 
-def unread_total(user, threads_query):
-    """Unread messages over a (scoped) query of threads (one query)."""
-    return sum(n for _thread_id, n in _unread(user, threads_query.select(Thread.id)).tuples())
+def unread_total(user, threads_query, recent=rules.UNREAD_RECENT_THREADS):
+    """Unread messages in the ``recent`` most recently active threads of a (scoped) query,
+    in one query whose cost does not grow with the number of threads. A message puts its
+    thread at the top when it comes, so an unread one is left out only once ``recent``
+    other threads have had a message since."""
+    newest = (threads_query.select(Thread.id)
+              .order_by(Thread.last_message_at.desc(), Thread.id.desc()).limit(recent))
+    return sum(n for _thread_id, n in _unread(user, newest))
+
+
+def waiting_count():
+    """How many threads wait for staff (the header's number), counted on the index."""
+    return Thread.select().where(Thread.waiting_since.is_null(False)).count()
+
+
+def rating_summary():
+    """(average score or None, number of ratings), in one aggregate query."""
+    average, count = ThreadRating.select(fn.AVG(ThreadRating.score), fn.COUNT(ThreadRating.id)).tuples().get()
+    return (float(average) if average is not None else None), int(count or 0)
 
 
 def waiting_queue():
-    """Threads waiting for staff, the earliest due (so the overdue) first."""
+    """Threads waiting for staff, the earliest due (so the overdue) first. A waiting thread
+    always has a due time (both are set together), so the order needs no NULLS LAST and the
+    partial index ``thread_waiting_due`` serves it."""
     return (Thread.select(Thread, Client).join(Client)
             .where(Thread.waiting_since.is_null(False))
-            .order_by(Thread.due_at.asc(nulls="LAST"), Thread.waiting_since, Thread.id))
+            .order_by(Thread.due_at, Thread.waiting_since, Thread.id))
 
 
 def due_for_acknowledgement(now=None):

@@ -24,6 +24,14 @@ CLIENT, STAFF, SERVICE, SYSTEM = "client", "staff", "service", "system"
 # The largest id a URL or a form may name (PostgreSQL's integer): anything larger is "not found".
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
+# Rows on one page of a list, messages on one page of a thread (models.paging), and rows of
+# each list of a staff queue (two lists on one screen). A page then costs about what the same
+# page costs with 10 rows (benchmarks/lists.py): rendering a row is most of a page's time.
+LIST_PAGE_SIZE = 20
+THREAD_PAGE_SIZE = 20
+QUEUE_PAGE_SIZE = 10
+# The header's unread count looks at this many of the client's most recently active threads.
+UNREAD_RECENT_THREADS = 100
 
 
 def bounded_int(value, default=None, low=0, high=MAX_ID):

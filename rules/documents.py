@@ -128,6 +128,13 @@ def actions_for(status, actor):
     return [a for (s, who, a) in TRANSITIONS if s == status and who == actor]
 
 
+# The statuses in which a document can wait on us, in the order staff take them (in processing,
+# then questions about packages, then the signing service). Their codes sort the same way, so
+# the staff queue orders by the status column itself and an index serves the order
+# (tests/test_paging.py holds both facts).
+QUEUE_STATUSES = (PROCESSING, READY, SIGNING)
+
+
 def waits_on_institution(status, question_open=False, invitation_pending=False):
     """True while the next move is ours (or the signing service's), not the client's:
     the document list keeps polling for such rows."""

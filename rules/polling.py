@@ -1,5 +1,5 @@
-"""Polling rules. The documents list's poll token: what a list looked like, so "nothing
-changed" costs one aggregate query (``models.documents.fingerprint``) and no rows. And how
+"""Polling rules. The documents list's poll token: what the page of the list looked like, so
+"nothing changed" costs one aggregate query (``models.documents.fingerprint``) and no rows. And how
 long a message thread's poll may trust Redis's pointer instead of the database."""
 from datetime import datetime
 
@@ -18,18 +18,21 @@ def pointer_trusted(checked_at, now):
 
 
 def list_token(fp):
-    """The list's fingerprint as the poll sends it back: count, waiting rows, last change."""
-    count, latest, waiting = fp
+    """A window of the list's fingerprint as the poll sends it back: which rows it holds
+    (count, lowest and highest id), how many wait on us, the last change."""
+    count, latest, waiting, low, high = fp
     if isinstance(latest, str):
         latest = datetime.fromisoformat(latest)
     stamp = latest.strftime("%Y%m%d%H%M%S%f") if latest else "0"
-    return f"{count}-{waiting}-{stamp}"
+    return f"{count}.{low}.{high}-{waiting}-{stamp}"
 
 
 def parse_list_token(token):
-    """(count, last change) from a token, or (None, None) when it is not one."""
+    """(which rows, last change) from a token, or (None, None) when it is not one. The
+    first part equals ``list_token``'s for the same rows, so the poll can send only the
+    rows that changed when no row came or went."""
     try:
-        count, _waiting, stamp = token.split("-")
-        return int(count), (datetime.strptime(stamp, "%Y%m%d%H%M%S%f") if stamp != "0" else None)
+        rows, _waiting, stamp = token.split("-")
+        return rows, (datetime.strptime(stamp, "%Y%m%d%H%M%S%f") if stamp != "0" else None)
     except (ValueError, AttributeError, OverflowError):
         return None, None

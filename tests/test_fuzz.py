@@ -54,7 +54,7 @@ def _field_names():
             if name.endswith(".py"):
                 text = open(os.path.join(folder, name), encoding="utf-8").read()
                 names.update(re.findall(r"request\.(?:form|args|values|files)\.get(?:list)?\(\"(\w+)\"", text))
-    names.update({"csrf_token", "next", "page", "after", "about", "to", "action", "files", "file", "nonce"})
+    names.update({"csrf_token", "next", "page", "before", "after", "about", "to", "action", "files", "file", "nonce"})
     return sorted(names)
 
 

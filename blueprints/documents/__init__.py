@@ -13,9 +13,11 @@ import secrets
 from flask import Blueprint, flash, render_template
 
 import uploads
-from blueprints import acting_membership, audit, get_scoped_or_404, memberships, render, signed_in_user, wants_fragment
+import rules
+from blueprints import (acting_membership, audit, get_scoped_or_404, keyset_cursor, keyset_page, memberships, render,
+                        signed_in_user, wants_fragment)
 from forms.documents import ActionForm, AddFilesForm, AskForm, SignedContainerForm
-from models.documents import Document, fingerprint
+from models.documents import LIST_ORDER, Document, fingerprint
 from rules import documents as R
 from rules.polling import list_token
 
@@ -90,10 +92,29 @@ def list_query(membership):
     return models.scoped(Document, signed_in_user(), "documents", client_id=membership.client_id)
 
 
+def list_window(query, args=None):
+    """The page of the list (``query``) the request names (``?before=`` / ``?after=``, or
+    ``args``), as a query (``LIST_ORDER.window``), and its cursor arguments: a poll or a
+    row's form carries them, so what answers is about the page the client looks at."""
+    before, after = keyset_cursor(LIST_ORDER, args)
+    return (LIST_ORDER.window(query, rules.LIST_PAGE_SIZE, before=before, after=after),
+            LIST_ORDER.args(before, after))
+
+
+def list_page(membership, **context):
+    """What the list shows: one page (``keyset_page``), its poll token, and ``context``."""
+    query = list_query(membership)
+    pages = keyset_page(query, LIST_ORDER, rules.LIST_PAGE_SIZE, endpoint="documents.index")
+    fp = fingerprint(list_window(query, pages["args"])[0])
+    return dict(context, documents=pages["rows"], pages=pages, page_args=pages["args"],
+                token=list_token(fp), polling=fp[2] > 0, membership=membership)
+
+
 def row_response(document, status=200):
-    membership = acting_membership("documents")
-    fp = fingerprint(list_query(membership))
-    return render_template("documents/_row_update.html", d=document,
+    """A row after an action from the list, with the poller of the page it is on."""
+    window, page_args = list_window(list_query(acting_membership("documents")))
+    fp = fingerprint(window)
+    return render_template("documents/_row_update.html", d=document, page_args=page_args,
                            token=list_token(fp), polling=fp[2] > 0), status
 
 

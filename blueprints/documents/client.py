@@ -9,11 +9,12 @@ from peewee import IntegrityError, OperationalError
 import uploads
 from blueprints import (acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user,
                         uploading, wants_fragment)
-from blueprints.documents import (act, bp, chosen_files, client_document, client_upload_policy, list_query, refused,
-                                  row_response, show_context, signed_container_policy)
+from blueprints.documents import (act, bp, chosen_files, client_document, client_upload_policy, list_page,
+                                  list_query, list_window, refused, row_response, show_context,
+                                  signed_container_policy)
 from forms.documents import (ActionForm, AddFilesForm, AskForm, NewDocumentForm, SignedContainerForm,
                              editable_values, questionnaire_form)
-from models.documents import Document, TransitionRefused, fingerprint
+from models.documents import LIST_ORDER, Document, TransitionRefused, fingerprint
 from models.files import StoredFile
 from rules import documents as R
 from rules.polling import list_token, parse_list_token
@@ -23,40 +24,38 @@ from uploads.containers import check_container
 @bp.route("/documents")
 @clients_only("documents.queue")
 def index():
-    """The client's documents, one row each; rows waiting on us refresh themselves."""
+    """The client's documents, newest first, a page at a time (``?before=`` / ``?after=``);
+    rows waiting on us refresh themselves."""
     membership = acting_membership("documents")
-    query = list_query(membership)
-    documents = list(query.order_by(Document.created_at.desc(), Document.id.desc()))
     form = None
     if membership.allows("submit"):
         form = NewDocumentForm()
         form.set_choices(membership.client.kind)
-    fp = fingerprint(query)
-    return render("documents/index.html", "documents/_list.html", documents=documents, form=form,
-                  token=list_token(fp), polling=fp[2] > 0, membership=membership)
+    return render("documents/index.html", "documents/_list.html", **list_page(membership, form=form))
 
 
 @bp.route("/documents/rows")
 @clients_only()
 @poll
 def rows():
-    """The poll: 204 when nothing changed (one aggregate query, no rows loaded); else the
-    changed rows, swapped out of band, and the poller again (without a trigger when no
-    row waits on us any more, which ends the polling)."""
+    """The poll of one page of the list (the page's cursor rides along): 204 when nothing
+    on it changed (one aggregate query, no rows loaded); else the changed rows, swapped out
+    of band — or the page's whole body and pager when rows came or went (a new document on
+    the first page) — and the poller again (without a trigger when no row waits on us any
+    more, which ends the polling)."""
     membership = acting_membership("documents")
-    query = list_query(membership)
-    fp = fingerprint(query)
+    window, page_args = list_window(list_query(membership))
+    fp = fingerprint(window)
     token = list_token(fp)
     sent = request.args.get("v", "")
     if sent == token:
         return "", 204
-    count, since = parse_list_token(sent)
-    whole = count != fp[0] or since is None
-    changed = query.order_by(Document.created_at.desc(), Document.id.desc())
-    if not whole:
-        changed = changed.where(Document.updated_at > since)
-    return render_template("documents/_poll_update.html", documents=list(changed), whole=whole,
-                           token=token, polling=fp[2] > 0)
+    shown, since = parse_list_token(sent)
+    if shown == parse_list_token(token)[0] and since is not None:  # the same rows: send the changed ones
+        changed = [d for d in LIST_ORDER.rows(window, page_args.get("after")) if d.updated_at > since]
+        return render_template("documents/_poll_update.html", documents=changed, whole=False, token=token,
+                               polling=fp[2] > 0, page_args=page_args)
+    return render_template("documents/_poll_update.html", whole=True, **list_page(membership))
 
 
 @bp.route("/documents", methods=["POST"])
@@ -69,11 +68,7 @@ def create():
     form = NewDocumentForm()
     form.set_choices(membership.client.kind)
     if not form.validate_on_submit():
-        query = list_query(membership)
-        fp = fingerprint(query)
-        return render("documents/index.html", status=422, form=form, membership=membership,
-                      documents=list(query.order_by(Document.created_at.desc(), Document.id.desc())),
-                      token=list_token(fp), polling=fp[2] > 0)
+        return render("documents/index.html", status=422, **list_page(membership, form=form))
     document = Document.start(membership.client, form.doc_type.data, user)
     audit("document.created", user=user, document=document.id)
     return go_to_page(url_for("documents.edit", document_id=document.id))
@@ -154,7 +149,7 @@ def _done(document, message):
     flash(message, "success")
     if wants_fragment():
         return row_response(Document.get_by_id(document.id))
-    return see_other("documents.index")
+    return see_other("documents.index", **list_window(list_query(acting_membership("documents")))[1])
 
 
 @bp.route("/documents/<int:document_id>/submit", methods=["POST"])

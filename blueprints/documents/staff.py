@@ -1,12 +1,12 @@
 """Staff pages of documents: the queue of what waits on us, a document, the decisions."""
 from flask import flash
 from flask_babel import gettext as _
-from peewee import Case
 
 import models
+import rules
 import uploads
 from blueprints import uploading
-from blueprints import get_scoped_or_404, render, see_other, signed_in_user, staff_required
+from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
 from models.documents import Document, TransitionRefused
@@ -25,16 +25,19 @@ def staff_upload_policy(document_id):
 @bp.route("/staff/documents")
 @staff_required()
 def queue():
-    """Documents waiting on us: in processing first, then questions about packages; oldest first."""
-    first = Case(None, [(Document.status == R.PROCESSING, 0), (Document.status == R.READY, 1)], 2)
+    """Documents waiting on us: in processing first, then questions about packages; oldest first.
+    By numbered page (``?page=``, ``page_of``): the order is a priority, which no key follows.
+    Beside it the few most recently changed (a fixed number, so no pager)."""
     waiting = (Document.select(Document, models.Client).join(models.Client)
                .where(Document.waiting == True)  # noqa: E712 (peewee expression)
-               .order_by(first, Document.submitted_at, Document.updated_at, Document.id))
+               .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id))  # R.QUEUE_STATUSES
+    pages = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     # A document never submitted is still the client's own draft: not listed for staff.
-    recent = (Document.select(Document, models.Client).join(models.Client)
-              .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
-              .order_by(Document.updated_at.desc()).limit(20))
-    return render("documents/staff_queue.html", waiting=list(waiting), recent=list(recent))
+    recent = list(Document.select(Document, models.Client).join(models.Client)
+                  .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
+                  .order_by(Document.updated_at.desc()).limit(rules.QUEUE_PAGE_SIZE))
+    return render("documents/staff_queue.html", pages=pages, recent=recent,
+                  authority=Document.authority_of(pages["rows"] + recent))
 
 
 def _staff_context(document, **forms):
