@@ -161,8 +161,9 @@ class Consent(BaseModel):
 
 
 def find_user_by_identifier(identifier):
-    """Look a user up by e-mail or +E.164 phone; None when no such user."""
-    kind, value = rules.parse_identifier(identifier)
+    """Look a user up by e-mail or +E.164 phone; None when no such user. A look-up, not a
+    check: the forms decide which addresses are taken (``.test`` ones only in development)."""
+    kind, value = rules.parse_identifier(identifier, test_domains=True)
     if kind == "email":
         return User.get_or_none(fn.LOWER(User.email) == value)
     if kind == "phone":

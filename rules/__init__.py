@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import phonenumbers
 from babel import Locale
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from rules.i18n import _l
 
@@ -143,13 +143,28 @@ def password_problems(password):
 
 # --- Identifiers: e-mail and phone -------------------------------------------------
 
-def normalise_email(value):
-    """Syntax-checked, normalised e-mail, or None. No DNS look-up (works offline)."""
+def normalise_email(value, test_domains=False):
+    """Syntax-checked, normalised e-mail, or None. No DNS look-up (works offline).
+
+    Addresses under the special-use domains (``.test``, ``.invalid``, ``.local`` …) can receive
+    no e-mail and are refused; ``test_domains`` accepts ``.test`` (RFC 2606), which the demo
+    accounts use: development passes it, production never does."""
     try:
-        result = validate_email((value or "").strip(), check_deliverability=False)
+        result = validate_email((value or "").strip(), check_deliverability=False,
+                                test_environment=test_domains)
     except EmailNotValidError:
         return None
     return result.normalized.lower()
+
+
+def reserved_email_domain(value):
+    """The domain of an address refused only for being a special-use one (``kabinets.test``),
+    so a form can say that instead of blaming the format; None for any other address."""
+    local, _at, domain = (value or "").strip().rpartition("@")
+    domain = domain.lower()
+    if not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return domain if normalise_email(f"{local}@example.lv") else None
 
 
 def normalise_phone(value, region=None):
@@ -166,11 +181,12 @@ def normalise_phone(value, region=None):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse_identifier(value):
-    """Sign-in and recovery take an e-mail or a phone in +xxx12345678 form."""
+def parse_identifier(value, test_domains=False):
+    """Sign-in and recovery take an e-mail or a phone in +xxx12345678 form (``test_domains``:
+    as for ``normalise_email``)."""
     value = (value or "").strip()
     if "@" in value:
-        email = normalise_email(value)
+        email = normalise_email(value, test_domains)
         return ("email", email) if email else (None, None)
     if value.startswith("+") or value.startswith("00"):
         phone = normalise_phone("+" + value[2:] if value.startswith("00") else value)

@@ -64,6 +64,29 @@ def test_identifier_is_email_or_international_phone(value, expected):
     assert rules.parse_identifier(value) == expected
 
 
+def test_test_domain_addresses_only_when_asked_for():
+    """The demo accounts' .test addresses: refused unless the caller (development) asks for
+    them; the other special-use domains stay refused either way."""
+    assert rules.normalise_email("Admin@Kabinets.test") is None
+    assert rules.normalise_email("Admin@Kabinets.test", test_domains=True) == "admin@kabinets.test"
+    assert rules.parse_identifier("admin@kabinets.test") == (None, None)
+    assert rules.parse_identifier("admin@kabinets.test", test_domains=True) == ("email", "admin@kabinets.test")
+    for address in ("a@printer.local", "a@x.invalid", "a@localhost", "a@x.onion"):
+        assert rules.normalise_email(address, test_domains=True) is None, address
+
+
+@pytest.mark.parametrize("value,domain", [
+    ("admin@kabinets.test", "kabinets.test"),
+    ("anna@printer.local", "printer.local"),
+    ("anna@localhost", "localhost"),
+    ("anna@example.lv", None),  # a good address
+    ("not an address@kabinets.test", None),  # the format is wrong too
+    ("kabinets.test", None),
+])
+def test_reserved_email_domain_names_the_domain_only_when_it_is_the_problem(value, domain):
+    assert rules.reserved_email_domain(value) == domain
+
+
 def test_phone_is_stored_as_e164_for_the_chosen_country():
     assert rules.normalise_phone("20 000 000", "LV") == "+37120000000"
     assert rules.normalise_phone("5123 4567", "EE") == "+37251234567"
