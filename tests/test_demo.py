@@ -1,12 +1,15 @@
 """The README's demo: every demo account signs in with its e-mail and with its phone, in
 development (PORTAL_ENV=development, as `make run` sets it) with the demo data loaded."""
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import models
-from conftest import login
+from conftest import login, post_form
 from models import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +51,41 @@ def test_every_demo_account_signs_in_by_email_and_by_phone(demo_app, by, email, 
 
 def test_a_test_domain_address_registers_in_development(client):
     """The contact step takes a .test address in development, as the sign-in form does."""
-    from conftest import post_form
     step1 = {"client_type": "natural", "citizenship": "LV", "accept_privacy": "y", "accept_terms": "y"}
     assert post_form(client, "/register", step1).status_code == 303
     r = post_form(client, "/register/contact", {"email": "jana@kabinets.test", "phone_region": "LV",
                                                 "phone": "20000999", "password": "Zilais-Kalns7!",
                                                 "confirm": "Zilais-Kalns7!"})
     assert r.status_code == 303, r.get_data(as_text=True)[-1500:]
+
+
+def procfile_command(name):
+    """The command of one Procfile process, as honcho runs it (through a shell)."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
+    return line.split(":", 1)[1].strip()
+
+
+def test_the_worker_shows_each_development_message_in_its_terminal_lines(demo_app, tmp_path):
+    """README: in development the codes and temporary passwords are in the `worker` lines of
+    `make run`'s terminal. The Procfile's worker, as honcho starts it, with the development
+    e-mail and SMS backends, sends a recovery code to a demo account's e-mail and phone."""
+    for target in ("admin@kabinets.test", "+37120000001"):
+        assert post_form(demo_app.test_client(), "/password/reset", {"identifier": target}).status_code == 303
+    config = demo_app.config
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MAIL_", "SMS_"))}
+    env.update(PORTAL_ENV="development", SECRET_KEY=config["SECRET_KEY"], DATABASE_URL=config["DATABASE_URL"],
+               REDIS_URL=config["REDIS_URL"], RQ_QUEUE=config["RQ_QUEUE"], UPLOAD_DIR=config["UPLOAD_DIR"],
+               SIGNING_TRUST_DIR=config["SIGNING_TRUST_DIR"], PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    worker = subprocess.run(["bash", "-c", f"exec {procfile_command('worker')} --burst"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    output = worker.stdout + worker.stderr
+    assert worker.returncode == 0, output[-3000:]
+    with demo_app.app_context(), models.db.connection_context():
+        sent = list(models.DevOutbox.select().where(
+            models.DevOutbox.recipient.in_(["admin@kabinets.test", "+37120000001"])))
+    assert len(sent) == 2, output[-3000:]
+    for message in sent:
+        code = re.search(r"\b\d{6}\b", message.body).group(0)
+        line = next((line for line in output.splitlines() if message.recipient in line), None)
+        assert line and line.startswith("DEV "), output[-3000:]
+        assert code in output[output.index(line):], f"the code sent to {message.recipient} is not shown"
