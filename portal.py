@@ -88,7 +88,8 @@ def default_config(instance_path):
         # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
         "REDIS_TIMEOUT": float(env("REDIS_TIMEOUT") or redis_guard.TIMEOUT),
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
-        "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000"),
+        # Links in e-mails; unset, the port the Procfile's web process listens on (make run PORT=…).
+        "BASE_URL": env("BASE_URL") or f"http://127.0.0.1:{env('WEB_PORT') or 5000}",
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),

@@ -89,3 +89,21 @@ def test_the_worker_shows_each_development_message_in_its_terminal_lines(demo_ap
         line = next((line for line in output.splitlines() if message.recipient in line), None)
         assert line and line.startswith("DEV "), output[-3000:]
         assert code in output[output.index(line):], f"the code sent to {message.recipient} is not shown"
+
+
+def test_links_in_e_mails_point_at_the_port_make_run_serves(monkeypatch, tmp_path):
+    """`make run PORT=5080`: the Makefile hands the port to honcho as WEB_PORT, the Procfile's
+    web process listens on it, and BASE_URL (links in e-mails) follows it unless set."""
+    from portal import default_config
+    makefile = (ROOT / "Makefile").read_text()
+    run = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "WEB_PORT=$(PORT)" in next(line for line in run.splitlines() if "honcho start" in line)
+    assert "${WEB_PORT:-5000}" in procfile_command("web")
+    monkeypatch.delenv("BASE_URL", raising=False)
+    monkeypatch.setenv("WEB_PORT", "5080")
+    assert default_config(tmp_path)["BASE_URL"] == "http://127.0.0.1:5080"
+    monkeypatch.delenv("WEB_PORT")
+    assert default_config(tmp_path)["BASE_URL"] == "http://127.0.0.1:5000"
+    monkeypatch.setenv("WEB_PORT", "5080")
+    monkeypatch.setenv("BASE_URL", "https://kabinets.example.lv")
+    assert default_config(tmp_path)["BASE_URL"] == "https://kabinets.example.lv"
