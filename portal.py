@@ -39,6 +39,7 @@ from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
 from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
+from uploads import format_size
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -464,6 +465,8 @@ def register_template_helpers(app):
             return f"{format_decimal(Decimal(str(value)), format='#,##0.00')} €"
         except (InvalidOperation, ValueError):
             return value
+
+    app.add_template_filter(format_size, "filesize")  # "15 B", "1,5 KB", "20 MB"
 
     @app.template_filter("mask")
     def _mask(target, channel):

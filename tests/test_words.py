@@ -1,11 +1,15 @@
 """The words the portal shows (issue 11): the institution's terms, sizes people read, labels
 instead of codes."""
+import io
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 
 from conftest import create_user, login, post_form
+from uploads import format_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +25,36 @@ def test_latvian_says_fails_for_a_file_never_datne():
     mixed = [(i, s) for i, s in latvian_catalogue().items()
              if re.search(r"\bdatn", " ".join(s if isinstance(s, tuple) else (s,)), re.I)]
     assert mixed == []
+
+
+@pytest.mark.parametrize("size, lv, en", [
+    (15, "15 B", "15 B"),
+    (1023, "1023 B", "1023 B"),
+    (1024, "1 KB", "1 KB"),
+    (1536, "1,5 KB", "1.5 KB"),
+    (640 * 1024 + 300, "640 KB", "640 KB"),
+    (1024 * 1024 - 1, "1 MB", "1 MB"),
+    (int(2.25 * 1024 * 1024), "2,2 MB", "2.2 MB"),
+    (20 * 1024 * 1024, "20 MB", "20 MB"),
+    (150 * 1024 * 1024, "150 MB", "150 MB"),
+])
+def test_sizes_read_as_people_write_them(app, size, lv, en):
+    with app.test_request_context("/"):
+        with force_locale("lv"):
+            assert format_size(size) == lv
+        with force_locale("en"):
+            assert format_size(size) == en
+
+
+def test_a_15_byte_attachment_shows_15_bytes_not_1_kb(app, client):
+    create_user(app)
+    login(client, "anna@example.lv")
+    r = post_form(client, "/messages/new", {"body": "Pielikumā piezīme.",
+                                           "files": (io.BytesIO(b"piecpadsmit b.\n"), "piezime.txt")},
+                  content_type="multipart/form-data")
+    assert r.status_code == 303, r.get_data(as_text=True)
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "piezime.txt</a> <span class=\"muted small\">(15 B)</span>" in page
 
 
 def test_the_staff_thread_says_who_started_it_in_latvian(app, client):
