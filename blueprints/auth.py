@@ -18,7 +18,17 @@ bp = Blueprint("auth", __name__)
 
 
 def start_session(user):
-    """A fresh session for a signed-in user (nothing carried over from before)."""
+    """A fresh session for a user who has just signed in (nothing carried over from before).
+    It keeps the account's sign-in before this one, which the dashboard shows ("Pēdējā
+    pieslēgšanās": the one before now, so an unknown one stands out), and records this one."""
+    previous = user.last_login_at
+    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None)
+    models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+
+
+def renew_session(user, previous_login=None):
+    """A fresh session for ``user`` (the language kept): on sign-in, and after a password change,
+    which is no new sign-in (it passes on the session's previous sign-in)."""
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -27,7 +37,14 @@ def start_session(user):
     now = datetime.now(timezone.utc).timestamp()
     session["login_at"] = now
     session["seen_at"] = now
-    models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+    if previous_login is not None:
+        session["previous_login_at"] = previous_login
+
+
+def previous_login():
+    """When the account signed in before this session began (UTC), or None the first time."""
+    stamp = session.get("previous_login_at")
+    return datetime.fromtimestamp(stamp, timezone.utc) if isinstance(stamp, (int, float)) else None
 
 
 def _login_throttled(form, refused):
@@ -245,7 +262,7 @@ def change_password():
             throttling.refund(charged)
             # Other sessions ended with the version bump, and other browsers' device tokens with
             # the new hash; keep this session, and this browser as a known device.
-            start_session(user)
+            renew_session(user, session.get("previous_login_at"))
             flash(_("Your password has been changed."), "success")
             return throttling.remember_device(see_other("main.dashboard"), user)
     return render_form("auth/change_password.html", "auth/_change_password_form.html", form=form,

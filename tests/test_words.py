@@ -2,13 +2,15 @@
 instead of codes."""
 import io
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from conftest import create_user, login, post_form
+import models
+from conftest import PASSWORD, create_user, login, post_form
 from uploads import format_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +69,28 @@ def test_the_staff_thread_says_who_started_it_in_latvian(app, client):
     login(staff, "konsultante@example.lv")
     page = staff.get(f"/staff/messages/{thread}").get_data(as_text=True)
     assert re.search(r"<dt>Izveidoja</dt><dd>Anna Liepa", page), "“Started by” reads “Izveidoja”"
+
+
+def previous_sign_in(client):
+    found = re.search(r"Iepriekšējā pieslēgšanās: ([\d.]+ [\d:]+)\.", client.get("/dashboard").get_data(as_text=True))
+    return found and found.group(1)
+
+
+def test_the_dashboard_shows_the_sign_in_before_this_one(app):
+    """Not the sign-in that started this session: the one before it, kept for the session
+    (another browser signing in later does not change it, nor does a password change)."""
+    user = create_user(app)
+    laptop, phone, tablet = app.test_client(), app.test_client(), app.test_client()
+    login(laptop, "anna@example.lv")
+    assert previous_sign_in(laptop) is None  # the first sign-in ever
+    with app.app_context(), models.db.connection_context():
+        models.User.update(last_login_at=datetime(2026, 11, 20, 8, 15)).where(models.User.id == user.id).execute()
+    login(phone, "+37121111111")
+    assert previous_sign_in(phone) == "20.11.2026 10:15"  # in Riga
+    assert previous_sign_in(laptop) is None  # not the phone's sign-in either
+    login(tablet, "anna@example.lv")
+    assert previous_sign_in(tablet) not in (None, "20.11.2026 10:15")  # the phone's, a moment ago
+    r = post_form(phone, "/password/change", {"current_password": PASSWORD, "password": "Jauna-Parole-42?",
+                                              "confirm": "Jauna-Parole-42?"})
+    assert r.status_code == 303, r.get_data(as_text=True)[-2000:]
+    assert previous_sign_in(phone) == "20.11.2026 10:15"
