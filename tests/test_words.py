@@ -94,3 +94,53 @@ def test_the_dashboard_shows_the_sign_in_before_this_one(app):
                                               "confirm": "Jauna-Parole-42?"})
     assert r.status_code == 303, r.get_data(as_text=True)[-2000:]
     assert previous_sign_in(phone) == "20.11.2026 10:15"
+
+
+# --- The audit log in words -----------------------------------------------------------------
+
+AUDIT_CALL = re.compile(r"""(?:\baudit|AuditLog\.record)\(\s*(f?)["']([^"']+)["']""")
+
+
+def audit_codes_written():
+    """Every action code the code base writes to the audit log (f-strings as families)."""
+    codes = set()
+    for path in ROOT.glob("**/*.py"):
+        if any(part in (".venv", "tests", "migrations") for part in path.relative_to(ROOT).parts):
+            continue
+        for is_f, code in AUDIT_CALL.findall(path.read_text()):
+            codes.add(code)
+    return codes
+
+
+def test_every_audit_action_the_code_writes_has_words():
+    from forms.staff import DECISIONS
+    from rules import audit as words
+    from rules import documents as R
+    codes = audit_codes_written()
+    assert {"login.success", "password.reset", "document.{action}", "notification.{decision}"} <= codes
+    families = {"document.{action}": [f"document.{a}" for a in (*R.CLIENT_ACTIONS, *R.STAFF_ACTIONS)],
+                "notification.{decision}": [f"notification.{d}" for d in DECISIONS]}
+    expanded = {c for code in codes for c in families.get(code, [code])}
+    assert sorted(c for c in expanded if c not in words.ACTION_LABELS) == []
+
+
+def test_the_audit_log_shows_actions_and_details_in_words(app, client):
+    create_user(app)
+    create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="supervisor")
+    login(client, "anna@example.lv")
+    assert post_form(client, "/settings", {"language": "en", "notify_email": "y"}).status_code == 303
+    with app.app_context(), models.db.connection_context():
+        models.AuditLog.record("document.submit", user=models.User.get(models.User.email == "anna@example.lv"),
+                               document=12, status="processing")
+        models.AuditLog.record("something.new", actor="cli", count=3, ok=True, who={"a": 1})
+    supervisor = app.test_client()
+    login(supervisor, "vaditajs@example.lv")
+    page = supervisor.get("/staff/audit").get_data(as_text=True)
+    rows = {re.sub(r"<[^>]+>", "|", row) for row in re.findall(r"<tr><td>.*?</tr>", page)}
+    text = "\n".join(" ".join(row.split()) for row in rows)
+    assert "|Mainīti iestatījumi||settings.profile_changed|" in text
+    assert "Mainīts: Saziņas valoda, Īsziņa" in text
+    assert "|Dokuments: Iesniegts||document.submit|" in text and "Dokuments: Nr. 12; Statuss: Apstrādē" in text
+    assert "|Ienāca portālā||login.success|" in text
+    assert "|something.new|" in text and "count: 3; ok: Jā; who: a: 1" in text  # an unknown code as it is
+    assert not re.search(r"[\[\]{}]|&#39;", text), text  # no JSON, no Python lists
