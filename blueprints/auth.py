@@ -1,6 +1,4 @@
 """Sign-in, sign-out, password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
-import secrets
-import string
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, session, url_for
@@ -151,15 +149,6 @@ def reset_request():
     return render_form("auth/reset_request.html", "auth/_reset_request_form.html", form=form)
 
 
-def _temporary_password():
-    """A random password that itself satisfies the password rule."""
-    alphabet = string.ascii_letters + string.digits + "!#%+?"
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(14))
-        if not rules.password_problems(candidate):
-            return candidate
-
-
 @bp.route("/password/reset/code", methods=["GET", "POST"])
 def reset_code():
     """Step 2: the code; when right, a temporary password goes to the same channel."""
@@ -173,7 +162,7 @@ def reset_code():
         result = code.check(form.code.data) if code else rules.CODE_DEAD
         if result == rules.CODE_OK and reset.user and code.use():
             user = reset.user
-            temporary = _temporary_password()
+            temporary = rules.temporary_password()
             with models.action():
                 user.set_password(temporary, temporary=True)
                 reset.completed_at = models.utcnow()

@@ -5,6 +5,7 @@ legal documents a registrant accepts. No database access and no request here,
 so all of it is tested without a web request (``tests/test_rules.py``).
 """
 import re
+import secrets
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -139,6 +140,23 @@ def password_problems(password):
     if not problems and is_common_password(password):
         problems.append(_l("This password is too common; choose one that is harder to guess."))
     return problems
+
+
+# A temporary password is read off a phone's screen and typed, often on another phone: no
+# look-alikes (0/O/o, 1/l/I), nothing a keyboard or an SMS mangles (no +, no quotes), and a
+# layout that reads at a glance: capitals, small letters and digits in groups of four, the
+# hyphens being the symbol the rule asks for ("KPRT-mdbz-4729", about 2^48 possibilities:
+# enough for one hour behind the sign-in throttling).
+TEMPORARY_PASSWORD_GROUPS = ("ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnpqrstuvwxyz", "23456789")
+
+
+def temporary_password(choice=secrets.choice):
+    """A new temporary password in the layout above; it satisfies ``password_problems``."""
+    for _attempt in range(100):
+        candidate = "-".join("".join(choice(alphabet) for _ in range(4)) for alphabet in TEMPORARY_PASSWORD_GROUPS)
+        if not password_problems(candidate):
+            return candidate
+    raise RuntimeError("the temporary password layout no longer satisfies the password rule")
 
 
 # --- Identifiers: e-mail and phone -------------------------------------------------

@@ -1,4 +1,5 @@
 """The pure rules: passwords, identifiers, roles. No database, no request."""
+import re
 from datetime import datetime
 
 import pytest
@@ -62,6 +63,18 @@ def test_password_longer_than_the_limit_is_refused_not_truncated():
 ])
 def test_identifier_is_email_or_international_phone(value, expected):
     assert rules.parse_identifier(value) == expected
+
+
+def test_temporary_passwords_read_and_type_easily_and_keep_the_rule():
+    """Capitals, small letters, digits in groups of four with hyphens; no look-alikes (0 O o,
+    1 l I), no + or other symbols a keyboard or an SMS mangles; the password rule holds."""
+    made = [rules.temporary_password() for _ in range(500)]
+    for password in made:
+        assert re.fullmatch(r"[A-Z]{4}-[a-z]{4}-[2-9]{4}", password), password
+        assert not set(password) & set("0Oo1lI+!#%?\"' "), password
+        assert rules.password_problems(password) == [], password
+    assert len(set(made)) == len(made)
+    assert set("".join(made)) - {"-"} == set("".join(rules.TEMPORARY_PASSWORD_GROUPS))  # the whole alphabet used
 
 
 def test_test_domain_addresses_only_when_asked_for():
