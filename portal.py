@@ -359,20 +359,22 @@ def select_locale():
 
 @login_manager.user_loader
 def load_user(token):
-    """The session carries "id:version"; an old version means the session was ended."""
+    """The session carries "id:version" (an old version: every session was ended) and its own
+    id "sid" (ended on its own by signing out in that browser)."""
     try:
         user_id, version = (int(x) for x in token.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = models.User.get_or_none(models.User.id == user_id)
-    if user is None or user.session_version != version or not user.is_active:
+    # One query: the user, and whether this session was ended on its own ("sign out here").
+    user = models.user_of_session(user_id, session.get("sid"))
+    if user is None or user.session_version != version or not user.is_active or user.session_ended:
         return None
     return user
 
 
 # Endpoints a user with a temporary password may still reach.
-FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language", "static",
-                         "main.health", "main.legal"}
+FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.logout_everywhere", "main.language",
+                         "static", "main.health", "main.legal"}
 # Endpoints that never look at the visitor: no user lookup, so they answer without the database.
 VISITOR_FREE = {"static", "main.health"}
 

@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
+"""Sign-in, sign-out (here or everywhere), password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
+import secrets
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, session, url_for
@@ -27,14 +28,12 @@ def start_session(user):
 def renew_session(user, previous_login=None):
     """A fresh session for ``user`` (the language kept): on sign-in, and after a password change,
     which is no new sign-in (it passes on the session's previous sign-in)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _clear_session()
     login_user(user)
     now = datetime.now(timezone.utc).timestamp()
     session["login_at"] = now
     session["seen_at"] = now
+    session["sid"] = secrets.token_urlsafe(24)  # this session's own id: "sign out here" ends it
     if previous_login is not None:
         session["previous_login_at"] = previous_login
 
@@ -83,20 +82,43 @@ def login():
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
 
 
-@bp.route("/logout", methods=["POST"])
-@login_required
-def logout():
-    """Sign out here and everywhere: the session version moves on."""
-    user = current_user._get_current_object()
-    models.User.update(session_version=models.User.session_version + 1).where(
-        models.User.id == user.id).execute()
-    audit("logout", user=user)
+def _clear_session():
+    """Forget everything in this browser's session but its language."""
     lang = session.get("lang")
-    logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have signed out."), "success")
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out in this browser: this session ends for good (its id is refused, so a copy of
+    the cookie is no good either); the user's other sessions go on."""
+    user = current_user._get_current_object()
+    session_id = session.get("sid")
+    if not session_id:  # a session from before sessions had ids: only "everywhere" can end it
+        return logout_everywhere()
+    models.EndedSession.end(user, session_id, models.utcnow())
+    audit("logout", user=user)
+    logout_user()
+    _clear_session()
+    flash(_("You have signed out in this browser. Your sessions on other devices and browsers go on."),
+          "success")
+    return see_other("auth.login")
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Sign out on every device and in every browser: the session version moves on."""
+    user = current_user._get_current_object()
+    models.User.update(session_version=models.User.session_version + 1).where(
+        models.User.id == user.id).execute()
+    audit("logout.everywhere", user=user)
+    logout_user()
+    _clear_session()
+    flash(_("You have signed out on every device and in every browser."), "success")
     return see_other("auth.login")
 
 

@@ -1,5 +1,5 @@
 """People, the clients they act for, and the memberships between them."""
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
+from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 import rules
 from models import passwords
@@ -94,6 +94,32 @@ class User(BaseModel):
         return (Membership.select(Membership, Client).join(Client)
                 .where(Membership.user == self, Membership.revoked_at.is_null())
                 .order_by(Client.kind.desc(), Client.name))
+
+
+class EndedSession(BaseModel):
+    """One session of a user ended on its own ("sign out here"): its id (``session["sid"]``)
+    is refused from then on, while the user's other sessions go on. "Everywhere" is the
+    session version instead. A row is needed only until the session would have timed out
+    anyway (``expires_at``); older rows are dropped when the user ends another one."""
+
+    user = ForeignKeyField(User, backref="ended_sessions", on_delete="CASCADE")
+    session_id = CharField(max_length=64, unique=True)
+    expires_at = DateTimeField()
+
+    @classmethod
+    def end(cls, user, session_id, now):
+        cls.delete().where(cls.user == user, cls.expires_at < now).execute()
+        cls.insert(user=user, session_id=session_id,
+                   expires_at=now + rules.SESSION_ABSOLUTE_TIMEOUT).on_conflict_ignore().execute()
+
+
+def user_of_session(user_id, session_id):
+    """The user a session names, loaded with whether that session was ended on its own
+    (``session_ended``), in one query: every signed-in request asks it."""
+    ended = (fn.EXISTS(EndedSession.select(SQL("1")).where(EndedSession.session_id == session_id))
+             if session_id else SQL("0"))
+    return (User.select(User, ended.alias("session_ended")).where(User.id == user_id)
+            .objects().get_or_none())
 
 
 class PasswordHistory(BaseModel):

@@ -9,7 +9,8 @@ from rules.i18n import _l
 ACTION_LABELS = {
     "login.success": _l("Signed in"),
     "login.failure": _l("Sign-in refused"),
-    "logout": _l("Signed out everywhere"),
+    "logout": _l("Signed out in one browser"),
+    "logout.everywhere": _l("Signed out everywhere"),
     "auth.throttled": _l("Too many attempts: held back"),
     "password.reset_requested": _l("Password recovery requested"),
     "password.reset_code_failed": _l("Wrong password recovery code"),
