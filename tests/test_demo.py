@@ -87,7 +87,8 @@ def test_the_worker_shows_each_development_message_in_its_terminal_lines(demo_ap
     for message in sent:
         code = re.search(r"\b\d{6}\b", message.body).group(0)
         line = next((line for line in output.splitlines() if message.recipient in line), None)
-        assert line and line.startswith("DEV "), output[-3000:]
+        kind = "SMS" if message.channel == "sms" else "E-MAIL"
+        assert line and line.startswith(f"DEV {kind} to {message.recipient}: "), output[-3000:]  # as the README shows
         assert code in output[output.index(line):], f"the code sent to {message.recipient} is not shown"
 
 
