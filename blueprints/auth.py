@@ -18,8 +18,8 @@ bp = Blueprint("auth", __name__)
 
 def start_session(user):
     """A fresh session for a user who has just signed in (nothing carried over from before).
-    It keeps the account's sign-in before this one, which the dashboard shows ("Pēdējā
-    pieslēgšanās": the one before now, so an unknown one stands out), and records this one."""
+    It keeps the account's sign-in before this one, which the dashboard shows ("Iepriekšējā
+    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one."""
     previous = user.last_login_at
     renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None)
     models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
@@ -99,8 +99,9 @@ def logout():
     session_id = session.get("sid")
     if not session_id:  # a session from before sessions had ids: only "everywhere" can end it
         return logout_everywhere()
-    models.EndedSession.end(user, session_id, models.utcnow())
-    audit("logout", user=user)
+    with models.action():
+        models.EndedSession.end(user, session_id, models.utcnow())
+        audit("logout", user=user)
     logout_user()
     _clear_session()
     flash(_("You have signed out in this browser. Your sessions on other devices and browsers go on."),
@@ -113,9 +114,10 @@ def logout():
 def logout_everywhere():
     """Sign out on every device and in every browser: the session version moves on."""
     user = current_user._get_current_object()
-    models.User.update(session_version=models.User.session_version + 1).where(
-        models.User.id == user.id).execute()
-    audit("logout.everywhere", user=user)
+    with models.action():
+        models.User.update(session_version=models.User.session_version + 1).where(
+            models.User.id == user.id).execute()
+        audit("logout.everywhere", user=user)
     logout_user()
     _clear_session()
     flash(_("You have signed out on every device and in every browser."), "success")
