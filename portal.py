@@ -39,6 +39,7 @@ from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
 from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
+from uploads import format_size
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -88,7 +89,8 @@ def default_config(instance_path):
         # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
         "REDIS_TIMEOUT": float(env("REDIS_TIMEOUT") or redis_guard.TIMEOUT),
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
-        "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000"),
+        # Links in e-mails; unset, the port the Procfile's web process listens on (make run PORT=…).
+        "BASE_URL": env("BASE_URL") or f"http://127.0.0.1:{env('WEB_PORT') or 5000}",
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
@@ -357,20 +359,22 @@ def select_locale():
 
 @login_manager.user_loader
 def load_user(token):
-    """The session carries "id:version"; an old version means the session was ended."""
+    """The session carries "id:version" (an old version: every session was ended) and its own
+    id "sid" (ended on its own by signing out in that browser)."""
     try:
         user_id, version = (int(x) for x in token.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = models.User.get_or_none(models.User.id == user_id)
-    if user is None or user.session_version != version or not user.is_active:
+    # One query: the user, and whether this session was ended on its own ("sign out here").
+    user = models.user_of_session(user_id, session.get("sid"))
+    if user is None or user.session_version != version or not user.is_active or user.session_ended:
         return None
     return user
 
 
 # Endpoints a user with a temporary password may still reach.
-FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "main.language", "static",
-                         "main.health", "main.legal"}
+FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.logout_everywhere", "main.language",
+                         "static", "main.health", "main.legal"}
 # Endpoints that never look at the visitor: no user lookup, so they answer without the database.
 VISITOR_FREE = {"static", "main.health"}
 
@@ -463,6 +467,8 @@ def register_template_helpers(app):
             return f"{format_decimal(Decimal(str(value)), format='#,##0.00')} €"
         except (InvalidOperation, ValueError):
             return value
+
+    app.add_template_filter(format_size, "filesize")  # "15 B", "1,5 KB", "20 MB"
 
     @app.template_filter("mask")
     def _mask(target, channel):
@@ -579,7 +585,8 @@ def register_cli(app):
     @click.password_option()
     def create_staff_command(email, phone, role, name, password):
         """Create a staff user (consultant, supervisor or administrator)."""
-        email_n, phone_n = rules.normalise_email(email), rules.normalise_phone(phone)
+        email_n = rules.normalise_email(email, test_domains=app.config["PORTAL_ENV"] == DEVELOPMENT)
+        phone_n = rules.normalise_phone(phone)
         if not email_n or not phone_n:
             raise click.ClickException("Give a valid e-mail and a phone in +371… form.")
         problems = rules.password_problems(password)

@@ -1,6 +1,5 @@
-"""Sign-in, sign-out, password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
+"""Sign-in, sign-out (here or everywhere), password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
 import secrets
-import string
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, redirect, session, url_for
@@ -18,16 +17,31 @@ bp = Blueprint("auth", __name__)
 
 
 def start_session(user):
-    """A fresh session for a signed-in user (nothing carried over from before)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    """A fresh session for a user who has just signed in (nothing carried over from before).
+    It keeps the account's sign-in before this one, which the dashboard shows ("Iepriekšējā
+    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one."""
+    previous = user.last_login_at
+    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None)
+    models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+
+
+def renew_session(user, previous_login=None):
+    """A fresh session for ``user`` (the language kept): on sign-in, and after a password change,
+    which is no new sign-in (it passes on the session's previous sign-in)."""
+    _clear_session()
     login_user(user)
     now = datetime.now(timezone.utc).timestamp()
     session["login_at"] = now
     session["seen_at"] = now
-    models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+    session["sid"] = secrets.token_urlsafe(24)  # this session's own id: "sign out here" ends it
+    if previous_login is not None:
+        session["previous_login_at"] = previous_login
+
+
+def previous_login():
+    """When the account signed in before this session began (UTC), or None the first time."""
+    stamp = session.get("previous_login_at")
+    return datetime.fromtimestamp(stamp, timezone.utc) if isinstance(stamp, (int, float)) else None
 
 
 def _login_throttled(form, refused):
@@ -68,20 +82,45 @@ def login():
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
 
 
-@bp.route("/logout", methods=["POST"])
-@login_required
-def logout():
-    """Sign out here and everywhere: the session version moves on."""
-    user = current_user._get_current_object()
-    models.User.update(session_version=models.User.session_version + 1).where(
-        models.User.id == user.id).execute()
-    audit("logout", user=user)
+def _clear_session():
+    """Forget everything in this browser's session but its language."""
     lang = session.get("lang")
-    logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have signed out."), "success")
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out in this browser: this session ends for good (its id is refused, so a copy of
+    the cookie is no good either); the user's other sessions go on."""
+    user = current_user._get_current_object()
+    session_id = session.get("sid")
+    if not session_id:  # a session from before sessions had ids: only "everywhere" can end it
+        return logout_everywhere()
+    with models.action():
+        models.EndedSession.end(user, session_id, models.utcnow())
+        audit("logout", user=user)
+    logout_user()
+    _clear_session()
+    flash(_("You have signed out in this browser. Your sessions on other devices and browsers go on."),
+          "success")
+    return see_other("auth.login")
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Sign out on every device and in every browser: the session version moves on."""
+    user = current_user._get_current_object()
+    with models.action():
+        models.User.update(session_version=models.User.session_version + 1).where(
+            models.User.id == user.id).execute()
+        audit("logout.everywhere", user=user)
+    logout_user()
+    _clear_session()
+    flash(_("You have signed out on every device and in every browser."), "success")
     return see_other("auth.login")
 
 
@@ -134,15 +173,6 @@ def reset_request():
     return render_form("auth/reset_request.html", "auth/_reset_request_form.html", form=form)
 
 
-def _temporary_password():
-    """A random password that itself satisfies the password rule."""
-    alphabet = string.ascii_letters + string.digits + "!#%+?"
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(14))
-        if not rules.password_problems(candidate):
-            return candidate
-
-
 @bp.route("/password/reset/code", methods=["GET", "POST"])
 def reset_code():
     """Step 2: the code; when right, a temporary password goes to the same channel."""
@@ -156,7 +186,7 @@ def reset_code():
         result = code.check(form.code.data) if code else rules.CODE_DEAD
         if result == rules.CODE_OK and reset.user and code.use():
             user = reset.user
-            temporary = _temporary_password()
+            temporary = rules.temporary_password()
             with models.action():
                 user.set_password(temporary, temporary=True)
                 reset.completed_at = models.utcnow()
@@ -245,7 +275,7 @@ def change_password():
             throttling.refund(charged)
             # Other sessions ended with the version bump, and other browsers' device tokens with
             # the new hash; keep this session, and this browser as a known device.
-            start_session(user)
+            renew_session(user, session.get("previous_login_at"))
             flash(_("Your password has been changed."), "success")
             return throttling.remember_device(see_other("main.dashboard"), user)
     return render_form("auth/change_password.html", "auth/_change_password_form.html", form=form,

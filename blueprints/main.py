@@ -6,6 +6,7 @@ import models
 import rules
 import tasks
 from blueprints import acting_membership, memberships, render, safe_next, see_other
+from blueprints.auth import previous_login
 
 
 bp = Blueprint("main", __name__)
@@ -23,7 +24,8 @@ def index():
 @login_required
 def dashboard():
     """Every account the user may act for, private and each company, kept apart (CMP-1)."""
-    return render("main/dashboard.html", memberships=memberships(), active=acting_membership())
+    return render("main/dashboard.html", memberships=memberships(), active=acting_membership(),
+                  previous_login=previous_login())
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])

@@ -8,7 +8,7 @@ import rules
 import tasks
 from blueprints import audit, page_of, render, see_other, signed_in_user, staff_required
 from forms.staff import NotificationDecisionForm
-from rules import outbox as outbox_rules
+from rules import audit as audit_words, outbox as outbox_rules
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -63,7 +63,10 @@ def audit_log():
     if action:
         query = query.where(models.AuditLog.action.startswith(action))
     pages = page_of(query, 50)
-    return render("staff/audit.html", "staff/_audit_rows.html", pages=pages, action=action)
+    subjects = {template: subject() for template, subject in tasks.SUBJECTS.items()}
+    return render("staff/audit.html", "staff/_audit_rows.html", pages=pages, action=action,
+                  action_label=audit_words.action_label,
+                  describe=lambda details: audit_words.describe(details, {"template": subjects}))
 
 
 @bp.route("/notifications")

@@ -1,4 +1,5 @@
 """The portal's form base and the field checks shared by several forms."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
@@ -32,10 +33,25 @@ class StrongPassword:
             raise ValidationError(" ".join(str(p) for p in problems))
 
 
+def takes_test_domains():
+    """Addresses under ``.test`` (the demo accounts') are taken in development only: in
+    production no e-mail could reach them."""
+    return current_app.config.get("PORTAL_ENV") == "development"
+
+
+def _refuse_reserved_domain(value):
+    """A well-formed address under a special-use domain is refused for that, not its format."""
+    domain = rules.reserved_email_domain(value)
+    if domain:
+        raise ValidationError(_l("No e-mail can be delivered to “%(domain)s”, a reserved domain. "
+                                 "Enter the address you use.", domain=domain))
+
+
 class ValidEmail:
     def __call__(self, form, field):
-        normalised = rules.normalise_email(field.data)
+        normalised = rules.normalise_email(field.data, takes_test_domains())
         if not normalised:
+            _refuse_reserved_domain(field.data)
             raise ValidationError(_l("Enter an e-mail address like name@example.lv."))
         field.normalised = normalised
 
@@ -44,8 +60,9 @@ class Identifier:
     """E-mail or phone in +xxx12345678 form, as ACC-9 asks."""
 
     def __call__(self, form, field):
-        kind, value = rules.parse_identifier(field.data)
+        kind, value = rules.parse_identifier(field.data, takes_test_domains())
         if not kind:
+            _refuse_reserved_domain(field.data)
             raise ValidationError(_l("Enter your e-mail or phone number in the form +37120000000."))
         field.kind, field.normalised = kind, value
 

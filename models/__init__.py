@@ -13,7 +13,9 @@ from models.base import BaseModel, JSONField, db, utcnow  # noqa: F401
 from models.passwords import (  # noqa: F401
     hash_password, password_matches, set_password_hasher,
 )
-from models.accounts import Client, Consent, Membership, PasswordHistory, User, find_user_by_identifier  # noqa: F401
+from models.accounts import (  # noqa: F401
+    Client, Consent, EndedSession, Membership, PasswordHistory, User, find_user_by_identifier, user_of_session,
+)
 from models.registration import OneTimeCode, PasswordReset, PendingRegistration, clean_expired  # noqa: F401
 from models.notifications import DevOutbox, Notification, action  # noqa: F401
 from models.audit import AuditLog  # noqa: F401
@@ -22,6 +24,6 @@ from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 
-ALL_MODELS = [User, PasswordHistory, Client, Membership, Consent, PendingRegistration,
+ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
               *MESSAGE_MODELS, *DOCUMENT_MODELS]

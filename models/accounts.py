@@ -1,5 +1,5 @@
 """People, the clients they act for, and the memberships between them."""
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
+from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 import rules
 from models import passwords
@@ -96,6 +96,32 @@ class User(BaseModel):
                 .order_by(Client.kind.desc(), Client.name))
 
 
+class EndedSession(BaseModel):
+    """One session of a user ended on its own ("sign out here"): its id (``session["sid"]``)
+    is refused from then on, while the user's other sessions go on. "Everywhere" is the
+    session version instead. A row is needed only until the session would have timed out
+    anyway (``expires_at``); older rows are dropped when the user ends another one."""
+
+    user = ForeignKeyField(User, backref="ended_sessions", on_delete="CASCADE")
+    session_id = CharField(max_length=64, unique=True)
+    expires_at = DateTimeField()
+
+    @classmethod
+    def end(cls, user, session_id, now):
+        cls.delete().where(cls.user == user, cls.expires_at < now).execute()
+        cls.insert(user=user, session_id=session_id,
+                   expires_at=now + rules.SESSION_ABSOLUTE_TIMEOUT).on_conflict_ignore().execute()
+
+
+def user_of_session(user_id, session_id):
+    """The user a session names, loaded with whether that session was ended on its own
+    (``session_ended``), in one query: every signed-in request asks it."""
+    ended = (fn.EXISTS(EndedSession.select(SQL("1")).where(EndedSession.session_id == session_id))
+             if session_id else SQL("0"))
+    return (User.select(User, ended.alias("session_ended")).where(User.id == user_id)
+            .objects().get_or_none())
+
+
 class PasswordHistory(BaseModel):
     user = ForeignKeyField(User, backref="password_history", on_delete="CASCADE")
     password_hash = CharField()
@@ -161,8 +187,9 @@ class Consent(BaseModel):
 
 
 def find_user_by_identifier(identifier):
-    """Look a user up by e-mail or +E.164 phone; None when no such user."""
-    kind, value = rules.parse_identifier(identifier)
+    """Look a user up by e-mail or +E.164 phone; None when no such user. A look-up, not a
+    check: the forms decide which addresses are taken (``.test`` ones only in development)."""
+    kind, value = rules.parse_identifier(identifier, test_domains=True)
     if kind == "email":
         return User.get_or_none(fn.LOWER(User.email) == value)
     if kind == "phone":

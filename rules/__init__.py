@@ -5,12 +5,13 @@ legal documents a registrant accepts. No database access and no request here,
 so all of it is tested without a web request (``tests/test_rules.py``).
 """
 import re
+import secrets
 from datetime import date, timedelta
 from functools import lru_cache
 
 import phonenumbers
 from babel import Locale
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from rules.i18n import _l
 
@@ -149,15 +150,47 @@ def password_problems(password):
     return problems
 
 
+# A temporary password is read off a phone's screen and typed, often on another phone: no
+# look-alikes (0/O/o, 1/l/I), nothing a keyboard or an SMS mangles (no +, no quotes), and a
+# layout that reads at a glance: capitals, small letters and digits in groups of four, the
+# hyphens being the symbol the rule asks for ("KPRT-mdbz-4729", about 2^48 possibilities:
+# enough for one hour behind the sign-in throttling).
+TEMPORARY_PASSWORD_GROUPS = ("ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnpqrstuvwxyz", "23456789")
+
+
+def temporary_password(choice=secrets.choice):
+    """A new temporary password in the layout above; it satisfies ``password_problems``."""
+    for _attempt in range(100):
+        candidate = "-".join("".join(choice(alphabet) for _ in range(4)) for alphabet in TEMPORARY_PASSWORD_GROUPS)
+        if not password_problems(candidate):
+            return candidate
+    raise RuntimeError("the temporary password layout no longer satisfies the password rule")
+
+
 # --- Identifiers: e-mail and phone -------------------------------------------------
 
-def normalise_email(value):
-    """Syntax-checked, normalised e-mail, or None. No DNS look-up (works offline)."""
+def normalise_email(value, test_domains=False):
+    """Syntax-checked, normalised e-mail, or None. No DNS look-up (works offline).
+
+    Addresses under the special-use domains (``.test``, ``.invalid``, ``.local`` …) can receive
+    no e-mail and are refused; ``test_domains`` accepts ``.test`` (RFC 2606), which the demo
+    accounts use: development passes it, production never does."""
     try:
-        result = validate_email((value or "").strip(), check_deliverability=False)
+        result = validate_email((value or "").strip(), check_deliverability=False,
+                                test_environment=test_domains)
     except EmailNotValidError:
         return None
     return result.normalized.lower()
+
+
+def reserved_email_domain(value):
+    """The domain of an address refused only for being a special-use one (``kabinets.test``),
+    so a form can say that instead of blaming the format; None for any other address."""
+    local, _at, domain = (value or "").strip().rpartition("@")
+    domain = domain.lower()
+    if not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return domain if normalise_email(f"{local}@example.lv") else None
 
 
 def normalise_phone(value, region=None):
@@ -174,11 +207,12 @@ def normalise_phone(value, region=None):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse_identifier(value):
-    """Sign-in and recovery take an e-mail or a phone in +xxx12345678 form."""
+def parse_identifier(value, test_domains=False):
+    """Sign-in and recovery take an e-mail or a phone in +xxx12345678 form (``test_domains``:
+    as for ``normalise_email``)."""
     value = (value or "").strip()
     if "@" in value:
-        email = normalise_email(value)
+        email = normalise_email(value, test_domains)
         return ("email", email) if email else (None, None)
     if value.startswith("+") or value.startswith("00"):
         phone = normalise_phone("+" + value[2:] if value.startswith("00") else value)

@@ -39,7 +39,8 @@ STATUS_HINTS = {
     DRAFT: _l("Your corrections are saved but not yet sent."),
     READY: _l("The final package is ready: review it and agree, or ask us a question."),
     SIGNING: _l("Sign the package with a qualified e-signature."),
-    SIGNED: _l("Signed."),
+    # The status's badge already says "Signed": the hint says what that means.
+    SIGNED: _l("Processing is complete; the signed package is kept with the document's versions."),
 }
 
 # --- Actions -------------------------------------------------------------------------------

@@ -95,22 +95,83 @@ def test_sign_in_starts_a_new_session(client, user):
     assert csrf_token(client, "/settings") != before
 
 
+def flashes(client):
+    """The flash messages the next page shows (the sign-in page after signing out)."""
+    page = client.get("/login").get_data(as_text=True)
+    return [" ".join(m.split()) for m in re.findall(r'<p class="flash flash--\w+">(.*?)</p>', page, re.S)]
+
+
+def audit_actions():
+    return [a.action for a in models.AuditLog.select().order_by(models.AuditLog.id)]
+
+
 @pytest.mark.postgres
-def test_sign_out_ends_every_session_of_the_user(app, user):
+def test_sign_out_here_ends_this_browser_only_and_a_copy_of_its_cookie(app, user, db):
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "anna@example.lv")
+    login(phone, "+37121111111")
+    copied = laptop.get_cookie("kabinets_session").value  # as someone who took it would
+    r = post_form(laptop, "/logout", {}, page="/dashboard")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/login")
+    assert flashes(laptop) == ["Jūs izgājāt no kabineta šajā pārlūkā. Pieslēgšanās citās ierīcēs un pārlūkos turpinās."]
+    assert laptop.get("/dashboard").status_code == 302
+    assert phone.get("/dashboard").status_code == 200  # the other session goes on
+    replayed = app.test_client()
+    replayed.set_cookie("kabinets_session", copied)
+    r = replayed.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert audit_actions()[-1] == "logout"
+    login(laptop, "anna@example.lv")  # signing in again in that browser is a new session
+    assert laptop.get("/dashboard").status_code == 200
+
+
+@pytest.mark.postgres
+def test_sign_out_everywhere_ends_every_session_of_the_user(app, user, db):
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, "anna@example.lv")
     login(phone, "+37121111111")
     assert phone.get("/dashboard").status_code == 200
-    r = post_form(laptop, "/logout", {}, page="/dashboard")
-    assert r.status_code == 303
+    r = post_form(laptop, "/logout/everywhere", {}, page="/settings")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/login")
+    assert flashes(laptop) == ["Jūs izgājāt no kabineta visās ierīcēs un pārlūkos."]
     assert laptop.get("/dashboard").status_code == 302
+    assert phone.get("/dashboard").status_code == 302
+    assert audit_actions()[-1] == "logout.everywhere"
+
+
+def test_a_session_from_before_session_ids_signs_out_everywhere_and_says_so(app, user, db):
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "anna@example.lv")
+    login(phone, "+37121111111")
+    with laptop.session_transaction() as s:
+        del s["sid"]
+    assert post_form(laptop, "/logout", {}, page="/dashboard").status_code == 303
+    assert flashes(laptop) == ["Jūs izgājāt no kabineta visās ierīcēs un pārlūkos."]
     assert phone.get("/dashboard").status_code == 302
 
 
-def test_sign_out_needs_post_with_csrf(client, user):
+def test_settings_offer_both_ways_to_sign_out_as_plain_forms(client, user):
     login(client, "anna@example.lv")
-    assert client.get("/logout").status_code == 405
-    assert client.post("/logout").status_code == 400
+    page = client.get("/settings").get_data(as_text=True)
+    page = re.search(r'<section[^>]*id="sign-out">.*?</section>', page, re.S).group(0)
+    for action, label in (("/logout", "Iziet šajā pārlūkā"), ("/logout/everywhere", "Iziet visās ierīcēs")):
+        form = re.search(rf'<form method="post" action="{action}"[^>]*>(.*?)</form>', page, re.S)
+        assert form, action
+        assert 'name="csrf_token"' in form.group(1) and label in form.group(1)
+
+
+def test_a_temporary_password_holder_may_sign_out_everywhere(app, client, user, db):
+    models.User.update(must_change_password=True).where(models.User.id == user.id).execute()
+    login(client, "anna@example.lv")
+    r = post_form(client, "/logout/everywhere", {}, page="/password/change")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/login")
+
+
+@pytest.mark.parametrize("url", ["/logout", "/logout/everywhere"])
+def test_sign_out_needs_post_with_csrf(client, user, url):
+    login(client, "anna@example.lv")
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 400
     assert client.get("/dashboard").status_code == 200
 
 
@@ -170,7 +231,11 @@ def test_recovery_by_phone_uses_sms_for_code_and_password(client, app, user, db)
     models.User.update(language="en").where(models.User.id == user.id).execute()
     def temporary_from_sms():
         text = [m.body for m in models.DevOutbox.select().where(models.DevOutbox.recipient == "+37121111111")][-1]
-        return re.search(r": (\S{14}) ", text).group(1)
+        # The password on a line of its own, the last one: nothing sticks to it.
+        lines = text.splitlines()
+        assert lines[0] == "Kabinets temporary password, valid for one hour (choose a new one when you sign in):"
+        assert len(lines) == 2 and re.fullmatch(r"[A-Z]{4}-[a-z]{4}-[2-9]{4}", lines[1]), text
+        return lines[1]
     temporary = recover(client, app, "+37121111111", lambda: last_sms_code(app, "+37121111111"),
                         temporary_from_sms)
     assert login(client, "+37121111111", temporary).status_code == 303

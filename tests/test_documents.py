@@ -843,6 +843,41 @@ def test_dev_signing_page_completes_through_the_callback(client, app, db, people
     assert [s["name"] for s in signers] == ["Anna Liepa"]
 
 
+def lead_and_flashes(page):
+    """The text of the status line under the title and of the flash messages, tags dropped."""
+    def text(fragment):
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    lead = re.search(r'<p class="lead">(.*?)</p>', page, re.S).group(1)
+    flashes = re.findall(r'<p class="flash flash--\w+">(.*?)</p>', page, re.S)
+    return text(lead), [text(f) for f in flashes]
+
+
+def test_dev_signing_says_in_latvian_what_happened_and_signed_once(client, app, db, people):
+    """Not the callback's code ("Parakstīšanas pakalpojums ziņo: signed."), and the status
+    line says "Parakstīts" once, not "Parakstīts Parakstīts."."""
+    document_id, location = dev_invitation(app, client)
+    login(client, CLIENT)
+    r = client.post(location, data={"csrf_token": token(client)}, follow_redirects=True)
+    lead, flashes = lead_and_flashes(r.get_data(as_text=True))
+    assert flashes == ["Parakstītā pakete ir pieņemta. Parakstīja: Anna Liepa."]
+    assert lead.count("Parakstīts") == 1 and lead.startswith("Parakstīts "), lead
+
+
+@pytest.mark.parametrize("result", ["signed", "already done", "refused by the document's status",
+                                    "refused", "unknown invitation", "ignored"])
+def test_every_callback_answer_reaches_the_dev_page_as_a_latvian_sentence(app, db, people, result):
+    """The callback answers the service in codes; the development page says each in words
+    (the ones other than "signed" need a race to reach the page)."""
+    from blueprints.documents.signing_service import _dev_outcome
+    document_id = document_in(app, R.SIGNING)
+    with app.test_request_context("/"):
+        invitation = SigningInvitation.create(document=document_id)
+        message, kind = _dev_outcome(result, invitation, "Anna Liepa")
+    assert kind == ("success" if result == "signed" else "info" if result == "already done" else "error")
+    assert result not in message and message.endswith(".")
+    assert re.search("[āēīūšžčņļķģ]", message), message  # Latvian, the default language
+
+
 def test_dev_signing_service_is_refused_in_production(client, app, db, people):
     app.config["PORTAL_ENV"] = "production"
     invitation = SigningInvitation.create(document=document_in(app, R.SIGNING))

@@ -1,6 +1,7 @@
 """Production is the default, and it starts only when fit for it: real mail, SMS and signing
 backends, a SECRET_KEY, no demo accounts; Secure session cookie and HSTS on every answer."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,18 @@ def test_production_refuses_to_start_on_a_database_with_demo_accounts(environmen
     with pytest.raises(ConfigurationRefused) as refused:
         start(database, redis_url)
     assert "admin@kabinets.test" in str(refused.value) and "demo" in str(refused.value)
+
+
+def test_production_refuses_test_domain_addresses_saying_why(environment, database, redis_url):
+    """The demo accounts' .test addresses sign in in development only (tests/test_demo.py);
+    production refuses them, naming the reserved domain rather than blaming the format."""
+    environment(**REAL_BACKENDS)
+    client = start(database, redis_url).test_client()
+    r = login(client, "admin@kabinets.test", demo.PASSWORD)
+    assert r.status_code == 422
+    error = re.search(r'id="identifier-error">([^<]*)<', r.get_data(as_text=True)).group(1)
+    assert "“kabinets.test”" in error and "rezervēts domēns" in error
+    assert "formātā" not in error  # not "enter it in the form +37120000000"
 
 
 def test_production_starts_on_a_database_not_created_yet(environment, tmp_path, redis_url):

@@ -1,4 +1,5 @@
 """The pure rules: passwords, identifiers, roles. No database, no request."""
+import re
 from datetime import datetime
 
 import pytest
@@ -62,6 +63,41 @@ def test_password_longer_than_the_limit_is_refused_not_truncated():
 ])
 def test_identifier_is_email_or_international_phone(value, expected):
     assert rules.parse_identifier(value) == expected
+
+
+def test_temporary_passwords_read_and_type_easily_and_keep_the_rule():
+    """Capitals, small letters, digits in groups of four with hyphens; no look-alikes (0 O o,
+    1 l I), no + or other symbols a keyboard or an SMS mangles; the password rule holds."""
+    made = [rules.temporary_password() for _ in range(500)]
+    for password in made:
+        assert re.fullmatch(r"[A-Z]{4}-[a-z]{4}-[2-9]{4}", password), password
+        assert not set(password) & set("0Oo1lI+!#%?\"' "), password
+        assert rules.password_problems(password) == [], password
+    assert len(set(made)) == len(made)
+    assert set("".join(made)) - {"-"} == set("".join(rules.TEMPORARY_PASSWORD_GROUPS))  # the whole alphabet used
+
+
+def test_test_domain_addresses_only_when_asked_for():
+    """The demo accounts' .test addresses: refused unless the caller (development) asks for
+    them; the other special-use domains stay refused either way."""
+    assert rules.normalise_email("Admin@Kabinets.test") is None
+    assert rules.normalise_email("Admin@Kabinets.test", test_domains=True) == "admin@kabinets.test"
+    assert rules.parse_identifier("admin@kabinets.test") == (None, None)
+    assert rules.parse_identifier("admin@kabinets.test", test_domains=True) == ("email", "admin@kabinets.test")
+    for address in ("a@printer.local", "a@x.invalid", "a@localhost", "a@x.onion"):
+        assert rules.normalise_email(address, test_domains=True) is None, address
+
+
+@pytest.mark.parametrize("value,domain", [
+    ("admin@kabinets.test", "kabinets.test"),
+    ("anna@printer.local", "printer.local"),
+    ("anna@localhost", "localhost"),
+    ("anna@example.lv", None),  # a good address
+    ("not an address@kabinets.test", None),  # the format is wrong too
+    ("kabinets.test", None),
+])
+def test_reserved_email_domain_names_the_domain_only_when_it_is_the_problem(value, domain):
+    assert rules.reserved_email_domain(value) == domain
 
 
 def test_phone_is_stored_as_e164_for_the_chosen_country():

@@ -160,12 +160,20 @@ def extension_of(name):
     return ext if dot and stem and re.fullmatch(r"[a-z0-9]{1,10}", ext) else ""
 
 
+SIZE_UNITS = (("KB", KB), ("MB", MB), ("GB", 1024 * MB))
+
+
 def format_size(n):
-    """A size for people: "20 MB", "1 KB", "1,5 MB" (in the current locale)."""
-    for unit, size in (("MB", MB), ("KB", KB)):
-        if n >= size:
-            return f"{format_decimal(round(n / size, 1))} {unit}"
-    return f"{n} B"
+    """A size for people, in the current locale: bytes under a kilobyte ("15 B"), one decimal
+    under ten of a unit ("1,5 KB"), whole units from there ("640 KB", "20 MB")."""
+    if n < KB:
+        return f"{n} B"
+    index = max(i for i, (_unit, size) in enumerate(SIZE_UNITS) if n >= size)
+    value = n / SIZE_UNITS[index][1]
+    shown = round(value, 1) if value < 10 else round(value)
+    if shown >= 1024 and index + 1 < len(SIZE_UNITS):  # 1 048 575 bytes is "1 MB", not "1 024 KB"
+        index, shown = index + 1, 1
+    return f"{format_decimal(shown)} {SIZE_UNITS[index][0]}"
 
 
 def accepted_types(policy):

@@ -14,6 +14,9 @@ from forms.documents import ActionForm
 from models.documents import Document, SigningInvitation, TransitionRefused
 from rules import documents as R
 
+# The callback's answers to the service (its JSON "result"): codes, not words for people.
+SIGNED, ALREADY_DONE, REFUSED_BY_STATUS = "signed", "already done", "refused by the document's status"
+
 
 def _dev_service_enabled():
     return (current_app.config.get("SIGNING_BACKEND", "dev") == "dev"
@@ -52,10 +55,24 @@ def dev_signing(token):
                                                  "signers": [{"name": signer_name, "serial": "", "issuer": "dev"}]},
                                                 service.secret)
         result, _status = _handle_callback(body, headers)
-        flash(_("The signing service reports: %(result)s.", result=result), "info")
+        flash(*_dev_outcome(result, invitation, signer_name))
         return redirect(url_for("documents.show", document_id=invitation.document_id), code=303)
     return render_template("documents/dev_signing.html", invitation=invitation, files=files, form=form,
                            signer_name=signer_name)
+
+
+def _dev_outcome(result, invitation, signer_name):
+    """What the development page tells the client (a flash and its kind): the callback answers
+    the service in plain codes, which are not words for people."""
+    if result == SIGNED:
+        return _("The signed package was accepted. Signed by: %(names)s.", names=signer_name), "success"
+    if result == ALREADY_DONE:
+        return _("This package is already signed."), "info"
+    if result == REFUSED_BY_STATUS:
+        document = Document.get_by_id(invitation.document_id)
+        return _("This cannot be done while the document is “%(status)s”.", status=document.status_label), "error"
+    return _("The signing service's answer was not accepted. Try again."), "error"
+
 
 
 @bp.route("/signing-service/callback", methods=["POST"])
@@ -78,7 +95,7 @@ def _handle_callback(body, headers):
     if invitation is None:
         return "unknown invitation", 404
     if invitation.status == "completed":
-        return "already done", 200
+        return ALREADY_DONE, 200
     if payload.get("status") != "signed":
         return "ignored", 200
     signers = [{"name": str(s.get("name", ""))[:200], "serial": str(s.get("serial", ""))[:100],
@@ -91,5 +108,5 @@ def _handle_callback(body, headers):
             models.AuditLog.record("document.signing_completed", actor="signing-service",
                                    document=document.id, invitation=invitation.id)
     except TransitionRefused:
-        return "refused by the document's status", 409
-    return "signed", 200
+        return REFUSED_BY_STATUS, 409
+    return SIGNED, 200

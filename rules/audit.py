@@ -1,0 +1,111 @@
+"""The audit log in words: a label for each action code and for each detail, so staff read
+"Ienāca portālā" and "Dokuments: Nr. 12; Statuss: Apstrādē" instead of ``login.success`` and
+JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
+"""
+from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, throttle
+from rules import documents as R
+from rules.i18n import _l
+
+ACTION_LABELS = {
+    "login.success": _l("Signed in"),
+    "login.failure": _l("Sign-in refused"),
+    "logout": _l("Signed out in one browser"),
+    "logout.everywhere": _l("Signed out everywhere"),
+    "auth.throttled": _l("Too many attempts: held back"),
+    "password.reset_requested": _l("Password recovery requested"),
+    "password.reset_code_failed": _l("Wrong password recovery code"),
+    "password.reset": _l("Temporary password sent"),
+    "password.changed": _l("Password changed"),
+    "registration.code_failed": _l("Wrong registration code"),
+    "registration.completed": _l("Registered"),
+    "settings.profile_changed": _l("Settings changed"),
+    "document.signed_container_refused": _l("Signed package refused"),
+    "document.signing_completed": _l("Signed at the signing service"),
+    "message.attachment_downloaded": _l("Message attachment downloaded"),
+    "message.staff_reply": _l("Replied to a message"),
+    "message.delay_explained": _l("Explained a delay in answering"),
+    "notification.send_again": _l("Notification to be sent again"),
+    "notification.delivered": _l("Notification marked as delivered"),
+    "notification.close": _l("Notification closed"),
+    "staff.created": _l("Staff user created"),
+    "demo.seeded": _l("Demo data loaded"),
+}
+# document.<action>: what the document's history calls the action ("document.created" too).
+ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
+                      for action, label in R.ACTION_LABELS.items()})
+
+CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
+CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
+PROFILE_FIELD_LABELS = {"full_name": _l("Name, surname"), "language": _l("Language for communication"),
+                        "notify_email": _l("E-mail"), "notify_sms": _l("SMS")}
+LIMIT_LABELS = {
+    throttle.SIGN_IN_PER_SOURCE.name: _l("sign-ins from one address"),
+    throttle.SIGN_IN_PER_ACCOUNT.name: _l("sign-ins to one account from unknown browsers"),
+    throttle.SIGN_IN_PER_DEVICE.name: _l("sign-ins from one known browser"),
+    throttle.RECOVERY_PER_SOURCE.name: _l("password recoveries from one address"),
+    throttle.RECOVERY_MESSAGES_PER_TARGET.name: _l("recovery messages to one address or number"),
+    throttle.RECOVERY_PER_DEVICE.name: _l("password recoveries from one known browser"),
+    throttle.REGISTRATION_PER_SOURCE.name: _l("registrations from one address"),
+    throttle.REGISTRATION_MESSAGES_PER_TARGET.name: _l("registration messages to one address or number"),
+    throttle.PASSWORD_CHANGE_PER_ACCOUNT.name: _l("password changes of one account"),
+}
+
+
+def _number(value):
+    return f"Nr. {value}"
+
+
+def _signers(value):
+    return "; ".join(f"{s.get('name') or '?'} ({s.get('detail') or '—'})" if isinstance(s, dict) else str(s)
+                     for s in value)
+
+
+# key: (label, how its value reads: a dict of labels or a function; None: as it is)
+DETAILS = {
+    "document": (_l("Document"), _number),
+    "status": (_l("Status"), R.STATUS_LABELS),
+    "channel": (_l("Channel"), CHANNEL_LABELS),
+    "client_type": (_l("Client type"), CLIENT_TYPE_LABELS),
+    "changed": (_l("Changed"), PROFILE_FIELD_LABELS),
+    "limit": (_l("Limit"), LIMIT_LABELS),
+    "role": (_l("Role"), STAFF_ROLE_LABELS),
+    "invitation": (_l("Signing invitation"), _number),
+    "thread": (_l("Conversation"), _number),
+    "message": (_l("Message"), _number),
+    "file": (_l("File"), _number),
+    "notification": (_l("Notification"), _number),
+    "template": (_l("Notification type"), None),  # labelled by the caller (the subjects are the jobs')
+    "problems": (_l("Reasons"), None),
+    "refused_signers": (_l("Refused signers"), _signers),
+}
+
+
+def action_label(action):
+    """The words for an action code; the code itself when it has none."""
+    return ACTION_LABELS.get(action, action)
+
+
+def _text(value, reads):
+    if isinstance(value, (list, tuple)) and not callable(reads):
+        return ", ".join(_text(v, reads) for v in value) or "—"
+    if callable(reads):
+        return reads(value)
+    if isinstance(reads, dict) and value in reads:
+        return str(reads[value])
+    if isinstance(value, bool):
+        return str(_l("Yes") if value else _l("No"))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v, None)}" for k, v in value.items())
+    return "—" if value in (None, "") else str(value)
+
+
+def describe(details, values=None):
+    """The details of an audit row as (label, text) pairs for people; ``values`` adds labels
+    for the values of some keys (``{"template": {code: label}}``). Unknown keys keep their name."""
+    pairs = []
+    for key, value in (details or {}).items():
+        label, reads = DETAILS.get(key, (key, None))
+        if values and key in values:
+            reads = values[key]
+        pairs.append((str(label), _text(value, reads)))
+    return pairs
