@@ -207,15 +207,18 @@ class Server:
         return total / CLOCK_TICKS
 
     def memory(self):
-        """[(pid, RSS MB, PSS MB)] of the master and each worker."""
+        """[(pid, RSS MB, PSS MB, peak RSS MB)] of the master and each worker."""
         rows = []
         for pid in [self.master.pid, *sorted(self.workers())]:
             try:
                 rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
             values = dict(re.findall(r"^(Rss|Pss):\s+(\d+) kB", rollup, re.M))
-            rows.append((pid, int(values.get("Rss", 0)) / 1024, int(values.get("Pss", 0)) / 1024))
+            peak = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+            rows.append((pid, int(values.get("Rss", 0)) / 1024, int(values.get("Pss", 0)) / 1024,
+                         int(peak.group(1)) / 1024 if peak else 0))
         return rows
 
     def stop(self):
@@ -278,7 +281,8 @@ class Load:
     def run(self, url, headers, seconds):
         """(requests, seconds, p50 ms, p95 ms, errors)."""
         if self.wrk:
-            command = [self.wrk, "-t1", f"-c{self.connections}", f"-d{seconds}s", "-s", str(self.script)]
+            command = [self.wrk, "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "60s",
+                       "-s", str(self.script)]
             for name, value in headers.items():
                 command += ["-H", f"{name}: {value}"]
             out = subprocess.run(command + [url], capture_output=True, text=True).stdout
@@ -438,9 +442,12 @@ def main():
                         hdrs = {**BROWSER, **extra, **({"Cookie": cookie} if cookie else {})}
                         before = server.cpu_seconds()
                         n, seconds, p50, p95, failed = load.run(server.base + target, hdrs, args.seconds)
-                        measured[side] = ((server.cpu_seconds() - before) / max(n, 1) * 1000, n / seconds, p50, p95)
+                        measured[side] = ((server.cpu_seconds() - before) / n * 1000 if n else None,
+                                          n / seconds, p50, p95)
                         if side == "page":
                             errors += failed
+                    if measured["page"][0] is None:  # not one answer within the round: too slow to say
+                        continue
                     trivial_cpu.append(measured["trivial"][0])
                     page_cpu.append(measured["page"][0])
                     ratios.append(measured["trivial"][0] / measured["page"][0] if measured["page"][0] else float("inf"))
@@ -450,6 +457,11 @@ def main():
                 cookie = browser.cookie_header() if signed_in else ""
                 statements, status = counter.statements(path, cookie, headers)
                 size, encoding, _ = compressed_size(portal.base, path, cookie, headers)
+                if not ratios:
+                    rows.append((name, status, None, None, None, None, None, None, statements, size, encoding,
+                                 errors))
+                    print(f"  {name}: no answer within a {args.seconds} s round", flush=True)
+                    continue
                 rows.append((name, status, statistics.median(rates), statistics.median(p50s),
                              statistics.median(p95s), statistics.median(page_cpu), statistics.median(trivial_cpu),
                              summary(ratios), statements, size, encoding, errors))
@@ -471,8 +483,12 @@ def report(args, rows, idle_memory, after_memory, burst_memory, burst_seconds):
             f"{'trivial':>8} {'ratio min/median/max':>22} {'SQL/req':>7} {'bytes':>7}")
     print(head)
     print("-" * len(head))
-    for (name, status, rate, p50, p95, cpu, trivial_cpu, (low, mid, high), statements, size, encoding,
-         errors) in rows:
+    for (name, status, rate, p50, p95, cpu, trivial_cpu, ratios, statements, size, encoding, errors) in rows:
+        if ratios is None:
+            print(f"{name:10} {status:>6} {'no answer within a round (' + str(args.seconds) + ' s)':>58} "
+                  f"{statements:>7} {size:>6}{encoding[:1]}")
+            continue
+        low, mid, high = ratios
         ratio = f"{low:.3f}/{mid:.3f}/{high:.3f}"
         line = (f"{name:10} {status:>6} {rate:7.0f} {p50:7.1f} {p95:7.1f} {cpu:10.2f} {trivial_cpu:8.2f} "
                 f"{ratio:>22} {statements:>7} {size:>6}{encoding[:1]}")
@@ -482,10 +498,11 @@ def report(args, rows, idle_memory, after_memory, burst_memory, burst_seconds):
 
     def memory_line(label, rows):
         workers = rows[1:]
-        rss = ", ".join(f"{r:.0f}" for _p, r, _s in workers)
-        pss = ", ".join(f"{s:.0f}" for _p, _r, s in workers)
-        return (f"{label:34} master RSS {rows[0][1]:.0f} MB; workers RSS {rss} MB, PSS {pss} MB; "
-                f"total PSS {sum(s for _p, _r, s in rows):.0f} MB")
+        rss = ", ".join(f"{r:.0f}" for _p, r, _s, _h in workers)
+        pss = ", ".join(f"{s:.0f}" for _p, _r, s, _h in workers)
+        peak = ", ".join(f"{h:.0f}" for _p, _r, _s, h in workers)
+        return (f"{label:34} master RSS {rows[0][1]:.0f} MB; workers RSS {rss} MB, PSS {pss} MB, "
+                f"peak RSS {peak} MB; total PSS {sum(s for _p, _r, s, _h in rows):.0f} MB")
 
     print(memory_line("memory idle (after start)", idle_memory))
     print(memory_line("memory after the runs", after_memory))

@@ -317,9 +317,9 @@ def _redis():
     return runtime.redis
 
 
-def _pointer_key(thread_id):
+def _pointer_key(thread_id, namespace=None):
     # The namespace tells deployments (and test apps) sharing one Redis apart.
-    return f"{runtime.namespace}:thread:{int(thread_id)}:last"
+    return f"{namespace or runtime.namespace}:thread:{int(thread_id)}:last"
 
 
 # A missing pointer is refilled from the database by the next poll, so a pointer
@@ -358,10 +358,12 @@ def refill_last_message(thread_id, latest):
         pass
 
 
-def cached_last_message(thread_id):
-    """The newest message id Redis knows for the thread, or None (unknown or Redis down)."""
+def cached_last_message(thread_id, redis=None, namespace=None):
+    """The newest message id Redis knows for the thread, or None (unknown or Redis down).
+    ``redis`` and ``namespace`` name another deployment's than the runtime's (the web's
+    poll gate answers before any app context binds the runtime)."""
     try:
-        value = _redis().get(_pointer_key(thread_id))
+        value = (redis if redis is not None else _redis()).get(_pointer_key(thread_id, namespace))
     except RedisError:
         return None
     return int(value) if value is not None else None
