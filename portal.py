@@ -23,7 +23,8 @@ from flask_babel import format_date, format_datetime, format_decimal, gettext, l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from playhouse.db_url import connect as db_connect
+from playhouse.db_url import connect as db_connect, parse as parse_db_url
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -32,7 +33,7 @@ import models
 import rules
 from adapters import redis_guard
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
-from models.base import close_connection
+from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
 from rules import outbox
 from rules.i18n import set_translator
@@ -83,6 +84,11 @@ def default_config(instance_path):
         "SECRET_KEY_PREVIOUS": [k for k in env("SECRET_KEY_PREVIOUS", "").split(",") if k],
         "SIGNING_WEBHOOK_SECRET": env("SIGNING_WEBHOOK_SECRET", ""),  # empty: derived from SECRET_KEY
         "DATABASE_URL": database_url,
+        # PostgreSQL: connections each process keeps (at least gunicorn's --threads), how long
+        # a request waits for one when all are busy, and after how many seconds one is replaced.
+        "DATABASE_POOL_SIZE": int(env("DATABASE_POOL_SIZE") or 8),
+        "DATABASE_POOL_WAIT_SECONDS": float(env("DATABASE_POOL_WAIT_SECONDS") or 5),
+        "DATABASE_POOL_RECYCLE_SECONDS": int(env("DATABASE_POOL_RECYCLE_SECONDS") or 300),
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Seconds a web process waits for Redis (to connect, for each answer); after a failure
         # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
@@ -320,8 +326,9 @@ def init_signing_trust(app):
 
 def init_database(app):
     """Bind the models to the configured database. A request's first query opens its
-    connection (peewee connects on demand), so what needs no database (``/health``'s answer,
-    the outage page) never waits for one; the end of the request closes it."""
+    connection (peewee connects on demand; on PostgreSQL it is taken from the process's
+    pool), so what needs no database (``/health``'s answer, the outage page, the idle
+    message poll) never waits for one; the end of the request closes it (gives it back)."""
     url = with_connect_timeout(app.config["DATABASE_URL"])
     if url.startswith("sqlite"):
         # Write transactions start IMMEDIATE: a deferred one that read first cannot take
@@ -335,7 +342,10 @@ def init_database(app):
         with database.connection_context():
             database.execute_sql("PRAGMA journal_mode=wal")
     else:
-        database = db_connect(url)
+        # A pool per process: connecting costs more than most pages (models.base.ConnectionPool).
+        database = ConnectionPool(**parse_db_url(url), max_connections=app.config["DATABASE_POOL_SIZE"],
+                                  stale_timeout=app.config["DATABASE_POOL_RECYCLE_SECONDS"],
+                                  timeout=app.config["DATABASE_POOL_WAIT_SECONDS"])
     models.db.initialize(database)
 
     @app.teardown_request
@@ -483,10 +493,12 @@ def register_template_helpers(app):
         return rules.mask(channel, target)
 
 
-# The database is away (stopped, restarting, unreachable, SQLite locked for too long): what
-# peewee raises for what the driver reported, and psycopg2's own should one slip past peewee.
+# The database is away (stopped, restarting, unreachable, SQLite locked for too long, every
+# pooled connection busy): what peewee raises for what the driver reported, and psycopg2's
+# own should one slip past peewee.
 DATABASE_UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError,
-                        psycopg2.OperationalError, psycopg2.InterfaceError)
+                        psycopg2.OperationalError, psycopg2.InterfaceError,
+                        MaxConnectionsExceeded)  # every pooled connection busy for the whole wait
 RETRY_AFTER_SECONDS = 30
 
 

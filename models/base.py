@@ -5,15 +5,37 @@ import logging
 from datetime import datetime, timezone
 
 from peewee import DatabaseProxy, Model, TextField
+from playhouse.pool import PooledPostgresqlDatabase
 
 db = DatabaseProxy()
 log = logging.getLogger(__name__)
 
 
+class ConnectionPool(PooledPostgresqlDatabase):
+    """PostgreSQL connections kept open between requests (each process its own pool).
+
+    A thread takes one on its first query and gives it back when closing, so what runs no
+    SQL takes none. A connection is handed out again only after it answers a ``SELECT 1``
+    (peewee's check on taking one from the pool: a connection the server or the network
+    dropped meanwhile is thrown away and a new one opened) and only if it came back idle or
+    could be rolled back; one whose closing failed is closed for good (``dispose``), never
+    pooled. Connections older than ``stale_timeout`` are replaced."""
+
+    def dispose(self):
+        """Forget this thread's connection and close it for good, leaving the rest of the
+        pool alone (peewee's own ``dispose`` would forget every pooled connection)."""
+        with self._lock:
+            conn = None if self._state.closed else self._state.conn
+            self._state.reset()
+        if conn is not None:
+            self._close(conn, close_conn=True)
+
+
 def close_connection():
-    """Close this thread's connection, and forget it even when closing fails (a connection
-    the server dropped, a transaction a failed rollback left open): the next request opens
-    a new connection instead of inheriting a broken one."""
+    """Close this thread's connection (with a pool: give it back), and forget it even when
+    closing fails (a connection the server dropped, a transaction a failed rollback left
+    open): the next request opens a new connection, or takes a sound one from the pool,
+    instead of inheriting a broken one."""
     try:
         db.close()
     except Exception as error:  # whatever a broken connection raises, it must not be kept
