@@ -106,25 +106,19 @@ def prepare_database(admin_url, keep, colleagues, documents, threads):
 
 def find_made(url):
     """What the benchmark visits, read back from a kept database."""
+    from benchmarks.dataset import MAIN_EMAIL, THREAD_SUBJECT, Made
     conn = psycopg2.connect(url)
     with conn.cursor() as cur:
         cur.execute("SELECT m.client_id FROM membership m JOIN client c ON c.id = m.client_id "
-                    "JOIN \"user\" u ON u.id = m.user_id WHERE u.email = %s AND c.kind = 'legal'",
-                    (MAIN_EMAIL(),))
+                    "JOIN \"user\" u ON u.id = m.user_id WHERE u.email = %s AND c.kind = 'legal'", (MAIN_EMAIL,))
         company = cur.fetchone()[0]
-        cur.execute("SELECT id FROM thread WHERE subject = 'Konta izraksts' ORDER BY id DESC LIMIT 1")
+        cur.execute("SELECT id FROM thread WHERE subject = %s ORDER BY id DESC LIMIT 1", (THREAD_SUBJECT,))
         thread = cur.fetchone()[0]
         cur.execute("SELECT document_id FROM document_event GROUP BY document_id HAVING COUNT(*) = 3 "
                     "ORDER BY document_id DESC LIMIT 1")
         document = cur.fetchone()[0]
     conn.close()
-    from benchmarks.dataset import Made
     return Made(company, document, thread)
-
-
-def MAIN_EMAIL():  # noqa: N802  (read late: importing dataset imports the models)
-    from benchmarks.dataset import MAIN_EMAIL as email
-    return email
 
 
 def app_config(database_url, tag):
