@@ -39,9 +39,9 @@ from werkzeug.http import parse_cookie
 import models
 import rules
 import uploads
-from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page,
-                        page_of, poll as poll_view, render, render_form, see_other, signed_in_user, staff_required,
-                        uploading)
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped, get_scoped_or_404,
+                        keyset_page, page_of, poll as poll_view, render, render_form, scoped, see_other,
+                        signed_in_user, staff_required, uploading)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
                              MessageAttachment, Thread, ThreadRating, cached_last_message, publish_last_message,
@@ -199,7 +199,7 @@ def _thread_or_404(thread_id):
 
 
 def _client_threads(membership):
-    return (models.scoped(Thread, signed_in_user(), "messages", client_id=membership.client_id)
+    return (scoped(Thread, "messages", client_id=membership.client_id)
             .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
 
 
@@ -337,7 +337,7 @@ def _about(kind, about_id, membership=None):
             from models.documents import Document
         except ImportError:  # the documents area is not there: keep the reference unchecked
             return kind, about_id
-        document = models.get_scoped(Document, about_id, signed_in_user(), "documents")
+        document = get_scoped(Document, about_id, "documents")
         if document is None or document.client_id != membership.client_id:
             return None, None
     return kind, about_id
@@ -424,7 +424,7 @@ def poll(thread_id):
     """New messages after ``after`` (only for HTMX); 204 when there are none (see the module doc)."""
     if not current_user.is_authenticated:
         return _reload_page()
-    thread = models.get_scoped(Thread, thread_id, signed_in_user(), "messages")
+    thread = get_scoped(Thread, thread_id, "messages")
     if thread is None:
         response = make_response(render_template("errors/error.html", code=404, title=_("Page not found"),
                                                  message=_("The page does not exist or you have no "

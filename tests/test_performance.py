@@ -2,9 +2,13 @@
 the access log without idle polls, and the costs each page must not grow back."""
 import re
 
+import pytest
 import requests
 
-from conftest import PASSWORD, create_user
+import models
+from conftest import PASSWORD, create_user, login, post_form
+from models.documents import Document
+from models.messages import Thread
 from live_portal import CSRF_RE, gunicorn_portal
 
 HX = {"HX-Request": "true"}
@@ -38,3 +42,47 @@ def test_gunicorn_writes_no_access_log_line_for_an_idle_poll_and_one_for_everyth
     assert len(polls) == 1 and "t=stale" in polls[0], polls  # the idle 204s left no line
     assert any('"GET /dashboard ' in line for line in lines)
     assert any('"POST /login ' in line for line in lines)
+
+
+class Statements:
+    """The SQL statements the app's database runs (text only)."""
+
+    def __init__(self, monkeypatch):
+        self.sql = []
+        database_class = type(models.db.obj)
+        original = database_class.execute_sql
+
+        def execute_sql(db_self, sql, params=None, *args, **kwargs):
+            self.sql.append(sql)
+            return original(db_self, sql, params, *args, **kwargs)
+
+        monkeypatch.setattr(database_class, "execute_sql", execute_sql)
+
+    def reading(self, table):
+        return [s for s in self.sql if f'FROM "{table}"' in s]
+
+
+def _company_with_a_document_and_a_thread(app):
+    main = create_user(app, email="valde@example.lv", phone="+37121111112", kind="legal", role="main")
+    with app.app_context(), models.db.connection_context():
+        membership = models.Membership.get(models.Membership.user == main.id)
+        other = models.Client.create(kind="natural", name="Privāti")
+        models.Membership.grant(main, other, "self")
+        document = Document.start(membership.client, "loan_application", main)
+        thread = Thread.create(client=membership.client_id, created_by=main, subject="Jautājums")
+        thread.add_message("client", author=main, body="Labdien!")
+    client = app.test_client()
+    login(client, "valde@example.lv")
+    post_form(client, f"/accounts/{membership.client_id}", {}, page="/dashboard")
+    return client, document.id, thread.id
+
+
+@pytest.mark.postgres
+def test_each_signed_in_page_reads_the_users_memberships_once(app, monkeypatch):
+    client, document_id, thread_id = _company_with_a_document_and_a_thread(app)
+    for path in ("/dashboard", "/documents", f"/documents/{document_id}", "/messages", f"/messages/{thread_id}",
+                 "/settings"):
+        statements = Statements(monkeypatch)
+        assert client.get(path).status_code == 200, path
+        assert len(statements.reading("membership")) == 1, (path, statements.reading("membership"))
+        monkeypatch.undo()
