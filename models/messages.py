@@ -139,13 +139,19 @@ class Thread(BaseModel):
         return message
 
     def mark_read(self, user, message_id):
-        """Remember the newest message ``user`` has seen here (never moves backwards)."""
-        updated = (ThreadRead.update(last_read_id=message_id)
-                   .where(ThreadRead.thread == self, ThreadRead.user == user,
-                          ThreadRead.last_read_id < message_id).execute())
-        if not updated and not ThreadRead.select().where(ThreadRead.thread == self,
-                                                          ThreadRead.user == user).exists():
+        """Remember the newest message ``user`` has seen here (never moves backwards). Writes
+        only when the mark moves: a thread opened again with nothing new costs one read.
+        Returns True when the mark moved."""
+        mark = (ThreadRead.select(ThreadRead.last_read_id)
+                .where(ThreadRead.thread == self, ThreadRead.user == user).scalar())
+        if mark is not None and mark >= message_id:
+            return False
+        if mark is None:
             ThreadRead.insert(thread=self, user=user, last_read_id=message_id).on_conflict_ignore().execute()
+        # Also after the insert: another request of the user's may have made the row first.
+        (ThreadRead.update(last_read_id=message_id)
+         .where(ThreadRead.thread == self, ThreadRead.user == user, ThreadRead.last_read_id < message_id).execute())
+        return True
 
     # --- who hears about it -----------------------------------------------------------------
 

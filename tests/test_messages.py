@@ -161,6 +161,32 @@ def test_unread_counts_in_the_list_and_header_clear_when_the_thread_is_opened(ap
     assert "thread-row--unread" not in listing and not re.search(r'href="/messages"[^>]*>[^<]*\(\d+\)', listing)
 
 
+@pytest.mark.postgres
+def test_opening_a_thread_again_writes_no_read_mark_until_there_is_something_new(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    counter = QueryCounter(monkeypatch)
+
+    def writes():
+        return [s for s in counter.statements if re.match(r"\s*(INSERT|UPDATE|DELETE)", s) and "thread_read" in s]
+
+    client_side.get(f"/messages/{thread_id}")
+    assert writes() == []  # written when the message was sent: its author has read it
+    staff_reply(app, staff_side, thread_id)
+    counter.statements.clear()
+    client_side.get(f"/messages/{thread_id}")
+    assert len(writes()) == 1 and writes()[0].lstrip().startswith("UPDATE")  # the mark moves once
+    for _ in range(3):
+        counter.statements.clear()
+        assert client_side.get(f"/messages/{thread_id}").status_code == 200
+        assert writes() == []
+    newest = Message.select(peewee.fn.MAX(Message.id)).scalar()
+    thread = Thread.get_by_id(thread_id)
+    user = models.User.get(models.User.email == "anna@example.lv")
+    assert thread.mark_read(user, newest - 1) is False  # never backwards
+    assert models.messages.ThreadRead.get(thread=thread, user=user).last_read_id == newest
+
+
 # --- Who sees what ------------------------------------------------------------------------------
 
 @pytest.mark.postgres
