@@ -1,5 +1,6 @@
 """What keeps the portal cheap to serve (BENCHMARKS.md): gunicorn as the Procfile runs it,
 the access log without idle polls, and the costs each page must not grow back."""
+import gzip
 import re
 
 import pytest
@@ -86,3 +87,43 @@ def test_each_signed_in_page_reads_the_users_memberships_once(app, monkeypatch):
         assert client.get(path).status_code == 200, path
         assert len(statements.reading("membership")) == 1, (path, statements.reading("membership"))
         monkeypatch.undo()
+
+
+PUBLIC_PAGES = ["/", "/login", "/register", "/password/reset", "/legal/privacy", "/legal/terms", "/nowhere"]
+PUBLIC_LIMIT = 12 * 1024  # BENCHMARKS.md: a first visit, compressed, everything included
+
+
+def _first_visit(client, url):
+    """(the page's HTML, bytes a first visit transfers: the page and what it links, compressed as
+    for a browser without brotli, the heavier case; benchmarks/page_weight.py asks the same)."""
+    gz = {"Accept-Encoding": "gzip, deflate"}
+    r = client.get(url, headers=gz)
+    compressed = r.headers.get("Content-Encoding") == "gzip"  # not error pages: Flask-Compress leaves them
+    html = gzip.decompress(r.data).decode() if compressed else r.get_data(as_text=True)
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    return html, len(r.data) + sum(len(client.get(a, headers=gz).data) for a in assets)
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_public_pages_load_no_script_and_weigh_at_most_12_kb(client, url):
+    html, weight = _first_visit(client, url)
+    assert "<script" not in html and "htmx" not in html
+    assert weight <= PUBLIC_LIMIT, f"{url}: {weight} bytes on a first visit"
+
+
+def test_registration_and_recovery_steps_load_no_script(app, client):
+    r = post_form(client, "/register", {"client_type": "natural", "citizenship": "LV", "accept_privacy": "y",
+                                        "accept_terms": "y"})
+    assert r.status_code == 303
+    post_form(client, "/password/reset", {"identifier": "nav@example.lv"})
+    for url in ("/register/contact", "/password/reset/code"):
+        html, weight = _first_visit(client, url)
+        assert "<script" not in html and weight <= PUBLIC_LIMIT, url
+
+
+def test_signed_in_pages_load_htmx(app, client):
+    create_user(app)
+    login(client, "anna@example.lv")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r'<script src="/static/htmx-[\d.]+\.min\.js\?v=\w+" defer>', html)
+    assert 'name="htmx-config"' in html
