@@ -3,6 +3,7 @@ the access log without idle polls, and the costs each page must not grow back.""
 import gzip
 import re
 
+import flask_babel
 import pytest
 import requests
 
@@ -127,3 +128,20 @@ def test_signed_in_pages_load_htmx(app, client):
     html = client.get("/dashboard").get_data(as_text=True)
     assert re.search(r'<script src="/static/htmx-[\d.]+\.min\.js\?v=\w+" defer>', html)
     assert 'name="htmx-config"' in html
+
+
+def test_flask_babel_finds_its_context_the_quick_way_and_still_follows_the_language(app, client):
+    from flask_babel import force_locale, get_locale, gettext, lazy_gettext
+
+    from blueprints import extensions
+    assert flask_babel._get_current_context is extensions._babel_context
+    assert extensions._babel_context() is None and get_locale() is None  # outside any context
+    sign_in = lazy_gettext("Sign in")
+    with app.test_request_context("/"):
+        assert gettext("Sign in") == str(sign_in) == "Ienākt"
+        with force_locale("en"):
+            assert gettext("Sign in") == str(sign_in) == "Sign in"
+        assert gettext("Sign in") == "Ienākt"
+    post_form(client, "/language", {"lang": "en"}, page="/login")
+    assert "<h1>Sign in</h1>" in client.get("/login").get_data(as_text=True)
+    assert "<h1>Ienākt</h1>" in app.test_client().get("/login").get_data(as_text=True)
