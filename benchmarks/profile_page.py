@@ -30,6 +30,23 @@ def cpu_per_request(client, path, headers, n):
     return sorted(runs)[2]
 
 
+def calls_per_request(client, path, headers, n=20):
+    """Python and C function calls one request makes (the mean of ``n``)."""
+    calls = [0]
+
+    def count(frame, event, arg):
+        if event in ("call", "c_call"):
+            calls[0] += 1
+
+    sys.setprofile(count)
+    try:
+        for _ in range(n):
+            client.get(path, headers=headers)
+    finally:
+        sys.setprofile(None)
+    return calls[0] / n
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("path")
@@ -66,6 +83,8 @@ def main():
     print(f"{path}: {response.status_code}, {len(response.data)} bytes")
     print(f"{cpu_per_request(client, path, headers, args.n):.3f} ms CPU per request; trivial Flask "
           f"{cpu_per_request(trivial.app.test_client(), '/bench/trivial', {}, args.n):.3f} ms the same way")
+    print(f"{calls_per_request(client, path, headers):.0f} Python function calls per request "
+          "(deterministic: compare changes with it on a busy machine)")
     if not args.profile:
         return
     profile = cProfile.Profile(time.process_time)  # CPU, not waiting on the database

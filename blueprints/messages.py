@@ -44,9 +44,9 @@ from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, ge
                         signed_in_user, staff_required, uploading)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
-                             MessageAttachment, Thread, ThreadRating, cached_last_message, publish_last_message,
-                             rating_summary, refill_last_message, unread_counts, unread_total, waiting_count,
-                             waiting_queue)
+                             MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
+                             publish_last_message, publish_new_message, rating_summary, refill_last_message,
+                             unread_counts, waiting_count, waiting_queue)
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
@@ -223,7 +223,9 @@ def _messages_link():
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
-    return {"messages_link": (url_for("messages.index"), unread_total(user, _client_threads(membership)))}
+    count = kept_unread_total(user, membership.client_id, lambda: _client_threads(membership),
+                              variant="own" if membership.own_items_only else "all")
+    return {"messages_link": (url_for("messages.index"), count)}
 
 
 HEADER_PARTS.append(_messages_link)
@@ -318,8 +320,9 @@ def _send_once(form, user, write):
 
 
 def _after_message(message):
-    """After the commit: tell pollers (the e-mails went to the job queue with the commit)."""
-    publish_last_message(message.thread_id, message.id)
+    """After the commit: tell pollers and the headers' unread counts (the e-mails went to the
+    job queue with the commit)."""
+    publish_new_message(message.thread, message.id)
 
 
 def _about(kind, about_id, membership=None):

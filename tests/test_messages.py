@@ -187,6 +187,58 @@ def test_opening_a_thread_again_writes_no_read_mark_until_there_is_something_new
     assert models.messages.ThreadRead.get(thread=thread, user=user).last_read_id == newest
 
 
+def _header_count(page):
+    found = re.search(r'href="/messages"[^>]*>[^<(]*(?:\((\d+)\))?</a>', page)
+    assert found, "no messages link in the header"
+    return int(found.group(1) or 0)
+
+
+def _unread_queries(counter):
+    return [s for s in counter.statements if 'AS "shown"' in s and '"thread_read"' in s]  # models.messages._unread
+
+
+@pytest.mark.postgres
+def test_the_headers_unread_count_is_kept_until_a_message_comes_or_a_thread_is_read(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    other_id = write_thread(client_side, subject="Otrs")
+    counter = QueryCounter(monkeypatch)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 0
+    counter.statements.clear()
+    for page in ("/dashboard", "/documents", "/settings"):
+        assert _header_count(client_side.get(page).get_data(as_text=True)) == 0
+    assert _unread_queries(counter) == []  # kept: not counted again
+    staff_reply(app, staff_side, thread_id)
+    staff_reply(app, staff_side, other_id)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 2  # a new message: counted
+    counter.statements.clear()
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)  # a read mark moves: counted again
+    assert _header_count(page) == 1 and len(_unread_queries(counter)) == 1
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    assert len(_unread_queries(counter)) == 1
+    third = write_thread(client_side, subject="Trešais")
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    Thread.update(ack_due_at=models.utcnow() - timedelta(minutes=1)).where(Thread.id == third).execute()
+    with app.app_context():  # the acknowledgement job writes a message too
+        assert messages_jobs.acknowledge_thread(third) is True
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 2
+    with app.app_context():
+        kept = [k for k in models.messages._redis().keys(f"{app.config['RQ_QUEUE']}:unread:*")]
+        assert kept and all(0 < models.messages._redis().ttl(k) <= models.messages.UNREAD_KEPT_SECONDS for k in kept)
+
+
+@pytest.mark.postgres
+def test_without_redis_the_headers_unread_count_is_counted_each_time(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    client_side.get("/dashboard")
+    monkeypatch.setattr(models.runtime.runtime, "redis", None)  # every Redis call fails
+    staff_reply(app, staff_side, thread_id)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    client_side.get(f"/messages/{thread_id}")
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 0
+
+
 # --- Who sees what ------------------------------------------------------------------------------
 
 @pytest.mark.postgres
