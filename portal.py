@@ -111,6 +111,8 @@ def default_config(instance_path):
         "SIGNING_BACKEND": env("SIGNING_BACKEND") or "dev",  # dev or none (adapters/signing.py)
         # A send job that claimed a notification longer ago than this is presumed dead.
         "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
+        # argon2 hashes and checks a process runs at a time (each holds 64 MiB while it runs).
+        "PASSWORD_CHECKS_AT_ONCE": int(env("PASSWORD_CHECKS_AT_ONCE") or 1),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "kabinets"),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -221,6 +223,7 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     app.url_map.converters["int"] = BoundedInt
+    models.passwords.set_checks_at_once(app.config["PASSWORD_CHECKS_AT_ONCE"])
     init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

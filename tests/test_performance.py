@@ -2,13 +2,15 @@
 the access log without idle polls, and the costs each page must not grow back."""
 import gzip
 import re
+import threading
+import time
 
 import flask_babel
 import pytest
 import requests
 
 import models
-from conftest import PASSWORD, create_user, login, post_form
+from conftest import PASSWORD, build_app, create_user, login, post_form
 from models.documents import Document
 from models.messages import Thread
 from live_portal import CSRF_RE, gunicorn_portal
@@ -145,3 +147,43 @@ def test_flask_babel_finds_its_context_the_quick_way_and_still_follows_the_langu
     post_form(client, "/language", {"lang": "en"}, page="/login")
     assert "<h1>Sign in</h1>" in client.get("/login").get_data(as_text=True)
     assert "<h1>Ienākt</h1>" in app.test_client().get("/login").get_data(as_text=True)
+
+
+class SlowHasher:
+    """Stands in for argon2: notes how many hashes and checks run at once."""
+
+    def __init__(self):
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def _work(self):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02)
+        with self.lock:
+            self.running -= 1
+
+    def verify(self, password_hash, password):
+        self._work()
+        return True
+
+    def hash(self, password):
+        self._work()
+        return "$argon2id$slow"
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_argon2_runs_at_most_the_configured_checks_at_once_in_a_process(app, monkeypatch, at_once):
+    hasher = SlowHasher()
+    monkeypatch.setattr(models.passwords, "password_hasher", hasher)
+    build_app({**app.config, "PASSWORD_CHECKS_AT_ONCE": at_once})
+    work = [lambda: models.passwords.password_matches("$argon2id$x", "p"), lambda: models.hash_password("p"),
+            lambda: models.passwords.dummy_check("p")] * 4
+    threads = [threading.Thread(target=job) for job in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert hasher.most == at_once
+    models.passwords.set_checks_at_once(1)
