@@ -10,6 +10,8 @@ No access-log line for an idle message poll: each open thread asks every few sec
 writing those lines cost more than answering them. The portal marks such an answer in the
 WSGI environ (``blueprints.messages.QUIET``); every other request is logged as before.
 """
+import gc
+
 import gunicorn.http.wsgi
 from gunicorn.glogging import Logger
 
@@ -33,6 +35,13 @@ def _without_server_header(default_headers):
         return [line for line in default_headers(self) if not line.lower().startswith("server:")]
     headers.without_server = True
     return headers
+
+
+def pre_fork(server, worker):
+    """In the master, before each worker forks. With --preload (the Procfile) the app is built
+    here already: its objects are moved out of the garbage collector's reach, so the workers'
+    collections never write to them and their memory pages stay shared with the master."""
+    gc.freeze()
 
 
 def on_starting(server):

@@ -250,7 +250,19 @@ def create_app(config=None):
     register_template_helpers(app)
     register_error_handlers(app)
     register_cli(app)
+    release_startup_connections()
     return app
+
+
+def release_startup_connections():
+    """Keep no database connection the start-up opened (the demo-account check, SQLite's WAL
+    switch): gunicorn started with --preload (the Procfile) builds the app in its master and
+    forks the workers from it, and a connection two processes inherit is one socket for both.
+    Each worker opens its own on its first query. (Redis clients need nothing: redis-py's pools
+    notice a fork and start afresh in the child.)"""
+    close_connection()
+    if isinstance(models.db.obj, ConnectionPool):
+        models.db.obj.close_idle()
 
 
 def init_domain(app):

@@ -1,9 +1,11 @@
 """What keeps the portal cheap to serve (BENCHMARKS.md): gunicorn as the Procfile runs it,
 the access log without idle polls, and the costs each page must not grow back."""
 import gzip
+import os
 import re
 import threading
 import time
+from pathlib import Path
 
 import flask_babel
 import pytest
@@ -187,3 +189,98 @@ def test_argon2_runs_at_most_the_configured_checks_at_once_in_a_process(app, mon
         t.join(10)
     assert hasher.most == at_once
     models.passwords.set_checks_at_once(1)
+
+
+# --- gunicorn --preload: the app is built in the master, the workers are forked from it ----------
+
+def _tcp_sockets(pid):
+    """{socket inode: remote port} of the TCP connections process ``pid`` holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                found[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    return found
+
+
+def _children(pid):
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _parent(p) == pid]
+
+
+def _parent(proc):
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+@pytest.mark.postgres
+def test_preloaded_workers_share_no_database_or_redis_connection_with_each_other_or_the_master(app, tmp_path):
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the connection pool is PostgreSQL's")
+    from live_portal import procfile_web_options
+    assert "--preload" in procfile_web_options()
+    create_user(app)
+    with gunicorn_portal(app, tmp_path) as (base, master, _log):
+        http = _sign_in(base, "anna@example.lv")
+        token = CSRF_RE.search(http.get(base + "/messages/new", timeout=30).text).group(1)
+        page = http.post(base + "/messages/new", data={"csrf_token": token, "body": "Labdien!"}, timeout=30).text
+        poll = re.search(r'hx-get="(/messages/\d+/poll\?[^"]+)"', page).group(1).replace("&amp;", "&")
+        cookies = http.cookies.get_dict()
+        failures = []
+
+        def browse():
+            with requests.Session() as s:
+                s.cookies.update(cookies)
+                for _ in range(15):
+                    for path, headers, expected in (("/dashboard", {}, 200), ("/messages", {}, 200),
+                                                    (poll, HX, 204)):
+                        r = s.get(base + path, headers=headers, timeout=30)
+                        if r.status_code != expected:
+                            failures.append((path, r.status_code))
+
+        threads = [threading.Thread(target=browse) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert failures == []
+        workers = _children(master.pid)
+        assert len(workers) == 2
+        redis_port = int(app.config["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+        held = {pid: _tcp_sockets(pid) for pid in (master.pid, *workers)}
+        services = (5432, redis_port)
+        assert not [port for port in held[master.pid].values() if port in services], "the master holds a connection"
+        for pid in workers:
+            assert {5432, redis_port} <= set(held[pid].values()), f"worker {pid} has not connected by itself"
+        first, second = (set(inode for inode, port in held[pid].items() if port in services) for pid in workers)
+        assert not first & second, "two workers hold the same connection"
+
+
+@pytest.mark.postgres
+def test_the_app_keeps_no_connection_its_start_up_opened(app, monkeypatch):
+    """What a start-up check opens (production looks for demo accounts) is not handed to the
+    workers gunicorn --preload forks from the process that built the app."""
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the connection pool is PostgreSQL's")
+    import portal
+    check = portal.init_signing_trust
+
+    def checking_the_database(new_app):
+        models.db.execute_sql("SELECT 1")  # a start-up check: its connection stays open
+        return check(new_app)
+
+    monkeypatch.setattr(portal, "init_signing_trust", checking_the_database)
+    build_app(dict(app.config))
+    pool = models.db.obj
+    assert models.db.is_closed() and pool._connections == [] and pool._in_use == {}
