@@ -387,7 +387,7 @@ def load_user(token):
         user_id, version = (int(x) for x in token.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = models.User.get_or_none(models.User.id == user_id)
+    user = models.User.for_session(user_id)
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user

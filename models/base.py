@@ -2,6 +2,7 @@
 import hashlib
 import json
 import logging
+import weakref
 from datetime import datetime, timezone
 
 from peewee import DatabaseProxy, Model, TextField
@@ -29,6 +30,40 @@ class ConnectionPool(PooledPostgresqlDatabase):
             self._state.reset()
         if conn is not None:
             self._close(conn, close_conn=True)
+
+
+class Prepared:
+    """A select whose SQL is built once per database and run again with new values.
+
+    peewee builds a query's SQL anew every time it runs; for a model of a dozen columns that
+    costs more than running it (0.15 ms of a 0.3 ms user lookup). The queries every signed-in
+    request runs are built once instead: ``build(*values)`` returns the query for the given
+    values, each of which must reach the SQL as one of its parameters (checked when it is
+    prepared, with values no real row has). Rows come back as the query itself would give them
+    (models, with the joined ones attached)."""
+
+    _MARKERS = tuple(-(10 ** 15) - n for n in range(8))
+
+    def __init__(self, build):
+        self.build = build
+        self._prepared = weakref.WeakKeyDictionary()  # database → (query, SQL, parameters)
+
+    def _prepare(self, database, arity):
+        markers = self._MARKERS[:arity]
+        query = self.build(*markers)
+        sql, params = database.get_sql_context().sql(query).query()
+        slots = [("value", markers.index(p)) if p in markers else ("fixed", p) for p in params]
+        if sorted(i for kind, i in slots if kind == "value") != list(range(arity)):
+            raise ValueError(f"each value must be one parameter of the SQL: {sql}")
+        self._prepared[database] = found = (query, sql, slots)
+        return found
+
+    def __call__(self, *values):
+        """The rows for ``values`` (a list)."""
+        database = db.obj
+        query, sql, slots = self._prepared.get(database) or self._prepare(database, len(values))
+        params = [values[i] if kind == "value" else i for kind, i in slots]
+        return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
 
 
 def close_connection():

@@ -81,7 +81,7 @@ def test_user_lookup_failing_answers_the_styled_503_without_the_database(app, cl
     def database_gone(*args, **kwargs):
         calls.append(1)
         raise peewee.OperationalError("could not connect to server: Connection refused")
-    monkeypatch.setattr(models.User, "get_or_none", database_gone)
+    monkeypatch.setattr(models.User, "for_session", database_gone)
     r = client.get("/dashboard")
     assert outage_page_problems(r, "lv") == [], r.get_data(as_text=True)[:400]
     assert r.headers["Retry-After"] == "30" and r.headers["Cache-Control"] == "no-store"
@@ -93,7 +93,7 @@ def test_outage_page_speaks_the_language_the_session_chose(app, client, monkeypa
     from conftest import post_form
     post_form(client, "/language", {"lang": "en"}, page="/login")
     assert login(client, "anna@example.lv").status_code == 303
-    monkeypatch.setattr(models.User, "get_or_none",
+    monkeypatch.setattr(models.User, "for_session",
                         lambda *a, **k: (_ for _ in ()).throw(peewee.InterfaceError("connection already closed")))
     r = client.get("/settings")
     assert outage_page_problems(r, "en") == []
@@ -120,7 +120,7 @@ def test_the_500_page_renders_even_when_its_layout_meets_the_database_failing(ap
     def bug():
         raise RuntimeError("a bug before the session check")
     app.before_request_funcs.setdefault(None, []).insert(0, bug)
-    monkeypatch.setattr(models.User, "get_or_none",
+    monkeypatch.setattr(models.User, "for_session",
                         lambda *a, **k: (_ for _ in ()).throw(peewee.OperationalError("gone")))
     r = client.get("/dashboard")
     assert r.status_code == 500
@@ -137,7 +137,7 @@ def test_an_error_page_meeting_the_database_failing_becomes_the_outage_page(app,
         from flask import abort
         abort(404)  # before the session check: the 404 page's layout looks the user up
     app.before_request_funcs.setdefault(None, []).insert(0, not_found)
-    monkeypatch.setattr(models.User, "get_or_none",
+    monkeypatch.setattr(models.User, "for_session",
                         lambda *a, **k: (_ for _ in ()).throw(peewee.OperationalError("gone")))
     assert outage_page_problems(client.get("/dashboard"), "lv") == []
 
@@ -223,7 +223,7 @@ def test_a_pooled_connection_that_fails_to_close_goes_back_to_no_one(app):
 def test_health_names_what_is_down_and_needs_no_session_check(app, client, monkeypatch):
     create_user(app)
     assert login(client, "anna@example.lv").status_code == 303
-    monkeypatch.setattr(models.User, "get_or_none",
+    monkeypatch.setattr(models.User, "for_session",
                         lambda *a, **k: (_ for _ in ()).throw(peewee.OperationalError("gone")))
     app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     r = client.get("/health")

@@ -284,3 +284,27 @@ def test_the_app_keeps_no_connection_its_start_up_opened(app, monkeypatch):
     build_app(dict(app.config))
     pool = models.db.obj
     assert models.db.is_closed() and pool._connections == [] and pool._in_use == {}
+
+
+@pytest.mark.postgres
+def test_a_prepared_query_gives_what_the_query_itself_gives_for_any_values(app, db):
+    from models.base import Prepared
+    anna = create_user(app)
+    ilze = create_user(app, email="ilze@example.lv", phone="+37121111119", kind="legal", role="main")
+    with app.app_context():
+        company = models.Client.create(kind="legal", name="SIA Bērzi")
+        models.Membership.grant(anna, company, "colleague")
+        revoked = models.Membership.grant(ilze, company, "colleague")
+        models.Membership.update(revoked_at=models.utcnow()).where(models.Membership.id == revoked.id).execute()
+        for user in (anna, ilze):
+            found = models.User.for_session(user.id)
+            assert found.__data__ == models.User.get_by_id(user.id).__data__
+            expected = (models.Membership.select(models.Membership, models.Client).join(models.Client)
+                        .where(models.Membership.user == user, models.Membership.revoked_at.is_null())
+                        .order_by(models.Client.kind.desc(), models.Client.name))
+            assert ([(m.__data__, m.client.__data__) for m in user.memberships_query()]
+                    == [(m.__data__, m.client.__data__) for m in expected])
+        assert [m.client.name for m in anna.memberships_query()] == ["Test client", "SIA Bērzi"]
+        assert models.User.for_session(10 ** 6) is None
+        with pytest.raises(ValueError):  # a value that does not reach the SQL as a parameter
+            Prepared(lambda user_id: models.User.select().where(models.User.id == 5))(anna.id)
