@@ -2,6 +2,7 @@
 the access log without idle polls, and the costs each page must not grow back."""
 import gzip
 import os
+import random
 import re
 import threading
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import flask_babel
 import pytest
 import requests
+from markupsafe import Markup
 
 import models
 from conftest import PASSWORD, build_app, create_user, login, post_form
@@ -308,3 +310,26 @@ def test_a_prepared_query_gives_what_the_query_itself_gives_for_any_values(app, 
         assert models.User.for_session(10 ** 6) is None
         with pytest.raises(ValueError):  # a value that does not reach the SQL as a parameter
             Prepared(lambda user_id: models.User.select().where(models.User.id == 5))(anna.id)
+
+
+HTML_VALUES = ["", "plain", 'a "quoted" <b>&amp;</b>', "ā č ē ģ ī ķ ļ ņ š ū ž", 0, 42, None, True, False, 3.5,
+               Markup('<i title="x">safe</i>'), Markup("a \" b"), "x\u202ey", "'single'"]
+HTML_KEYS = ["name", "id", "class_", "for_", "data_poll_x", "aria_describedby", "aria_invalid", "maxlength", "z", "a"]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_portals_html_params_writes_what_wtforms_writes(seed):
+    from forms.fields import WTFORMS_HTML_PARAMS, html_params
+    chosen = random.Random(seed)
+    kwargs = {key: chosen.choice(HTML_VALUES) for key in chosen.sample(HTML_KEYS, chosen.randint(0, len(HTML_KEYS)))}
+    ours, theirs = html_params(**kwargs), WTFORMS_HTML_PARAMS(**kwargs)
+    assert ours == theirs and type(ours) is type(theirs) is Markup
+
+
+def test_every_wtforms_widget_renders_with_the_portals_html_params():
+    import wtforms.widgets
+    import wtforms.widgets.core
+
+    from forms.fields import html_params
+    assert wtforms.widgets.core.html_params is wtforms.widgets.html_params is html_params
+    assert wtforms.widgets.TextInput.html_params is wtforms.widgets.core.Button.html_params is html_params
