@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import peewee
@@ -19,7 +20,7 @@ import psycopg2
 from flask import (Flask, appcontext_pushed, flash, g, has_request_context, make_response, redirect,
                    render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime, format_decimal, gettext, lazy_gettext as _l
+from flask_babel import format_decimal, gettext, lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -484,16 +485,27 @@ def register_template_helpers(app):
             context.update(current_locale=select_locale(), wants_fragment=wants_fragment())
         return context
 
+    # Dates and times are shown as numbers only (dd.MM.yyyy HH:mm in the portal's time zone,
+    # stored times being UTC), the same in every language: formatted here rather than by
+    # Babel's pattern machinery, which cost a list page a tenth of its time.
+    local_zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
+
+    def local(value):
+        return (value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).astimezone(local_zone)
+
     @app.template_filter("date")
     def _date(value):
-        return format_date(value, "dd.MM.yyyy") if value else ""
+        if not value:
+            return ""
+        day = local(value) if isinstance(value, datetime) else value
+        return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
 
     @app.template_filter("datetime")
     def _datetime(value):
         if not value:
             return ""
-        aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-        return format_datetime(aware, "dd.MM.yyyy HH:mm")
+        moment = local(value)
+        return f"{moment.day:02d}.{moment.month:02d}.{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}"
 
     @app.template_filter("money")
     def _money(value):

@@ -6,6 +6,7 @@ import random
 import re
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import flask_babel
@@ -333,3 +334,28 @@ def test_every_wtforms_widget_renders_with_the_portals_html_params():
     from forms.fields import html_params
     assert wtforms.widgets.core.html_params is wtforms.widgets.html_params is html_params
     assert wtforms.widgets.TextInput.html_params is wtforms.widgets.core.Button.html_params is html_params
+
+
+def _moments():
+    """Moments across the year, both changes of Riga's clock, midnights, naive (UTC) and aware."""
+    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moments = [base + timedelta(hours=7 * n, minutes=13 * n) for n in range(1300)]
+    moments += [datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc), datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc),
+                datetime(2026, 10, 25, 0, 59, tzinfo=timezone.utc), datetime(2026, 10, 25, 1, 0, tzinfo=timezone.utc),
+                datetime(2026, 12, 31, 22, 0, tzinfo=timezone.utc), datetime(1999, 12, 31, 21, 59, 59)]
+    return moments + [m.replace(tzinfo=None) for m in moments if m.tzinfo] + [
+        m.astimezone(timezone(timedelta(hours=-5))) for m in moments[:50]]
+
+
+def test_dates_and_times_read_as_babel_writes_them_in_both_languages(app):
+    from flask_babel import force_locale, format_date, format_datetime
+    as_date, as_datetime = app.jinja_env.filters["date"], app.jinja_env.filters["datetime"]
+    with app.test_request_context("/"):
+        for language in ("lv", "en"):
+            with force_locale(language):
+                for moment in _moments():
+                    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+                    assert as_datetime(moment) == format_datetime(aware, "dd.MM.yyyy HH:mm"), moment
+                    assert as_date(moment) == format_date(moment, "dd.MM.yyyy"), moment
+                    assert as_date(moment.date()) == format_date(moment.date(), "dd.MM.yyyy"), moment
+        assert as_date(None) == as_datetime(None) == ""
