@@ -15,6 +15,7 @@ and an ``on_handover`` hook, called just before the message itself leaves (SMTP 
 import email.policy
 import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -66,7 +67,7 @@ class SmtpMail:
         try:
             smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
             if self.use_tls:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # the server's certificate and name are checked
             if self.username:
                 smtp.login(self.username, self.password)
             smtp.ehlo_or_helo_if_needed()

@@ -417,3 +417,29 @@ def test_the_database_dropping_at_the_sent_update_leaves_it_unknown_not_sent_twi
     run_jobs(app)
     assert models.Notification.get_by_id(n.id).status == "unknown"
     assert len(mailbox.to("anna@example.lv")) == 1
+
+
+def test_starttls_checks_the_mail_servers_certificate(monkeypatch):
+    """STARTTLS with a context that verifies the certificate and the host name (Python's
+    starttls() without one checks neither, and MAIL_PASSWORD would go to anyone in between)."""
+    import smtplib
+    from adapters.mail import SmtpMail
+    seen = {}
+
+    class FakeSMTP:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def starttls(self, context=None):
+            seen["context"] = context
+            raise smtplib.SMTPException("stop here")
+
+        def close(self):
+            pass
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    from adapters import DeliveryError
+    with pytest.raises(DeliveryError):
+        SmtpMail("mail.example.lv", 587, use_tls=True, sender="k@example.lv").send("a@example.lv", "s", "t", "<p>t</p>")
+    import ssl
+    assert seen["context"] is not None and seen["context"].verify_mode == ssl.CERT_REQUIRED
+    assert seen["context"].check_hostname
