@@ -315,3 +315,62 @@ def test_temporary_password_expires(client, app, user, db):
         u.temporary_password_expires_at = models.utcnow().replace(year=2000)
         u.save()
     assert login(client, "anna@example.lv", "Pagaidu-Parole-1!").status_code == 422
+
+
+# --- Sessions and password fields (SECURITY.md: ASVS V6.2, V7.4) -----------------------------
+
+def test_a_disabled_account_is_signed_out_at_its_next_request_and_cannot_sign_in(app, user, db):
+    """ASVS 7.4.2: disabling an account ends its sessions at once, on every device."""
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "anna@example.lv")
+    login(phone, "+37121111111")
+    assert laptop.get("/dashboard").status_code == phone.get("/dashboard").status_code == 200
+    models.User.update(disabled_at=models.utcnow()).where(models.User.id == user.id).execute()
+    for device in (laptop, phone):
+        r = device.get("/dashboard")
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert login(app.test_client(), "anna@example.lv").status_code == 422
+
+
+LOGOUT_FORM = re.compile(r'<form method="post" action="/logout"[^>]*>\s*'
+                         r'<input type="hidden" name="csrf_token" value="[^"]+">\s*<button type="submit"')
+
+
+def test_every_signed_in_page_offers_sign_out(app, user):
+    """ASVS 7.4.4: every page behind sign-in, for clients and staff, carries the sign-out form."""
+    create_user(app, email="vaditajs@example.lv", phone="+37123333334", staff_role="admin")
+    for identifier, pages in [
+            ("anna@example.lv", ["/dashboard", "/documents", "/messages", "/messages/new", "/settings",
+                                 "/password/change", "/no-such-page"]),
+            ("vaditajs@example.lv", ["/staff", "/staff/documents", "/staff/messages", "/staff/messages/ratings",
+                                     "/staff/notifications", "/staff/audit", "/staff/outbox", "/settings"])]:
+        client = app.test_client()
+        login(client, identifier)
+        for url in pages:
+            r = client.get(url)
+            assert r.status_code in (200, 404), (url, r.status_code)
+            assert LOGOUT_FORM.search(r.get_data(as_text=True)), url
+
+
+PASSWORD_INPUT = re.compile(r'<input\b[^>]*\bname="(password|current_password|confirm)"[^>]*>')
+
+
+@pytest.mark.parametrize("url, signed_in", [("/login", False), ("/register/contact", False),
+                                            ("/password/change", True)])
+def test_password_fields_are_masked_and_open_to_password_managers(client, url, signed_in):
+    """ASVS 6.2.6, 6.2.7: every password input is type="password" and says what it holds
+    (autocomplete current-password / new-password), so managers fill it; nothing stops pasting."""
+    if signed_in:
+        create_user(client.application)
+        login(client, "anna@example.lv")
+    else:
+        post_form(client, "/register", {"client_type": "natural", "citizenship": "LV",
+                                        "accept_privacy": "y", "accept_terms": "y"})
+    html = client.get(url).get_data(as_text=True)
+    inputs = PASSWORD_INPUT.findall(html)
+    assert inputs, url
+    for tag in re.finditer(PASSWORD_INPUT, html):
+        tag = tag.group(0)
+        assert 'type="password"' in tag, tag
+        assert re.search(r'autocomplete="(current|new)-password"', tag), tag
+        assert "onpaste" not in tag and 'autocomplete="off"' not in tag, tag

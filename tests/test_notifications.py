@@ -31,6 +31,21 @@ def test_email_goes_out_over_smtp_in_the_users_language(app, mailbox, db):
     assert en_mail.get_body(("html",)) is not None and en_mail.get_body(("plain",)) is not None
 
 
+@pytest.mark.parametrize("to, subject", [
+    ("anna@example.lv\r\nBcc: mallory@example.lv", "Parole"),
+    ("anna@example.lv", "Parole\r\nBcc: mallory@example.lv"),
+    ("anna@example.lv\nX-Injected: 1", "Parole"),
+])
+def test_a_line_break_in_a_header_is_refused_before_anything_is_sent(to, subject):
+    """ASVS 1.3.11: no SMTP header injection. The message is composed before any connection,
+    and composing refuses a CR or LF in a header value (recipients are normalised addresses and
+    subjects come from the templates anyway)."""
+    from adapters.mail import SmtpMail
+    mail = SmtpMail("127.0.0.1", port=9, sender="Kabinets <kabinets@example.lv>")
+    with pytest.raises(ValueError):
+        mail.compose(to, subject, "teksts", "<p>teksts</p>")
+
+
 def test_a_job_run_twice_sends_once(app, mailbox, db):
     n = queue_one(app)
     with app.app_context():

@@ -207,6 +207,33 @@ def test_https_reported_by_a_trusted_proxy_marks_the_cookie_secure(environment, 
     assert ("Secure" in r.headers["Set-Cookie"]) is secure
 
 
+# --- Errors ------------------------------------------------------------------------------
+
+def test_production_answers_an_unexpected_error_with_the_generic_page_and_logs_it(
+        environment, database, redis_url, caplog):
+    """ASVS 13.4.2, 16.5.1, 16.3.4: no debug mode; the visitor gets the generic page in their
+    language without the error, and the log gets the error with its traceback."""
+    environment(**REAL_BACKENDS)
+    app = start(database, redis_url)
+    assert app.debug is False and app.testing is False and not app.config["PROPAGATE_EXCEPTIONS"]
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("select * from secret_table -- SECRET_KEY=production-test")
+
+    with caplog.at_level("ERROR", logger=app.logger.name):
+        r = app.test_client().get("/boom")
+    assert r.status_code == 500
+    body = r.get_data(as_text=True)
+    assert "Radās kļūda" in body  # "Something went wrong", in Latvian
+    for leak in ("secret_table", "production-test", "Traceback", "RuntimeError", "test_production.py"):
+        assert leak not in body, leak
+    assert r.headers["Content-Security-Policy"] and r.headers["Cache-Control"] == "no-store"
+    logged = [record for record in caplog.records if record.exc_info]
+    assert logged and "/boom" in logged[0].getMessage()
+    assert logged[0].exc_info[0] is RuntimeError
+
+
 # --- gunicorn ---------------------------------------------------------------------------
 
 def test_gunicorn_does_not_name_itself(app, tmp_path):

@@ -176,6 +176,39 @@ def test_codes_are_stored_hashed(client, app, mailbox, db):
         assert n.status == "sent" and n.params == ""
 
 
+def test_codes_are_drawn_from_the_os_random_source_and_die_ten_minutes_after_they_were_sent(
+        client, app, mailbox, db, monkeypatch):
+    """ASVS 6.5.3 (a CSPRNG: ``secrets``) and 6.5.5 (out-of-band codes live at most 10 minutes)."""
+    import secrets
+    from datetime import timedelta
+    draw = secrets.randbelow
+    monkeypatch.setattr(secrets, "randbelow", lambda n: 123456 if n == 10 ** rules.CODE_DIGITS else draw(n))
+    step1(client)
+    step2(client)
+    run_jobs(app)
+    assert mailbox.last_code("jana@example.lv") == "123456"
+    codes = list(models.OneTimeCode.select())
+    assert len(codes) == 2 and all(c.expires_at - c.created_at <= timedelta(minutes=10) for c in codes)
+    for code in codes:  # ten minutes and a second later
+        code.created_at -= rules.CODE_LIFETIME + timedelta(seconds=1)
+        code.expires_at -= rules.CODE_LIFETIME + timedelta(seconds=1)
+        code.save()
+    r = post_form(client, "/register/confirm", {"email_code": "123456",
+                                                "sms_code": last_sms_code(app, "+37120000111")})
+    assert r.status_code == 422
+    assert not models.User.select().exists()
+
+
+def test_a_code_works_once(app, db):
+    """ASVS 6.5.1: a right code, once used, is dead; a second use is refused even in a race."""
+    with app.app_context():
+        code, plain = models.OneTimeCode.issue("reset", "email", "anna@example.lv")
+        assert code.check(plain) == rules.CODE_OK and code.use()
+        again = models.OneTimeCode.get_by_id(code.id)
+        assert again.check(plain) == rules.CODE_DEAD
+        assert not again.use()
+
+
 @pytest.mark.postgres
 def test_registering_an_existing_email_does_not_reveal_it_and_cannot_finish(client, app, mailbox, db):
     create_user(app, email="jana@example.lv", phone="+37121111111")

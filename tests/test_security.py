@@ -308,3 +308,90 @@ def test_non_ascii_tokens_and_signatures_are_refused_not_a_500(client, app, db):
     r = client.post("/signing-service/callback", data=b'{"invitation": "x"}',
                     headers={signing.TIMESTAMP_HEADER: "1", signing.SIGNATURE_HEADER: "ā" * 64})
     assert 400 <= r.status_code < 500
+
+
+# --- What every kind of answer carries (SECURITY.md: ASVS V3.4, V4.1, V13.4) ----------------
+
+def answers_of_every_kind(client, app):
+    """A page, a form fragment, a static file, a 404, a 405, a CSRF refusal, JSON and a
+    signed-in page: the headers may not depend on which."""
+    create_user(app)
+    signed_in = app.test_client()
+    login(signed_in, "anna@example.lv")
+    return {
+        "page": client.get("/login"),
+        "fragment": client.get("/register", headers={"HX-Request": "true"}),
+        "static": client.get("/static/portal.css"),
+        "not found": client.get("/no-such-page"),
+        "method": client.put("/login"),
+        "csrf refused": client.post("/login", data={"identifier": "x"}),
+        "json": client.get("/health"),
+        "signed in": signed_in.get("/dashboard"),
+    }
+
+
+def test_every_kind_of_answer_sends_the_policy_nosniff_and_a_referrer_policy(client, app):
+    """ASVS 3.4.3 (object-src and base-uri 'none'), 3.4.4, 3.4.5, 3.4.6: on every answer,
+    not only on pages."""
+    for kind, r in answers_of_every_kind(client, app).items():
+        csp = [d.strip() for d in r.headers.get("Content-Security-Policy", "").split(";")]
+        for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'",
+                          "frame-ancestors 'none'"):
+            assert directive in csp, (kind, directive, csp)
+        assert r.headers["X-Content-Type-Options"] == "nosniff", kind
+        assert r.headers["Referrer-Policy"] == "same-origin", kind
+
+
+def test_every_text_answer_names_its_charset(client, app):
+    """ASVS 4.1.1: a body's Content-Type says what it is, and text says its charset."""
+    for kind, r in answers_of_every_kind(client, app).items():
+        content_type = r.headers["Content-Type"]
+        if kind == "static":
+            assert content_type == "text/css; charset=utf-8", content_type
+        elif kind == "json":
+            assert content_type == "application/json", content_type
+        else:
+            assert content_type == "text/html; charset=utf-8", (kind, content_type)
+
+
+def test_no_origin_is_granted_cross_origin_access(client, app):
+    """ASVS 3.4.2: the portal sends no CORS headers, so no other origin may read its answers,
+    whatever Origin a request names (a preflight included)."""
+    create_user(app)
+    login(client, "anna@example.lv")
+    for origin in ("https://evil.example", "null", "http://localhost"):
+        for r in (client.get("/dashboard", headers={"Origin": origin}),
+                  client.options("/messages/new", headers={"Origin": origin,
+                                                           "Access-Control-Request-Method": "POST"}),
+                  client.get("/health", headers={"Origin": origin})):
+            assert not [h for h in r.headers.keys() if h.lower().startswith("access-control-")], r.headers
+
+
+@pytest.mark.parametrize("method", ["TRACE", "TRACK"])
+def test_trace_is_not_served(client, method):
+    """ASVS 13.4.4: TRACE (and IIS's TRACK) answer 405 and never echo the request."""
+    r = client.open("/login", method=method, headers={"X-Echo": "secret-header"})
+    assert r.status_code == 405
+    assert "secret-header" not in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/static/", "/static", "/static/..", "/static/../.git/config", "/.git/config",
+                                 "/.git/HEAD", "/static/%2e%2e/portal.py", "/portal.py", "/instance/secret_key",
+                                 "/.env", "/translations/"])
+def test_no_directory_listing_source_control_or_source_file_is_served(client, url):
+    """ASVS 13.4.1, 13.4.3: only static/ is served from the disk, file by file."""
+    r = client.get(url)
+    assert r.status_code == 404, (url, r.status_code)
+    body = r.get_data(as_text=True)
+    assert "[core]" not in body and "Index of" not in body and "def create_app" not in body
+
+
+def test_the_layout_keeps_htmx_from_running_code_it_is_sent(client):
+    """ASVS 1.3.2, 3.2.2: htmx is told not to eval (hx-on, js: values) nor to run <script> in
+    swapped content, and may only call the portal's own origin; the CSP would block both anyway."""
+    import json
+    html = client.get("/login").get_data(as_text=True)
+    config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html).group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config.get("selfRequestsOnly", True) is True
+    assert config["historyCacheSize"] == 0  # no copy of a signed-in page in localStorage

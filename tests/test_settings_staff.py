@@ -32,6 +32,26 @@ def test_profile_language_only_from_the_list(client, app):
     assert post_form(client, "/settings", {"language": "xx", "notify_email": "y"}).status_code == 422
 
 
+def test_the_profile_form_writes_only_its_own_fields(client, app, db):
+    """ASVS 8.2.3 (no mass assignment): fields of the user that the form does not offer keep
+    their values whatever a request adds: role, e-mail, phone, password, session, state."""
+    user = create_user(app)
+    login(client, "anna@example.lv")
+    before = models.User.get_by_id(user.id)
+    r = post_form(client, "/settings", {
+        "full_name": "Anna", "language": "lv", "notify_email": "y",
+        "staff_role": "admin", "email": "mallory@example.lv", "phone": "+37129999999",
+        "password_hash": "x", "session_version": "99", "must_change_password": "y",
+        "disabled_at": "", "id": "999", "created_at": "2000-01-01"})
+    assert r.status_code == 303
+    after = models.User.get_by_id(user.id)
+    assert after.full_name == "Anna"
+    for field in ("staff_role", "email", "phone", "password_hash", "session_version",
+                  "must_change_password", "disabled_at", "created_at"):
+        assert getattr(after, field) == getattr(before, field), field
+    assert client.get("/staff").status_code == 404
+
+
 def test_interface_language_switches_to_english_and_back(client):
     assert 'lang="lv"' in client.get("/login").get_data(as_text=True)
     post_form(client, "/language", {"lang": "en", "next": "/login"}, page="/login")
