@@ -20,7 +20,7 @@ PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_CO
                $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
                --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test test-fast lint chromium lock translations extract-messages update-messages clean
+.PHONY: run test test-fast lint chromium lock translations extract-messages update-messages clean bench
 
 $(VENV)/.base: requirements.txt requirements-local.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
@@ -67,6 +67,13 @@ test: lint chromium $(VENV)/.dev translations
 
 test-fast: $(VENV)/.dev translations
 	$(BIN)/python -m pytest -n 2 -m "not browser" tests
+
+# Pages under load against a trivial Flask answer in the same run (BENCHMARKS.md): needs
+# PostgreSQL and Redis on 127.0.0.1 and wrk (installed when missing and run as root).
+# BENCH_ARGS="--keep-data --pages dashboard,poll --rounds 3" narrows a run.
+BENCH_ARGS ?=
+bench: $(VENV)/.base translations
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 extract-messages: $(VENV)/.base
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --no-wrap --ignore-dirs=".* __pycache__ tests" .

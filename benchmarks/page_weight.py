@@ -1,8 +1,9 @@
 """Print what a first visit to each public page transfers, compressed, and how long the server takes.
 
 Usage: .venv/bin/python benchmarks/page_weight.py
-A first visit fetches the HTML and every stylesheet and script it links; the
-target (DESIGN.md) is at most 60 KB compressed, everything included.
+A first visit fetches the HTML and every stylesheet and script it links. DESIGN.md allows any
+page 60 KB compressed, everything included; the public pages work without JavaScript and load
+none, and their target is 12 KB (BENCHMARKS.md).
 """
 import re
 import statistics
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from portal import create_app, migrate_database  # noqa: E402
 
 PAGES = ["/", "/login", "/register", "/password/reset", "/legal/privacy"]
-LIMIT = 60 * 1024
+LIMIT = 12 * 1024
 
 
 def main():

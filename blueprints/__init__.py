@@ -84,9 +84,27 @@ def acting_membership(permission=None):
     return membership
 
 
+def _known_memberships(user):
+    # Staff reach rows by their role, not by memberships: nothing to read for them.
+    return None if user.is_staff else memberships()
+
+
+def scoped(model, permission, client_id=None):
+    """The rows of a client-owned model the signed-in user may see under ``permission``
+    (``models.scoped``), from the memberships this request has read already."""
+    user = signed_in_user()
+    return models.scoped(model, user, permission, client_id=client_id, memberships=_known_memberships(user))
+
+
+def get_scoped(model, object_id, permission):
+    """A client-owned object the signed-in user may reach under ``permission``, or None."""
+    user = signed_in_user()
+    return models.get_scoped(model, object_id, user, permission, memberships=_known_memberships(user))
+
+
 def get_scoped_or_404(model, object_id, permission):
     """A client-owned object the signed-in user may reach under ``permission``, else 404."""
-    found = models.get_scoped(model, object_id, signed_in_user(), permission)
+    found = get_scoped(model, object_id, permission)
     if found is None:
         abort(404)
     return found

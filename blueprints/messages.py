@@ -6,15 +6,16 @@ queue ordered by due time. Every thread is reached through ``models.get_scoped``
 so a thread outside answers 404.
 
 Polling. An open thread asks ``/messages/<id>/poll?after=<last id shown>&t=<token>``
-every few seconds. ``_poll_fast_path`` answers it before the database is even
-opened: the token (an HMAC over user id, session version, thread id and the time
-the database was last asked for the thread's messages) must match the signed
-session cookie, that time must be recent (``rules.polling.pointer_trusted``), the
-session must be within its timeouts, and Redis's pointer to the thread's newest
-message must be no newer than ``after``: then 204, with no SQL and no connection.
-In every other case the request goes the normal way (session checks, Flask-Login,
-``get_scoped``), which answers 404 for a thread the user may not see, and
-otherwise the new messages plus a fresh poller (a new ``after`` and token) — or,
+every few seconds. ``PollGate``, a WSGI layer in front of the Flask app, answers it
+before Flask's request, session and login machinery and before the database: the
+token (an HMAC over user id, session version, thread id and the time the database was
+last asked for the thread's messages) must match the signed session cookie, that time
+must be recent (``rules.polling.pointer_trusted``), the session must be within its
+timeouts, and Redis's pointer to the thread's newest message must be no newer than
+``after``: then 204, with no SQL, no connection and no access-log line
+(``gunicorn.conf.py``). In every other case the request goes the normal way (session
+checks, Flask-Login, ``get_scoped``), which answers 404 for a thread the user may not
+see, and otherwise the new messages plus a fresh poller (a new ``after`` and token) — or,
 when nothing is new, 204 while the token is recent and a fresh poller when it is
 not. So Redis is trusted for a bounded time only: a pointer that went back (Redis
 restored from an older snapshot) cannot hide a message beyond that.
@@ -22,26 +23,30 @@ restored from an older snapshot) cannot hide a message beyond that.
 import base64
 import hashlib
 import hmac
+import re
 import time
 from datetime import datetime, timezone
+from urllib.parse import parse_qs
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
-                   request, session, url_for)
+                   request, url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature
 from peewee import IntegrityError
+from werkzeug.http import parse_cookie
 
 import models
 import rules
 import uploads
-from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page,
-                        page_of, poll as poll_view, render, render_form, see_other, signed_in_user, staff_required,
-                        uploading)
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped, get_scoped_or_404,
+                        keyset_page, page_of, poll as poll_view, render, render_form, scoped, see_other,
+                        signed_in_user, staff_required, uploading)
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
-                             MessageAttachment, Thread, ThreadRating, cached_last_message, publish_last_message,
-                             rating_summary, refill_last_message, unread_counts, unread_total, waiting_count,
-                             waiting_queue)
+                             MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
+                             publish_last_message, publish_new_message, rating_summary, refill_last_message,
+                             unread_counts, waiting_count, waiting_queue)
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
@@ -54,10 +59,10 @@ POLL_BATCH = 50
 ATTACHMENT_POLICY = SEED_004
 
 
-# --- The poll token and the fast path --------------------------------------------------------
+# --- The poll token and the idle poll's gate ---------------------------------------------------
 
-def _poll_key():
-    return current_app.extensions["keys"].key("message-poll")
+def _poll_key(app=None):
+    return (app or current_app).extensions["keys"].key("message-poll")
 
 
 def _now():
@@ -65,37 +70,38 @@ def _now():
     return int(time.time())
 
 
-def poll_token(user_id, session_version, thread_id, checked_at):
+def poll_token(user_id, session_version, thread_id, checked_at, key=None):
     """Binds a poll URL to one user, one session version and one thread, and carries
     when the database was last asked for the thread's messages (``checked_at``)."""
     message = f"{int(user_id)}:{int(session_version)}:{int(thread_id)}:{int(checked_at)}".encode()
-    digest = hmac.new(_poll_key(), message, hashlib.sha256).digest()[:18]
+    digest = hmac.new(key or _poll_key(), message, hashlib.sha256).digest()[:18]
     return f"{int(checked_at)}.{base64.urlsafe_b64encode(digest).decode()}"
 
 
-def _checked_at(token, user_id, session_version, thread_id):
+def _checked_at(token, user_id, session_version, thread_id, key=None):
     """When the database was last asked, from a token made for this user, session and
     thread; None for any other token."""
     stamp = token.partition(".")[0]
     if not stamp.isdigit() or len(stamp) > 12:
         return None
     checked_at = int(stamp)
-    return checked_at if same(token, poll_token(user_id, session_version, thread_id, checked_at)) else None
+    expected = poll_token(user_id, session_version, thread_id, checked_at, key)
+    return checked_at if same(token, expected) else None
 
 
-def _session_user():
-    """(user id, session version) from the signed session cookie, or None."""
+def _session_user(data):
+    """(user id, session version) from the session's data, or None."""
     try:
-        user_id, version = (int(x) for x in str(session.get("_user_id", "")).split(":"))
+        user_id, version = (int(x) for x in str(data.get("_user_id", "")).split(":"))
     except ValueError:
         return None
     return user_id, version
 
 
-def _session_expired():
+def _session_expired(data):
     now = datetime.now(timezone.utc).timestamp()
-    return (now - session.get("login_at", 0) > rules.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
-            or now - session.get("seen_at", 0) > rules.SESSION_IDLE_TIMEOUT.total_seconds())
+    return (now - data.get("login_at", 0) > rules.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+            or now - data.get("seen_at", 0) > rules.SESSION_IDLE_TIMEOUT.total_seconds())
 
 
 def _reload_page():
@@ -105,36 +111,85 @@ def _reload_page():
     return response
 
 
-def _poll_fast_path():
-    """Answer an idle poll from the cookie and Redis alone (runs before the database opens).
-
-    Returns None whenever it cannot be sure, and the request goes the normal way.
-    """
-    if request.endpoint != "messages.poll" or request.headers.get("HX-Request") != "true":
-        return None
-    identity = _session_user()
-    if identity is None:
-        return None
-    if _session_expired():
-        return _reload_page()  # the reloaded page ends the session and asks to sign in
-    thread_id = request.view_args["thread_id"]
-    checked_at = _checked_at(request.args.get("t", ""), *identity, thread_id)
-    if checked_at is None or not pointer_trusted(checked_at, _now()):
-        return None  # the database was not asked recently: the normal way asks it
-    after = rules.bounded_int(request.args.get("after"))
-    if after is None:
-        return None
-    last = cached_last_message(thread_id)
-    if last is None or last > after:
-        return None
-    return "", 204
+POLL_PATH = re.compile(r"/messages/([0-9]{1,10})/poll\Z")
+QUIET = "kabinets.quiet"  # set in the WSGI environ: gunicorn.conf.py writes no access-log line
 
 
-@bp.record_once
-def _install_fast_path(state):
-    # First of all before-request functions, so an idle poll opens no database
-    # connection and loads no user (both would run SQL).
-    state.app.before_request_funcs.setdefault(None, []).insert(0, _poll_fast_path)
+class PollGate:
+    """WSGI layer in front of the Flask app that answers an idle thread poll from the signed
+    session cookie and Redis alone: no request context, no session object, no user, no
+    database, no access-log line. It answers only when it is sure:
+
+    - a GET of ``/messages/<id>/poll`` sent by htmx, with a session cookie that Flask's own
+      serializer accepts (the app's secret, its salt, its lifetime);
+    - the session within its idle and absolute timeouts (else 204 with ``HX-Refresh``: the
+      reloaded page ends the session and asks to sign in, as before);
+    - a token (``t``) that is the HMAC of this user, this session version, this thread and
+      the time the database was last asked, that time within POINTER_TRUST_SECONDS;
+    - Redis's pointer to the thread's newest message no newer than ``after``.
+
+    Then 204 with the headers every answer carries (``headers()``); in every other case the
+    request goes on to Flask, whose poll view asks the database (and answers 404 for a
+    thread the user may not see)."""
+
+    def __init__(self, app, wsgi_app, headers):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.headers = headers
+        self._serializer = (None, None)
+
+    def __call__(self, environ, start_response):
+        answer = self.answer(environ)
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        status, extra = answer
+        if not extra:
+            environ[QUIET] = True  # an idle poll every few seconds: no access-log line
+        start_response(status, [*self.headers(), *extra])
+        return [b""]
+
+    def session_data(self, environ):
+        """The session as Flask would open it, or None (no cookie, or not one Flask accepts)."""
+        app = self.app
+        value = parse_cookie(environ).get(app.config["SESSION_COOKIE_NAME"])
+        if not value:
+            return None
+        secrets_now = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._serializer[0] != secrets_now:
+            self._serializer = (secrets_now, app.session_interface.get_signing_serializer(app))
+        try:
+            data = self._serializer[1].loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        except BadSignature:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def answer(self, environ):
+        """(status, extra headers) for an idle poll or an ended session, else None."""
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_HX_REQUEST") != "true":
+            return None
+        match = POLL_PATH.match(environ.get("PATH_INFO", ""))
+        if match is None or int(match.group(1)) > rules.MAX_ID:
+            return None
+        data = self.session_data(environ)
+        identity = data and _session_user(data)
+        if not identity:
+            return None
+        if _session_expired(data):
+            return "204 No Content", [("HX-Refresh", "true")]
+        thread_id = int(match.group(1))
+        args = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        token = args.get("t", [""])[0]
+        checked_at = _checked_at(token, *identity, thread_id, _poll_key(self.app))
+        if checked_at is None or not pointer_trusted(checked_at, _now()):
+            return None  # the database was not asked recently: the normal way asks it
+        after = rules.bounded_int(args.get("after", [None])[0])
+        if after is None:
+            return None
+        domain = self.app.extensions["domain"]
+        last = cached_last_message(thread_id, domain["redis"], domain["namespace"])
+        if last is None or last > after:
+            return None
+        return "204 No Content", []
 
 
 # --- Who sees what ------------------------------------------------------------------------------
@@ -144,7 +199,7 @@ def _thread_or_404(thread_id):
 
 
 def _client_threads(membership):
-    return (models.scoped(Thread, signed_in_user(), "messages", client_id=membership.client_id)
+    return (scoped(Thread, "messages", client_id=membership.client_id)
             .order_by(Thread.last_message_at.desc(), Thread.id.desc()))
 
 
@@ -168,7 +223,9 @@ def _messages_link():
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
-    return {"messages_link": (url_for("messages.index"), unread_total(user, _client_threads(membership)))}
+    count = kept_unread_total(user, membership.client_id, lambda: _client_threads(membership),
+                              variant="own" if membership.own_items_only else "all")
+    return {"messages_link": (url_for("messages.index"), count)}
 
 
 HEADER_PARTS.append(_messages_link)
@@ -263,8 +320,9 @@ def _send_once(form, user, write):
 
 
 def _after_message(message):
-    """After the commit: tell pollers (the e-mails went to the job queue with the commit)."""
-    publish_last_message(message.thread_id, message.id)
+    """After the commit: tell pollers and the headers' unread counts (the e-mails went to the
+    job queue with the commit)."""
+    publish_new_message(message.thread, message.id)
 
 
 def _about(kind, about_id, membership=None):
@@ -282,7 +340,7 @@ def _about(kind, about_id, membership=None):
             from models.documents import Document
         except ImportError:  # the documents area is not there: keep the reference unchecked
             return kind, about_id
-        document = models.get_scoped(Document, about_id, signed_in_user(), "documents")
+        document = get_scoped(Document, about_id, "documents")
         if document is None or document.client_id != membership.client_id:
             return None, None
     return kind, about_id
@@ -369,7 +427,7 @@ def poll(thread_id):
     """New messages after ``after`` (only for HTMX); 204 when there are none (see the module doc)."""
     if not current_user.is_authenticated:
         return _reload_page()
-    thread = models.get_scoped(Thread, thread_id, signed_in_user(), "messages")
+    thread = get_scoped(Thread, thread_id, "messages")
     if thread is None:
         response = make_response(render_template("errors/error.html", code=404, title=_("Page not found"),
                                                  message=_("The page does not exist or you have no "

@@ -26,10 +26,12 @@ class ClientForm(PortalForm):
         validators=[DataRequired(_l("Agree to the terms to continue."))])
 
     def set_choices(self, locale):
-        countries = choices([("", _l("— choose —"))] + list(rules.countries(locale)))
-        self.citizenship.choices = countries
-        self.citizenship2.choices = choices([("", _l("— none —"))] + list(rules.countries(locale)))
-        self.country.choices = countries
+        def countries(empty):
+            return lambda: [("", str(empty))] + list(rules.countries(locale))
+        choose = ("countries", locale, "choose")
+        self.citizenship.share_choices(choose, countries(_l("— choose —")))
+        self.citizenship2.share_choices(("countries", locale, "none"), countries(_l("— none —")))
+        self.country.share_choices(choose, countries(_l("— choose —")))
 
     def validate_citizenship(self, field):
         if self.client_type.data == rules.NATURAL and not field.data:
@@ -55,7 +57,7 @@ class ContactForm(PortalForm):
     password, confirm = new_password_fields()
 
     def set_choices(self, locale):
-        self.phone_region.choices = choices(rules.phone_regions(locale))
+        self.phone_region.share_choices(("phone regions", locale), lambda: rules.phone_regions(locale))
 
     def validate_phone(self, field):
         normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")

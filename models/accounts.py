@@ -3,7 +3,7 @@ from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField,
 
 import rules
 from models import passwords
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, Prepared, utcnow
 
 
 class User(BaseModel):
@@ -90,10 +90,15 @@ class User(BaseModel):
         self.session_version += 1
         self.save()
 
+    @classmethod
+    def for_session(cls, user_id):
+        """The user a session names, or None: the one query every signed-in request runs."""
+        found = _USER_BY_ID(user_id)
+        return found[0] if found else None
+
     def memberships_query(self):
-        return (Membership.select(Membership, Client).join(Client)
-                .where(Membership.user == self, Membership.revoked_at.is_null())
-                .order_by(Client.kind.desc(), Client.name))
+        """The live memberships, each with its client: private accounts first, then by name."""
+        return _LIVE_MEMBERSHIPS(self.id)
 
 
 class EndedSession(BaseModel):
@@ -175,6 +180,14 @@ class Membership(BaseModel):
         return cls.create(user=user, client=client, role=role,
                           **{f"can_{k}" if k != "own_items_only" else k: v
                              for k, v in rights.items()})
+
+
+# Read on every signed-in request: their SQL is built once (models.base.Prepared).
+_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))
+_LIVE_MEMBERSHIPS = Prepared(lambda user_id: (
+    Membership.select(Membership, Client).join(Client)
+    .where(Membership.user == user_id, Membership.revoked_at.is_null())
+    .order_by(Client.kind.desc(), Client.name)))
 
 
 class Consent(BaseModel):

@@ -9,7 +9,9 @@ a delay explanation moves ``due_at``.
 
 The id of each thread's newest message is also kept in Redis
 (``publish_last_message``), written after the commit of every new message, so
-that a poll that finds nothing new is answered without the database.
+that a poll that finds nothing new is answered without the database. The header's
+unread count is kept there too (``kept_unread_total``), until a new message for the
+client (``publish_new_message``) or a read mark of the user's that moves makes it stale.
 """
 import logging
 
@@ -139,13 +141,23 @@ class Thread(BaseModel):
         return message
 
     def mark_read(self, user, message_id):
-        """Remember the newest message ``user`` has seen here (never moves backwards)."""
-        updated = (ThreadRead.update(last_read_id=message_id)
-                   .where(ThreadRead.thread == self, ThreadRead.user == user,
-                          ThreadRead.last_read_id < message_id).execute())
-        if not updated and not ThreadRead.select().where(ThreadRead.thread == self,
-                                                          ThreadRead.user == user).exists():
+        """Remember the newest message ``user`` has seen here (never moves backwards). Writes
+        only when the mark moves: a thread opened again with nothing new costs one read.
+        Returns True when the mark moved."""
+        mark = (ThreadRead.select(ThreadRead.last_read_id)
+                .where(ThreadRead.thread == self, ThreadRead.user == user).scalar())
+        if mark is not None and mark >= message_id:
+            return False
+        if mark is None:
             ThreadRead.insert(thread=self, user=user, last_read_id=message_id).on_conflict_ignore().execute()
+        # Also after the insert: another request of the user's may have made the row first.
+        (ThreadRead.update(last_read_id=message_id)
+         .where(ThreadRead.thread == self, ThreadRead.user == user, ThreadRead.last_read_id < message_id).execute())
+        # The user's kept unread counts are stale now. (Inside a transaction this runs before
+        # the commit; the callers that write one, for a new message, publish it after the commit,
+        # which makes them stale again: publish_new_message.)
+        _move_stamp(_reads_stamp_key(getattr(user, "id", user)))
+        return True
 
     # --- who hears about it -----------------------------------------------------------------
 
@@ -281,6 +293,58 @@ def unread_total(user, threads_query, recent=rules.UNREAD_RECENT_THREADS):
     return sum(n for _thread_id, n in _unread(user, newest))
 
 
+# The header's unread count, kept in Redis: counted again only when something it counts may have
+# changed. Two stamps move: the client's on every new message in its threads (publish_new_message,
+# after the commit) and the user's whenever one of their read marks moves (Thread.mark_read). A kept
+# count carries the stamps it was counted at and stands only while both are unchanged, and for
+# UNREAD_KEPT_SECONDS at most (a Redis restored from an older snapshot brings back older stamps with
+# their older counts: such a count is wrong for that long at most).
+UNREAD_KEPT_SECONDS = 300
+STAMP_SECONDS = 86400  # far longer than a kept count, so a stamp never comes back to an old value in time
+
+
+def _client_stamp_key(client_id):
+    return f"{runtime.namespace}:client:{int(client_id)}:messages"
+
+
+def _reads_stamp_key(user_id):
+    return f"{runtime.namespace}:user:{int(user_id)}:reads"
+
+
+def _move_stamp(key):
+    try:
+        with _redis().pipeline(transaction=False) as pipe:
+            pipe.incr(key).expire(key, STAMP_SECONDS).execute()
+    except RedisError:
+        # Kept counts cannot be told they are stale: drop what may be kept, or at worst a count
+        # is old for UNREAD_KEPT_SECONDS.
+        log.warning("unread stamp %s not moved", key)
+
+
+def kept_unread_total(user, client_id, threads, variant=""):
+    """``unread_total(user, threads())`` for the header, kept in Redis per user and client
+    (``variant`` tells apart what else decides which threads the user sees, e.g. "own items
+    only") while nothing it counts changed: one Redis round trip instead of the query. Without
+    Redis it is counted every time."""
+    keys = [f"{runtime.namespace}:unread:{int(user.id)}:{int(client_id)}:{variant}",
+            _client_stamp_key(client_id), _reads_stamp_key(user.id)]
+    try:
+        kept, client_stamp, reads_stamp = _redis().mget(keys)
+    except RedisError:
+        return unread_total(user, threads())
+    stamps = f"{int(client_stamp or 0)}:{int(reads_stamp or 0)}"
+    if kept is not None:
+        kept_stamps, _, count = kept.decode().rpartition(":")
+        if kept_stamps == stamps and count.isdigit():
+            return int(count)
+    count = unread_total(user, threads())  # the stamps were read first: a change meanwhile makes it stale
+    try:
+        _redis().set(keys[0], f"{stamps}:{count}", ex=UNREAD_KEPT_SECONDS)
+    except RedisError:
+        pass
+    return count
+
+
 def waiting_count():
     """How many threads wait for staff (the header's number), counted on the index."""
     return Thread.select().where(Thread.waiting_since.is_null(False)).count()
@@ -317,9 +381,9 @@ def _redis():
     return runtime.redis
 
 
-def _pointer_key(thread_id):
+def _pointer_key(thread_id, namespace=None):
     # The namespace tells deployments (and test apps) sharing one Redis apart.
-    return f"{runtime.namespace}:thread:{int(thread_id)}:last"
+    return f"{namespace or runtime.namespace}:thread:{int(thread_id)}:last"
 
 
 # A missing pointer is refilled from the database by the next poll, so a pointer
@@ -342,6 +406,13 @@ def publish_last_message(thread_id, message_id):
             pass
 
 
+def publish_new_message(thread, message_id):
+    """After the commit of a new message: its thread's pointer (pollers) and its client's
+    message stamp (every kept unread count of the client's users is counted again)."""
+    publish_last_message(thread.id, message_id)
+    _move_stamp(_client_stamp_key(thread.client_id))
+
+
 def refill_last_message(thread_id, latest):
     """Make the pointer agree with the database's newest id (read by a poll that used SQL).
 
@@ -358,10 +429,12 @@ def refill_last_message(thread_id, latest):
         pass
 
 
-def cached_last_message(thread_id):
-    """The newest message id Redis knows for the thread, or None (unknown or Redis down)."""
+def cached_last_message(thread_id, redis=None, namespace=None):
+    """The newest message id Redis knows for the thread, or None (unknown or Redis down).
+    ``redis`` and ``namespace`` name another deployment's than the runtime's (the web's
+    poll gate answers before any app context binds the runtime)."""
     try:
-        value = _redis().get(_pointer_key(thread_id))
+        value = (redis if redis is not None else _redis()).get(_pointer_key(thread_id, namespace))
     except RedisError:
         return None
     return int(value) if value is not None else None

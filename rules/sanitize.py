@@ -15,6 +15,8 @@ everything they show (``portal``'s Jinja ``finalize``), rows stored before inclu
 Letters of right-to-left scripts, and the plain marks U+200E/U+200F, stay.
 """
 import html
+import re
+from functools import lru_cache
 
 import bleach
 from bleach.linkifier import build_url_re
@@ -41,14 +43,21 @@ _CLEANER = bleach.Cleaner(tags={"a"}, attributes={"a": ["href", "rel"]}, protoco
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _WITHOUT_BIDI = {ord(c): None for c in BIDI_CONTROLS}
+_ANY_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def strip_bidi_controls(value):
-    """``value`` without bidirectional controls; anything not a string as it is (Markup stays Markup)."""
-    return value.translate(_WITHOUT_BIDI) if isinstance(value, str) else value
+    """``value`` without bidirectional controls; anything not a string as it is (Markup stays Markup).
+    Every value a template shows passes here, and few hold a control: the scan for one is cheap,
+    translating (a table lookup per character) is not, so only text holding one is translated."""
+    if isinstance(value, str) and _ANY_BIDI.search(value):
+        return value.translate(_WITHOUT_BIDI)
+    return value
 
 
+@lru_cache(maxsize=512)
 def plain_text_to_html(text):
-    """Plain text as safe HTML: escaped, links clickable, nothing else (returns Markup)."""
+    """Plain text as safe HTML: escaped, links clickable, nothing else (returns Markup).
+    A message is shown many times and never changes: the last few hundred are kept rendered."""
     escaped = html.escape(strip_bidi_controls(text or ""), quote=True)
     return Markup(_CLEANER.clean(_LINKER.linkify(escaped)))

@@ -9,7 +9,7 @@ whatever runs at the same time.
 import logging
 
 import models
-from models.messages import Thread, due_for_acknowledgement, publish_last_message
+from models.messages import Thread, due_for_acknowledgement, publish_new_message
 from tasks import with_app
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def _acknowledge(thread_id):
             thread.queue_acknowledgement_notifications()
     if message is None:
         return False
-    publish_last_message(thread.id, message.id)
+    publish_new_message(thread, message.id)
     return True
 
 

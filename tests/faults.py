@@ -21,6 +21,8 @@ from pathlib import Path
 
 import requests
 
+from live_portal import procfile_web_options
+
 ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
@@ -166,7 +168,7 @@ class TcpProxy:
 
 
 class Portal:
-    """The portal under gunicorn (two workers, four threads each, as in the Procfile)."""
+    """The portal under gunicorn (two workers, four threads each, preloaded, as in the Procfile)."""
 
     def __init__(self, env, logdir):
         self.env = {**os.environ, "PORTAL_ENV": "development", **env}
@@ -178,8 +180,8 @@ class Portal:
     def start(self):
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                 "--threads", "4", "--no-control-socket", "--graceful-timeout", "2",
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", *procfile_web_options(),
+                 "--no-control-socket", "--graceful-timeout", "2",
                  "--error-logfile", "-", "portal:create_app()"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 

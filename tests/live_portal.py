@@ -21,13 +21,14 @@ CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def procfile_web_options():
-    """``--workers N --threads M`` of the Procfile's web process, so the test runs what it runs."""
+    """``--workers N --threads M`` (and ``--preload``) of the Procfile's web process, so the test
+    runs what it runs."""
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
     words = shlex.split(line)
     options = []
     for name in ("--workers", "--threads"):
         options += [name, words[words.index(name) + 1]]
-    return options
+    return options + [flag for flag in ("--preload",) if flag in words]
 
 
 def _free_port():

@@ -16,7 +16,7 @@ def test_the_portal_hashes_with_production_argon2_parameters():
     """The tests hash cheaply (conftest); the portal, imported without them, must not."""
     probe = ("import models\n"
              "print(models.hash_password('Zilais-Kalns7!'))\n"
-             "print(models.passwords.DUMMY_PASSWORD_HASH)\n")
+             "print(models.passwords.dummy_hash())\n")
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
                          check=True, timeout=60).stdout.split()

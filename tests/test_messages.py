@@ -161,6 +161,84 @@ def test_unread_counts_in_the_list_and_header_clear_when_the_thread_is_opened(ap
     assert "thread-row--unread" not in listing and not re.search(r'href="/messages"[^>]*>[^<]*\(\d+\)', listing)
 
 
+@pytest.mark.postgres
+def test_opening_a_thread_again_writes_no_read_mark_until_there_is_something_new(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    counter = QueryCounter(monkeypatch)
+
+    def writes():
+        return [s for s in counter.statements if re.match(r"\s*(INSERT|UPDATE|DELETE)", s) and "thread_read" in s]
+
+    client_side.get(f"/messages/{thread_id}")
+    assert writes() == []  # written when the message was sent: its author has read it
+    staff_reply(app, staff_side, thread_id)
+    counter.statements.clear()
+    client_side.get(f"/messages/{thread_id}")
+    assert len(writes()) == 1 and writes()[0].lstrip().startswith("UPDATE")  # the mark moves once
+    for _ in range(3):
+        counter.statements.clear()
+        assert client_side.get(f"/messages/{thread_id}").status_code == 200
+        assert writes() == []
+    newest = Message.select(peewee.fn.MAX(Message.id)).scalar()
+    thread = Thread.get_by_id(thread_id)
+    user = models.User.get(models.User.email == "anna@example.lv")
+    assert thread.mark_read(user, newest - 1) is False  # never backwards
+    assert models.messages.ThreadRead.get(thread=thread, user=user).last_read_id == newest
+
+
+def _header_count(page):
+    found = re.search(r'href="/messages"[^>]*>[^<(]*(?:\((\d+)\))?</a>', page)
+    assert found, "no messages link in the header"
+    return int(found.group(1) or 0)
+
+
+def _unread_queries(counter):
+    return [s for s in counter.statements if 'AS "shown"' in s and '"thread_read"' in s]  # models.messages._unread
+
+
+@pytest.mark.postgres
+def test_the_headers_unread_count_is_kept_until_a_message_comes_or_a_thread_is_read(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    other_id = write_thread(client_side, subject="Otrs")
+    counter = QueryCounter(monkeypatch)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 0
+    counter.statements.clear()
+    for page in ("/dashboard", "/documents", "/settings"):
+        assert _header_count(client_side.get(page).get_data(as_text=True)) == 0
+    assert _unread_queries(counter) == []  # kept: not counted again
+    staff_reply(app, staff_side, thread_id)
+    staff_reply(app, staff_side, other_id)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 2  # a new message: counted
+    counter.statements.clear()
+    page = client_side.get(f"/messages/{thread_id}").get_data(as_text=True)  # a read mark moves: counted again
+    assert _header_count(page) == 1 and len(_unread_queries(counter)) == 1
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    assert len(_unread_queries(counter)) == 1
+    third = write_thread(client_side, subject="Trešais")
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    Thread.update(ack_due_at=models.utcnow() - timedelta(minutes=1)).where(Thread.id == third).execute()
+    with app.app_context():  # the acknowledgement job writes a message too
+        assert messages_jobs.acknowledge_thread(third) is True
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 2
+    with app.app_context():
+        kept = [k for k in models.messages._redis().keys(f"{app.config['RQ_QUEUE']}:unread:*")]
+        assert kept and all(0 < models.messages._redis().ttl(k) <= models.messages.UNREAD_KEPT_SECONDS for k in kept)
+
+
+@pytest.mark.postgres
+def test_without_redis_the_headers_unread_count_is_counted_each_time(app, two_sides, db, monkeypatch):
+    client_side, staff_side = two_sides
+    thread_id = write_thread(client_side)
+    client_side.get("/dashboard")
+    monkeypatch.setattr(models.runtime.runtime, "redis", None)  # every Redis call fails
+    staff_reply(app, staff_side, thread_id)
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 1
+    client_side.get(f"/messages/{thread_id}")
+    assert _header_count(client_side.get("/dashboard").get_data(as_text=True)) == 0
+
+
 # --- Who sees what ------------------------------------------------------------------------------
 
 @pytest.mark.postgres
@@ -351,6 +429,109 @@ def test_an_idle_session_timeout_is_not_reset_by_polls(app, two_sides):
         session["seen_at"] -= 31 * 60
     r = client_side.get(url, headers=HX)
     assert r.status_code == 204 and r.headers["HX-Refresh"] == "true"
+
+
+class FlaskCalls:
+    """Counts the requests that reach the Flask app behind the poll gate, and the sessions
+    Flask opens (the gate answers an idle poll without either); keeps each request's WSGI
+    environ as the server would see it after the answer."""
+
+    def __init__(self, app, monkeypatch):
+        self.requests = self.sessions = 0
+        self.environ = None
+        gate = app.wsgi_app
+
+        def recording(environ, start_response):
+            self.environ = environ
+            return gate(environ, start_response)
+        inner, open_session = gate.wsgi_app, app.session_interface.open_session
+
+        def flask_app(environ, start_response):
+            self.requests += 1
+            return inner(environ, start_response)
+
+        def opening(*args, **kwargs):
+            self.sessions += 1
+            return open_session(*args, **kwargs)
+
+        monkeypatch.setattr(gate, "wsgi_app", flask_app)
+        monkeypatch.setattr(app.session_interface, "open_session", opening)
+        monkeypatch.setattr(app, "wsgi_app", recording)
+
+
+def test_an_idle_poll_is_answered_in_front_of_flask_without_its_session_or_an_access_log_line(
+        app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    calls = FlaskCalls(app, monkeypatch)
+    for _ in range(3):
+        r = client_side.get(url, headers=HX)
+        assert r.status_code == 204 and r.data == b""
+        assert calls.environ.get(messages_views.QUIET) is True  # gunicorn.conf.py logs no line
+    assert calls.requests == 0 and calls.sessions == 0
+    client_side.get(f"/messages/{thread_id}")  # everything else is Flask's, and logged
+    assert calls.requests == 1 and calls.sessions == 1 and messages_views.QUIET not in calls.environ
+
+
+def test_the_gates_204_carries_the_headers_of_every_page(app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    calls = FlaskCalls(app, monkeypatch)
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    for environment in ("development", "production"):
+        app.config["PORTAL_ENV"] = environment
+        page, idle = client_side.get("/dashboard"), client_side.get(url, headers=HX)
+        assert idle.status_code == 204 and calls.environ.get(messages_views.QUIET)
+        for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                     "Permissions-Policy", "Strict-Transport-Security", "Cache-Control"):
+            assert idle.headers.get(name) == page.headers.get(name), name
+        assert "HX-Request" in idle.headers["Vary"]
+    assert "max-age" in idle.headers["Strict-Transport-Security"]
+
+
+def test_the_gate_leaves_forged_foreign_and_stale_tokens_and_cookies_to_flask(app, two_sides, monkeypatch):
+    client_side, _staff = two_sides
+    clock = Clock(monkeypatch)
+    create_user(app, email="cits@example.lv", phone="+37122222222")
+    stranger = app.test_client()
+    login(stranger, "cits@example.lv")
+    thread_id = write_thread(client_side)
+    other_id = write_thread(client_side, subject="Otrs")
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    stamp = re.search(r"t=(\d+)\.", url).group(1)
+    key = app.extensions["keys"].key("message-poll")
+    with app.app_context():
+        anna = models.User.get(models.User.email == "anna@example.lv")
+    calls = FlaskCalls(app, monkeypatch)
+
+    def reaches_flask(client, poll):
+        before = calls.requests
+        r = client.get(poll, headers=HX)
+        assert calls.requests == before + 1, f"the gate answered {poll} ({r.status_code})"
+        return r
+
+    forged = re.sub(r"t=[^&]+", f"t={stamp}.AAAAAAAAAAAAAAAAAAAAAAAA", url)
+    assert reaches_flask(client_side, forged).status_code == 200  # a fresh poller, not a 204
+    signed_by_another_key = messages_views.poll_token(anna.id, anna.session_version, thread_id, int(stamp),
+                                                      key=b"x" * 32)
+    assert reaches_flask(client_side, re.sub(r"t=[^&]+", f"t={signed_by_another_key}", url)).status_code == 200
+    other_version = messages_views.poll_token(anna.id, anna.session_version + 1, thread_id, int(stamp), key=key)
+    reaches_flask(client_side, re.sub(r"t=[^&]+", f"t={other_version}", url))
+    other_thread = url.replace(f"/messages/{thread_id}/", f"/messages/{other_id}/")
+    reaches_flask(client_side, other_thread)  # Anna's token is for the first thread only
+    assert reaches_flask(stranger, url).status_code == 404  # someone else's URL, token and all
+    clock.now += POINTER_TRUST_SECONDS
+    assert reaches_flask(client_side, url).status_code == 200  # the database is asked again
+    clock.now -= POINTER_TRUST_SECONDS
+    assert client_side.get(url, headers=HX).status_code == 204 and calls.requests == 6
+    reaches_flask(client_side, url.replace("after=", "after=x"))
+    cookie = client_side.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    tampered = app.test_client()
+    tampered.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie.value[:-2] + ("AA" if cookie.value[-2:] != "AA" else "BB"))
+    r = reaches_flask(tampered, url)
+    assert r.status_code == 204 and r.headers["HX-Refresh"] == "true"  # Flask: not signed in, reload
+    assert calls.sessions == calls.requests
 
 
 # --- Safe text -----------------------------------------------------------------------------------

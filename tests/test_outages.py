@@ -15,6 +15,7 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee
+import psycopg2
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +26,7 @@ import tasks
 from adapters import redis_guard
 from conftest import (_empty_postgres, _redis_server_binary, build_app, create_user, login, make_config,
                       run_jobs)
+from models.base import ConnectionPool
 from portal import init_domain
 from faults import Portal, RedisServer, Tally, TcpProxy, Visitor, free_port
 
@@ -149,6 +151,74 @@ def test_a_connection_that_fails_to_close_is_forgotten(app):
         models.db.push_transaction(object())  # what a rollback on a dead socket can leave
         models.base.close_connection()
         assert models.db.is_closed() and not models.db.in_transaction()
+
+
+# --- The PostgreSQL connection pool ---------------------------------------------------------
+
+def _pool(app):
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite connects per request: no pool to test")
+    assert isinstance(models.db.obj, ConnectionPool), "PostgreSQL without the connection pool"
+    return models.db.obj
+
+
+def _pooled_pids(pool):
+    return [conn.get_backend_pid() for _ts, _n, conn in pool._connections]
+
+
+@pytest.mark.postgres
+def test_requests_take_a_pooled_connection_and_pages_without_sql_take_none(app, client, monkeypatch):
+    pool = _pool(app)
+    create_user(app)
+    login(client, "anna@example.lv")
+    assert client.get("/dashboard").status_code == 200
+    pids = _pooled_pids(pool)
+    assert client.get("/dashboard").status_code == 200
+    assert _pooled_pids(pool) == pids and len(pids) == 1  # the same connection, given back after each request
+    taken, take = [], ConnectionPool._connect
+    monkeypatch.setattr(ConnectionPool, "_connect", lambda self: taken.append(1) or take(self))
+    assert app.test_client().get("/login").status_code == 200  # no SQL: no connection
+    assert taken == []
+    assert client.get("/dashboard").status_code == 200
+    assert taken == [1]
+
+
+@pytest.mark.postgres
+def test_the_pool_hands_a_connection_the_server_dropped_to_no_one(app, client, postgres_url):
+    pool = _pool(app)
+    create_user(app)
+    login(client, "anna@example.lv")
+    assert client.get("/dashboard").status_code == 200
+    [dropped] = _pooled_pids(pool)
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (dropped,))  # a restart, a proxy's cut
+    admin.close()
+    assert client.get("/dashboard").status_code == 200  # not the 503: the dead one was left out
+    assert dropped not in _pooled_pids(pool) and len(_pooled_pids(pool)) == 1
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_that_fails_to_close_goes_back_to_no_one(app):
+    pool = _pool(app)
+    with app.app_context():
+        models.db.execute_sql("SELECT 1")
+        models.db.close()
+        kept = pool._connections[0][2]  # another thread's idle connection stays pooled
+        models.db.connect()
+        broken = models.db.connection()
+        assert broken is kept
+        models.db.connect(reuse_if_open=True)
+        models.db.execute_sql("SELECT 1")
+        models.db.push_transaction(object())  # what a rollback on a dead socket can leave
+        models.base.close_connection()
+        assert models.db.is_closed() and not models.db.in_transaction()
+        assert broken.closed and broken not in [c for _ts, _n, c in pool._connections]
+        assert pool._in_use == {}
+        models.db.execute_sql("SELECT 1")  # the next request gets a sound, new one
+        assert models.db.connection() is not broken
+        models.db.close()
 
 
 def test_health_names_what_is_down_and_needs_no_session_check(app, client, monkeypatch):

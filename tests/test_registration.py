@@ -236,3 +236,50 @@ def test_codes_to_one_phone_are_rate_limited_across_registrations(app):
     assert wait, "the 429 page says when to try again"
     assert 50 <= int(wait.group(1)) <= 60
     assert 'id="registration-step"' in html and 'name="phone"' in html  # the contact step stays
+
+
+# --- The country lists: rendered once per language, each request marks its own choice -------------
+
+def _selected(html, name):
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r"<option selected value=\"([^\"]*)\">", select)
+
+
+def test_country_options_are_rendered_once_per_language_and_each_page_marks_its_own_choice(
+        client, monkeypatch):
+    from forms.fields import SharedOptionsSelect
+    rendered, render_option = [], SharedOptionsSelect.render_option.__func__
+    monkeypatch.setattr(SharedOptionsSelect, "render_option", classmethod(
+        lambda cls, choice, **kw: rendered.append(choice.value) or render_option(cls, choice, **kw)))
+    client.get("/register")  # may render the lists (or find them rendered by an earlier test)
+    rendered.clear()
+    page = client.get("/register").get_data(as_text=True)
+    assert rendered == []  # every option from the cache (nothing is chosen yet)
+    assert page.count("<option ") == 3 * (len(rules.countries("lv")) + 1)
+    assert '<option value="DE">Vācija</option>' in page and "Germany" not in page
+    r = step1(client, citizenship="DE", citizenship2="", accept_terms="")  # refused: the form again
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and sorted(rendered) == ["", "DE"]  # only the chosen options again
+    assert _selected(html, "citizenship") == ["DE"] and _selected(html, "citizenship2") == [""]
+    assert _selected(html, "country") == []
+    post_form(client, "/language", {"lang": "en"}, page="/register")
+    english = client.get("/register").get_data(as_text=True)
+    assert '<option value="DE">Germany</option>' in english and "Vācija" not in english
+    assert _selected(english, "citizenship") == [] and "— choose —" in english
+    latvian = client.application.test_client().get("/register").get_data(as_text=True)  # another visitor
+    assert '<option value="DE">Vācija</option>' in latvian and "Germany" not in latvian
+
+
+@pytest.mark.parametrize("data", [None, "", "LV", "DE", "XX"])
+def test_a_shared_country_select_renders_what_wtforms_renders(app, data):
+    from wtforms.widgets import Select
+
+    from forms.registration import ClientForm
+    with app.test_request_context("/register"):
+        for locale in ("lv", "en"):
+            form = ClientForm(formdata=None)
+            form.set_choices(locale)
+            for field in (form.citizenship, form.citizenship2, form.country):
+                field.data = data
+                assert field.shared_key[1] == locale
+                assert str(field(**{"aria-invalid": "true"})) == str(Select()(field, **{"aria-invalid": "true"}))

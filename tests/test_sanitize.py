@@ -1,8 +1,10 @@
 """The one sanitising function: plain text escaped, links clickable and safe, nothing else."""
+import uuid
 from html.parser import HTMLParser
 
 import pytest
 
+from rules import sanitize
 from rules.sanitize import plain_text_to_html, strip_bidi_controls
 
 
@@ -91,3 +93,19 @@ def test_stripping_bidirectional_controls_keeps_every_letter_and_the_plain_marks
     assert strip_bidi_controls(text) == text
     assert strip_bidi_controls("".join(BIDI)) == ""
     assert strip_bidi_controls(None) is None and strip_bidi_controls(7) == 7
+
+
+def test_a_message_shown_again_is_not_parsed_again(monkeypatch):
+    parsed = []
+    linkify = sanitize._LINKER.linkify
+    monkeypatch.setattr(sanitize._LINKER, "linkify", lambda text: parsed.append(text) or linkify(text))
+    text = f"Skatīt https://example.lv/{uuid.uuid4().hex} un atbildēt"
+    first, again = plain_text_to_html(text), plain_text_to_html(text)
+    assert first == again and 'rel="nofollow noopener"' in str(again) and len(parsed) == 1
+
+
+@pytest.mark.parametrize("control", sorted(sanitize.BIDI_CONTROLS))
+def test_only_text_holding_a_control_is_translated_and_every_control_goes(control):
+    assert strip_bidi_controls(f"a{control}b{control}") == "ab"
+    plain = "Rēķins Nr. 5 — ‏עברית‎ un latviešu"  # right-to-left letters and U+200E/U+200F marks stay
+    assert strip_bidi_controls(plain) is plain

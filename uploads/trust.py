@@ -27,12 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from asn1crypto import pem, x509 as asn1_x509
-from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.errors import (DisallowedAlgorithmError, ExpiredError, InsufficientRevinfoError,
-                                          InvalidCertificateError, NotYetValidError, PathBuildingError,
-                                          RevokedError, ValidationError)
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-from pyhanko_certvalidator.registry import CertificateRegistry
 
 from rules.documents import REVOCATION_GOOD as GOOD, REVOCATION_NOT_CHECKED as NOT_CHECKED, \
     REVOCATION_UNKNOWN as UNKNOWN
@@ -121,6 +115,11 @@ class TrustStore:
         ``moment`` (the signing time; now when None), with the other certificates the
         signature carries as candidate intermediates. Never raises for a bad
         certificate: the outcome says why."""
+        # Imported here: pyhanko-certvalidator weighs some 20 MB, and few requests check a signature.
+        from pyhanko_certvalidator import CertificateValidator, ValidationContext
+        from pyhanko_certvalidator.errors import InvalidCertificateError, PathBuildingError, ValidationError
+        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+        from pyhanko_certvalidator.registry import CertificateRegistry
         now = datetime.now(timezone.utc)
         if not self.usable:
             return TrustOutcome(False, self.unusable_reason, "no trusted CA configured")
@@ -180,6 +179,8 @@ def not_trusted(signer):
 
 def _refusal(error, signer):
     """The client's reason for a certificate path the validator refused."""
+    from pyhanko_certvalidator.errors import (DisallowedAlgorithmError, ExpiredError, InsufficientRevinfoError,
+                                              NotYetValidError, RevokedError)
     if isinstance(error, RevokedError):
         return _l("The certificate of %(signer)s has been revoked.", signer=signer)
     if isinstance(error, (ExpiredError, NotYetValidError)):

@@ -15,7 +15,7 @@ from flask import Blueprint, flash, render_template
 import uploads
 import rules
 from blueprints import (acting_membership, audit, get_scoped_or_404, keyset_cursor, keyset_page, memberships, render,
-                        signed_in_user, wants_fragment)
+                        scoped, signed_in_user, wants_fragment)
 from forms.documents import ActionForm, AddFilesForm, AskForm, SignedContainerForm
 from models.documents import LIST_ORDER, Document, fingerprint
 from rules import documents as R
@@ -88,8 +88,7 @@ def act(document, action, **data):
 
 
 def list_query(membership):
-    import models
-    return models.scoped(Document, signed_in_user(), "documents", client_id=membership.client_id)
+    return scoped(Document, "documents", client_id=membership.client_id)
 
 
 def list_window(query, args=None):

@@ -18,7 +18,6 @@ from models.documents import LIST_ORDER, Document, TransitionRefused, fingerprin
 from models.files import StoredFile
 from rules import documents as R
 from rules.polling import list_token, parse_list_token
-from uploads.containers import check_container
 
 
 @bp.route("/documents")
@@ -260,6 +259,8 @@ def upload_signed(document_id):
             problems = uploads.check_files(files, R.SIGNED_CONTAINER_POLICY)
             report = None
             if not problems:
+                # Imported here: lxml and signxml weigh some 25 MB, and only this view needs them.
+                from uploads.containers import check_container
                 stream = files[0].stream
                 stream.seek(0)
                 package = document.latest_version("package")
