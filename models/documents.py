@@ -340,14 +340,15 @@ class Document(BaseModel):
                                               backend=runtime.signing.name)
         return {"invitation_pending": True, "note": invitation.backend}
 
-    def _do_signing_completed(self, by, now, invitation=None, signers=(), **_):
+    def _do_signing_completed(self, by, now, invitation=None, signers=(), container=None, **_):
         if invitation is None or invitation.document_id != self.id or invitation.status != "pending":
             raise TransitionRefused(_l("This signing invitation is no longer open."))
         if not signers:
             raise TransitionRefused(_l("The signing service named no signer."))
         package = invitation.version or self.latest_version("package")
-        version = self._new_version("signed", None, now, package.files() if package else [],
-                                    signers=list(signers))
+        # The container the service returned (its download); without one, the package's files.
+        files = [container] if container is not None else (package.files() if package else [])
+        version = self._new_version("signed", None, now, files, signers=list(signers))
         (SigningInvitation.update(status="completed", completed_at=now)
          .where(SigningInvitation.id == invitation.id).execute())
         return {"version": version, "invitation_pending": False,

@@ -1248,3 +1248,27 @@ def test_upload_hints_say_what_the_policy_asks(client, app, db, people):
     page = html.unescape(client.get(f"/documents/{signing}").get_data(as_text=True))
     hint = page[page.index('id="container-hint"'):page.index("</p>", page.index('id="container-hint"'))]
     assert "EDOC" in hint and "atsevišķā failā" not in hint  # one container holds every document
+
+
+def test_signing_at_the_service_leaves_a_container_to_download(client, app, db, people):
+    """What the service returns after signing is kept: an ASiC-E container of the package
+    (the development service's signature is not qualified, so it is not trusted back)."""
+    import zipfile
+
+    from uploads.containers import check_container
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert client.post(location, data={"csrf_token": token(client)}).status_code == 303
+    assert status_of(document_id) == R.SIGNED
+    page = client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert f'href="/documents/{document_id}/signed-container"' in page
+    r = client.get(f"/documents/{document_id}/signed-container")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
+    assert ".asice" in r.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(r.data)) as container:
+        assert container.namelist()[:2] == ["mimetype", "ligums.pdf"] and container.read("ligums.pdf") == PDF
+    report = check_container(r.data, [hashlib.sha256(PDF).hexdigest()], trust=app.extensions["signing_trust"])
+    assert [str(p) for p in report.problems if "not issued by a qualified" not in str(p)] == []
+    assert [s["name"] for s in report.refused] == ["Anna Liepa"]  # signed, by an untrusted development key
