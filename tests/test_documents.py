@@ -1232,6 +1232,8 @@ def test_the_signed_container_downloads_for_its_owner_only(client, app, db, peop
     login(client, STAFF)
     assert client.get(url).status_code == 200
     assert models.AuditLog.select().where(models.AuditLog.action == "document.signed_container_downloaded").exists()
+    assert client.get(f"/documents/{document_id}/files/{container.id}").status_code == 200  # one file: recorded too
+    assert models.AuditLog.select().where(models.AuditLog.action == "document.file_downloaded").exists()
 
 
 def test_upload_hints_say_what_the_policy_asks(client, app, db, people):

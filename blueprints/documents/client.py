@@ -351,7 +351,9 @@ def download(document_id, file_id):
     if not document.owns_file(file_id):
         abort(404)
     stored = StoredFile.get_by_id(file_id)
-    _audit_staff_download("document.file_downloaded", document, file=stored.id)
+    if signed_in_user().is_staff:  # staff reading a client's files is recorded, as for attachments
+        with models.action():
+            audit("document.file_downloaded", user=signed_in_user(), document=document.id, file=stored.id)
     return uploading.send_stored(stored)
 
 
@@ -366,7 +368,9 @@ def download_version(document_id, number):
     files = version.files() if version else []
     if not files:
         abort(404)
-    _audit_staff_download("document.version_downloaded", document, version=version.number)
+    if signed_in_user().is_staff:
+        with models.action():
+            audit("document.version_downloaded", user=signed_in_user(), document=document.id, version=version.number)
     name = (_("%(title)s Nr. %(number)d for signing, version %(version)d", title=document.title,
               number=document.id, version=version.number) if version.kind == "package"
             else _("%(title)s Nr. %(number)d, version %(version)d", title=document.title,
@@ -383,14 +387,10 @@ def download_signed(document_id):
     container = document.signed_container()
     if container is None:
         abort(404)
-    _audit_staff_download("document.signed_container_downloaded", document, file=container.id)
+    if signed_in_user().is_staff:
+        with models.action():
+            audit("document.signed_container_downloaded", user=signed_in_user(), document=document.id,
+                  file=container.id)
     name = _("%(title)s Nr. %(number)d, signed package", title=document.title, number=document.id)
     return uploading.send_stored(container, download_name=uploading.download_name(name, container.extension))
 
-
-def _audit_staff_download(action, document, **details):
-    """Staff reading a client's files is recorded, as for message attachments."""
-    user = signed_in_user()
-    if user.is_staff:
-        with models.action():
-            audit(action, user=user, document=document.id, **details)
