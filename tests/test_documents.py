@@ -1274,3 +1274,17 @@ def test_signing_at_the_service_leaves_a_container_to_download(client, app, db, 
     report = check_container(r.data, [hashlib.sha256(PDF).hexdigest()], trust=app.extensions["signing_trust"])
     assert [str(p) for p in report.problems if "not issued by a qualified" not in str(p)] == []
     assert [s["name"] for s in report.refused] == ["Anna Liepa"]  # signed, by an untrusted development key
+
+
+def test_a_service_container_the_policy_refuses_still_signs_with_the_package_files(client, app, db, people,
+                                                                                   monkeypatch):
+    import dataclasses
+    monkeypatch.setattr(R, "SIGNED_CONTAINER_POLICY", dataclasses.replace(R.SIGNED_CONTAINER_POLICY, max_file_size=100))
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert client.post(location, data={"csrf_token": token(client)}).status_code == 303
+    assert status_of(document_id) == R.SIGNED
+    assert [f.original_name for f in Document.get_by_id(document_id).latest_version("signed").files()] == ["ligums.pdf"]
+    assert client.get(f"/documents/{document_id}/signed-container").status_code == 404

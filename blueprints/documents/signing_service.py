@@ -133,4 +133,9 @@ def _signed_container(document, invitation, signers):
     if data is None:
         return None
     upload = FileStorage(io.BytesIO(data), filename=f"Nr. {document.id}.asice")
-    return uploads.store_files([upload], R.SIGNED_CONTAINER_POLICY, None, document.client)[0]
+    try:
+        return uploads.store_files([upload], R.SIGNED_CONTAINER_POLICY, None, document.client)[0]
+    except uploads.UploadRefused as refusal:  # e.g. above the container's size limit: the files stay
+        current_app.logger.warning("signed container of document %s not kept: %s", document.id,
+                                   "; ".join(str(m) for m in refusal.messages))
+        return None
