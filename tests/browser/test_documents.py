@@ -217,6 +217,21 @@ def test_information_needed_leads_to_what_we_asked_then_submits_again(page, live
     expect(row_status(page, document_id)).to_have_attribute("data-status", R.PROCESSING)
 
 
+def test_another_loan_application_after_a_warning(page, live_server, person, js):
+    live_server.create_user(person)
+    first = _document(live_server, person.email, R.INFO_NEEDED)
+    sign_in(page, person.email)
+    page.goto("/documents")
+    page.check("input[name=doc_type][value=loan_application]")
+    submit(page, "input[name=doc_type]")
+    expect(page.locator("#error-summary")).to_contain_text(f"Nr. {first}")
+    expect(page.locator(f"#existing-document a[href='/documents/{first}']")).to_be_visible()
+    screenshot(page, f"documents-start-another-{'js' if js else 'nojs'}")
+    page.click("#start-another")
+    page.wait_for_url(re.compile(r".*/documents/\d+/edit$"))
+    assert int(page.url.split("/")[-2]) != first
+
+
 def test_the_package_downloads_whole_with_distinct_names(page, live_server, person, js):
     import io
     import zipfile
