@@ -1288,3 +1288,18 @@ def test_a_service_container_the_policy_refuses_still_signs_with_the_package_fil
     assert status_of(document_id) == R.SIGNED
     assert [f.original_name for f in Document.get_by_id(document_id).latest_version("signed").files()] == ["ligums.pdf"]
     assert client.get(f"/documents/{document_id}/signed-container").status_code == 404
+
+
+def test_a_questionnaire_open_under_a_colleague_is_refused_without_showing_it(client, app, db, people):
+    """One per account, also when the open one is a colleague's the user may not see."""
+    create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
+    company = models.Membership.get(models.Membership.user == models.User.get(models.User.email == "valde@example.lv")).client
+    colleague = models.User.create(email="kolegis@example.lv", phone="+37125555555",
+                                   password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(colleague, company, "colleague")
+    bosses = document_in(app, R.NEW, email="valde@example.lv", doc_type="company_questionnaire")
+    login(client, "kolegis@example.lv", password="Zilais-Kalns7!")
+    r = start_as_client(client, "company_questionnaire")
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 422 and Document.select().count() == 1
+    assert "Šim kontam šī anketa jau ir atvērta" in page and f"/documents/{bosses}" not in page

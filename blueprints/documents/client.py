@@ -73,20 +73,29 @@ def create():
         return render("documents/index.html", status=422, **list_page(membership, form=form))
     doc_type = R.DOCUMENT_TYPES[form.doc_type.data]
     existing = Document.open_of_type(list_query(membership), doc_type.code).first()
-    try:
-        if existing and (doc_type.one_open or form.another.data != doc_type.code):
-            raise TransitionRefused(
-                _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Continue with it.",
-                  title=doc_type.title, number=existing.id, status=existing.status_label) if doc_type.one_open
-                else _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Open it, or confirm "
-                       "that you want to start another one.",
-                       title=doc_type.title, number=existing.id, status=existing.status_label))
-        document = Document.start(membership.client, doc_type.code, user)
-    except TransitionRefused as refusal:
-        form.doc_type.errors = list(form.doc_type.errors) + [refusal.message]
+    refusal = _already_open(doc_type, existing, confirmed=form.another.data == doc_type.code)
+    if refusal is None:
+        try:
+            document = Document.start(membership.client, doc_type.code, user)
+        except TransitionRefused as refused_by_model:  # one open, though not one this user sees
+            refusal = refused_by_model.message
+    if refusal is not None:
+        form.doc_type.errors = list(form.doc_type.errors) + [refusal]
         return render("documents/index.html", status=422, **list_page(membership, form=form, existing=existing))
     audit("document.created", user=user, document=document.id)
     return go_to_page(url_for("documents.edit", document_id=document.id))
+
+
+def _already_open(doc_type, existing, confirmed):
+    """Why not to start a document of ``doc_type`` now, when one (``existing``) is open: a
+    type the client keeps one of waits until it is signed; another type, until confirmed."""
+    if existing is None or (confirmed and not doc_type.one_open):
+        return None
+    if doc_type.one_open:
+        return _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Continue with it.",
+                 title=doc_type.title, number=existing.id, status=existing.status_label)
+    return _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Open it, or confirm that you want "
+             "to start another one.", title=doc_type.title, number=existing.id, status=existing.status_label)
 
 
 @bp.route("/documents/<int:document_id>/row")
