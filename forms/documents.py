@@ -138,8 +138,9 @@ class AskForm(PortalForm):
 
 class SignedContainerForm(PortalForm):
     container = MultipleFileField(_l("Signed package (EDOC or ASiC-E)"),
-                                  description=_l("One .edoc or .asice file holding the files of the "
-                                                 "package and your qualified e-signature."))
+                                  # The types and the size come from the policy (the upload hint).
+                                  description=_l("The container holding every file of the package and "
+                                                 "your qualified e-signature."))
 
 
 class ActionForm(PortalForm):
