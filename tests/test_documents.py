@@ -1118,6 +1118,7 @@ def start_as_client(client, doc_type, **extra):
     return client.post("/documents", data={"csrf_token": token(client), "doc_type": doc_type, **extra})
 
 
+@pytest.mark.postgres
 def test_a_second_questionnaire_is_refused_while_the_first_is_open(client, app, db, people):
     first = document_in(app, R.NEW, doc_type="client_questionnaire")
     Document.update(status=R.PROCESSING).where(Document.id == first).execute()
@@ -1184,6 +1185,7 @@ def test_package_file_names_are_distinct_in_the_list_and_the_zip(client, app, db
     assert int(r.headers["Content-Length"]) == len(r.data)
 
 
+@pytest.mark.postgres
 def test_a_version_zip_is_only_for_whom_may_see_the_document(client, app, db, people):
     document_id = document_in(app, R.READY)
     url = f"/documents/{document_id}/versions/2/files.zip"
@@ -1205,6 +1207,7 @@ def test_a_version_zip_is_only_for_whom_may_see_the_document(client, app, db, pe
     assert models.AuditLog.select().where(models.AuditLog.action == "document.version_downloaded").exists()
 
 
+@pytest.mark.postgres
 def test_the_signed_container_downloads_for_its_owner_only(client, app, db, people):
     document_id = document_in(app, R.SIGNED)
     signing = document_in(app, R.SIGNING)
@@ -1290,6 +1293,7 @@ def test_a_service_container_the_policy_refuses_still_signs_with_the_package_fil
     assert client.get(f"/documents/{document_id}/signed-container").status_code == 404
 
 
+@pytest.mark.postgres
 def test_a_questionnaire_open_under_a_colleague_is_refused_without_showing_it(client, app, db, people):
     """One per account, also when the open one is a colleague's the user may not see."""
     create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
