@@ -396,3 +396,36 @@ def test_requires_fresh_auth_is_the_one_hook_for_a_stronger_check(app, signed_in
     r = ask_email(signed_in)
     assert r.status_code == 302 and r.headers["Location"].endswith("/step-up")
     assert models.ContactChange.select().count() == 0
+
+
+# --- The domain, without a request ----------------------------------------------------------
+
+def test_a_code_finishes_one_change_only(app, user, db):
+    """Two requests with the same right code at once: the code is used once, so the second
+    (which read it before the first used it) changes nothing and sends no second notice."""
+    with app.app_context():
+        with models.action():
+            change = models.ContactChange.start(user, "email", NEW_EMAIL)
+        code = models.OneTimeCode.latest(change.purpose, contact_change=change)
+        with models.action():
+            assert change.complete(code) == EMAIL
+        with models.action():
+            assert change.complete(code) is None
+    assert len(notifications(template="contact_changed")) == 1
+    assert models.User.get_by_id(user.id).session_version == 2
+
+
+@pytest.mark.parametrize("template, channel", [(t, c) for t in ("contact_code", "contact_taken", "contact_changed")
+                                               for c in ("email", "sms")])
+@pytest.mark.parametrize("language", ["lv", "en"])
+def test_the_messages_render_in_each_language(app, user, db, template, channel, language):
+    from tasks.notifications import render_notification
+    params = {"contact_code": {"code": "123456"}, "contact_taken": {},
+              "contact_changed": {"contact": "email" if channel == "email" else "phone", "new": "a***@example.lv"}}
+    with app.app_context():
+        with models.action():
+            row = models.Notification.queue(channel, "x@example.lv" if channel == "email" else PHONE, template,
+                                            language=language, user=user, **params[template])
+        subject, text, _html = render_notification(row)
+    assert text and "%(" not in text and (channel == "sms" or subject)
+    assert params[template].get("code", "") in text and params[template].get("new", "") in text
