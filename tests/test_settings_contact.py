@@ -429,3 +429,28 @@ def test_the_messages_render_in_each_language(app, user, db, template, channel, 
         subject, text, _html = render_notification(row)
     assert text and "%(" not in text and (channel == "sms" or subject)
     assert params[template].get("code", "") in text and params[template].get("new", "") in text
+
+
+def test_stale_changes_are_cleaned_away(app, user, db):
+    with app.app_context():
+        with models.action():
+            models.ContactChange.start(user, "email", NEW_EMAIL)
+        later = models.utcnow() + rules.CONTACT_CHANGE_LIFETIME + timedelta(seconds=1)
+        assert models.clean_expired(later) == 1
+    assert models.ContactChange.select().count() == 0 and models.OneTimeCode.select().count() == 0
+
+
+HOSTILE = ["", " ", "\x00", "9" * 40, "ā" * 3000, "x" * 70000, "<script>alert(1)</script>", "' OR 1=1 --",
+           "\u202e\u2066evil", "+37120000001", "klients@kabinets.test", "a@b", "00371 2222 2222"]
+
+
+def test_hostile_input_never_answers_500(app, signed_in, db):
+    for value in HOSTILE:
+        for url, data in [("/settings/contact/email", {"email": value, "password": value}),
+                          ("/settings/contact/phone", {"phone_region": value, "phone": value, "password": value}),
+                          ("/settings/contact/phone", {"phone_region": "LV", "phone": value, "password": PASSWORD}),
+                          ("/settings/contact/confirm", {"code": value}),
+                          ("/settings/contact/resend", {"x": value})]:
+            r = post_form(signed_in, url, data, page="/settings")
+            assert r.status_code < 500, (url, value, r.status_code)
+    assert signed_in.get("/settings/contact/mobile").status_code == 404
