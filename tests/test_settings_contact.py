@@ -74,6 +74,13 @@ def test_signed_out_visitor_is_sent_to_sign_in(client, user):
         assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
+def test_settings_point_to_a_change_waiting_for_its_code(signed_in, db):
+    assert 'href="/settings/contact/confirm"' not in signed_in.get("/settings").get_data(as_text=True)
+    ask_email(signed_in)
+    html = signed_in.get("/settings").get_data(as_text=True)
+    assert 'href="/settings/contact/confirm"' in html and NEW_EMAIL in html
+
+
 # --- Happy paths ---------------------------------------------------------------------------
 
 @pytest.mark.postgres
