@@ -112,10 +112,12 @@ def new_password_fields(label=None):
     return password, confirm
 
 
-def code_field(label):
+def code_field(label, missing=None, wrong_length=None):
+    """A 6-digit code. A form with two codes names each in its messages, which the error
+    summary shows without the label."""
     return StringField(label, validators=[
-        DataRequired(_l("Enter the code.")),
-        Length(min=6, max=6, message=_l("The code has 6 digits."))],
+        DataRequired(missing or _l("Enter the code.")),
+        Length(min=6, max=6, message=wrong_length or _l("The code has 6 digits."))],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
                    "pattern": "[0-9]{6}", "maxlength": 6})
 
