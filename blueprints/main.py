@@ -7,6 +7,7 @@ import rules
 import tasks
 from blueprints import acting_membership, memberships, render, safe_next, scoped, see_other, signed_in_user
 from blueprints.auth import previous_login
+from blueprints.messages import unread_total
 from models import dashboard as summaries
 from models.documents import Document
 from models.messages import Thread
@@ -42,7 +43,7 @@ def dashboard():
             context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
-                                                   now=context["now"])
+                                                   now=context["now"], unread_total=unread_total(active))
     return render("main/dashboard.html", **context)
 
 

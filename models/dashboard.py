@@ -93,12 +93,13 @@ class ThreadSummary:
     overdue_count: int = 0
 
 
-def threads(user, query, shown=SHOWN, now=None):
+def threads(user, query, shown=SHOWN, now=None, unread_total=None):
     """Unread replies (in the most recently active threads, as the header counts them) and the
-    threads waiting for our answer with when it is due: at most four queries."""
+    threads waiting for our answer with when it is due: at most four queries. ``unread_total``,
+    when the caller knows it (the header's kept count), spares the unread query when it is 0."""
     now = now or utcnow()
     summary = ThreadSummary()
-    unread = recent_unread(user, query)
+    unread = recent_unread(user, query) if unread_total != 0 else {}
     summary.unread_total = sum(unread.values())
     if unread:
         rows = (Thread.select().where(Thread.id.in_(list(unread)))
