@@ -119,7 +119,8 @@ def company_with_colleague(app, **rights):
 
 
 def test_a_colleague_without_the_documents_right_sees_no_documents_block(app, db):
-    main, _colleague, company, browser = company_with_colleague(app, documents=False, submit=False)
+    main, _colleague, company, browser = company_with_colleague(app, documents=False, submit=False,
+                                                                own_items_only=False)  # the whole company's messages
     info = make_document(company, main, R.INFO_NEEDED)
     with_us = make_document(company, main, R.PROCESSING)
     html = page(browser)
