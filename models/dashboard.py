@@ -18,6 +18,9 @@ from models.messages import Thread, recent_unread, waiting_queue
 from rules import documents as R
 
 SHOWN = 5  # rows of each kind the dashboard shows; the rest are behind the list's link
+# The open documents counted (the newest, on the client's (client, id) index), so the counts cost
+# the same at 50 documents and at 50,000; beyond, the dashboard says "more than".
+COUNTED = 1000
 
 CLIENT_SIDE, INSTITUTION_SIDE = "client", "institution"
 
@@ -55,18 +58,24 @@ class DocumentSummary:
     client_count: int = 0
     institution_count: int = 0
     client_by_status: dict = field(default_factory=dict)  # status → count, in R.STATUSES order
-    total: int = 0
+    capped: bool = False  # COUNTED open documents were counted and there may be more
 
 
-def documents(query, shown=SHOWN):
+def documents(query, shown=SHOWN, counted=None):
     """What a scoped query of documents asks of the client and of us: three queries (the
-    counts grouped by status, then the newest rows of each side)."""
-    summary = DocumentSummary()
-    counts = (query.select(Document.status, Document.question_open, Document.waiting, fn.COUNT(Document.id))
-              .group_by(Document.status, Document.question_open, Document.waiting).tuples())
-    by_status = {}
+    counts grouped by status over the newest ``counted`` open documents, then the newest rows
+    of each side)."""
+    summary, counted = DocumentSummary(), counted or COUNTED
+    must_act = _must_act_condition()
+    open_documents = (query.select(Document.id, Document.status, Document.question_open, Document.waiting)
+                      .where(must_act | (Document.waiting == True))  # noqa: E712
+                      .order_by(Document.id.desc()).limit(counted).alias("open_documents"))
+    columns = open_documents.c
+    counts = (Document.select(columns.status, columns.question_open, columns.waiting, fn.COUNT(columns.id))
+              .from_(open_documents).group_by(columns.status, columns.question_open, columns.waiting).tuples())
+    by_status, total = {}, 0
     for status, question_open, waiting, n in counts:
-        summary.total += n
+        total += n
         side = document_side(status, bool(question_open), bool(waiting))
         if side == CLIENT_SIDE:
             summary.client_count += n
@@ -74,7 +83,7 @@ def documents(query, shown=SHOWN):
         elif side == INSTITUTION_SIDE:
             summary.institution_count += n
     summary.client_by_status = {s: by_status[s] for s in R.STATUSES if s in by_status}
-    must_act = _must_act_condition()
+    summary.capped = total >= counted
     if summary.client_count:
         summary.for_client = list(query.where(must_act)
                                   .order_by(Document.updated_at.desc(), Document.id.desc()).limit(shown))

@@ -213,6 +213,18 @@ def test_the_dashboard_runs_as_many_statements_at_a_few_rows_as_at_many(app, db,
             assert "LIMIT" in sql, sql
 
 
+def test_past_the_counted_open_documents_the_count_says_more(app, db, anna, monkeypatch):
+    user, browser = anna
+    client = client_of(user)
+    for _ in range(4):
+        make_document(client, user, R.INFO_NEEDED)
+    make_document(client, user, R.SIGNED)  # not open: never counted
+    assert "4 dokumenti gaida jūs" in page(browser)
+    monkeypatch.setattr(models.dashboard, "COUNTED", 3)
+    html = page(browser)
+    assert "3+ dokumenti gaida jūs" in html and "4 dokumenti" not in html
+
+
 # --- Error summaries -------------------------------------------------------------------------
 
 class Ids(HTMLParser):
