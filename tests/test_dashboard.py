@@ -289,6 +289,18 @@ def test_every_error_summary_links_to_a_field_on_the_page_with_the_message_alone
     cases.append(post_form(client, "/messages/new", {"body": ""}))
     cases.append(post_form(client, "/settings", {"language": "xx"}))
     cases.append(post_form(client, "/password/change", {"current_password": "", "password": "a", "confirm": "b"}))
+    # A rating without a score (radios), a delay without a reason (staff).
+    staff_user = create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant")
+    user = models.User.get(models.User.email == ANNA)
+    thread = Thread.create(client=client_of(user), created_by=user, subject="Jautājums")
+    thread.add_message("client", author=user, body="Labdien!")
+    thread.add_message("staff", author=staff_user, body="Atbilde")
+    cases.append(post_form(client, f"/messages/{thread.id}/rating", {"comment": "x"}, page=f"/messages/{thread.id}"))
+    staff = app.test_client()
+    login(staff, STAFF)
+    thread.add_message("client", author=user, body="Vēl viens jautājums")
+    cases.append(post_form(staff, f"/staff/messages/{thread.id}/delay", {"days": "2", "reason": ""},
+                           page=f"/staff/messages/{thread.id}"))
     checked = 0
     for response in cases:
         html = response.get_data(as_text=True)
@@ -302,7 +314,20 @@ def test_every_error_summary_links_to_a_field_on_the_page_with_the_message_alone
             name = (label or legend).group(1).strip() if (label or legend) else None
             assert name is None or not text.strip().startswith(name + ":"), (href, text)
             checked += 1
-    assert checked >= 10
+    assert checked >= 12
+
+
+def test_wtforms_own_messages_are_in_the_visitors_language(app, db, anna):
+    """A choice not offered, a subject past its length: WTForms' messages, which it ships no
+    Latvian for, come from the portal's catalogue."""
+    _user, browser = anna
+    html = post_form(browser, "/settings", {"language": "xx", "notify_email": "y"}).get_data(as_text=True)
+    assert "Izvēlieties kādu no piedāvātajām iespējām." in html and "Not a valid choice." not in html
+    html = post_form(browser, "/messages/new", {"subject": "x" * 121, "body": "Labdien!"}).get_data(as_text=True)
+    assert "Ierakstiet ne vairāk kā 120 rakstzīmes." in html and "Field cannot be longer" not in html
+    post_form(browser, "/language", {"lang": "en", "next": "/settings"})
+    html = post_form(browser, "/settings", {"language": "xx", "notify_email": "y"}).get_data(as_text=True)
+    assert "Not a valid choice." in html
 
 
 def test_the_two_codes_of_the_registration_say_which_code_is_missing(app, client):
