@@ -62,7 +62,7 @@ NOT_PAGES = {
 
 def long_email(tag):
     """An address of about 130 characters: a 64-character local part and a long domain."""
-    local = (tag + ".ar.loti.garu.e.pasta.adresi.kas.neietilpst.nevienaa.rindaa")[:64]
+    local = (tag + ".ar.loti.garu.e.pasta.adresi.kas.neietilpst.nevienaa.rindaa")[:64].rstrip(".")
     return f"{local}@{LONG_DOMAIN}"
 
 
