@@ -31,7 +31,7 @@ from rules import outbox
 from conftest import PASSWORD  # tests/conftest.py
 
 from .conftest import Person
-from .helpers import fill_client_step, fill_contact_step, request_recovery, sign_in, submit
+from .helpers import Axe, fill_client_step, fill_contact_step, request_recovery, sign_in, submit
 
 WIDTH = 320
 SHOTS = os.environ.get("REFLOW_SHOTS")
@@ -397,3 +397,17 @@ def test_the_reflow_test_visits_every_page_of_the_url_map(world, live_server):
     assert not missing, (f"pages the reflow test never opens: {sorted(missing)}; add them to a role in "
                          "tests/browser/test_reflow.py (or to NOT_PAGES if they are not pages)")
     assert not set(NOT_PAGES) - pages, "NOT_PAGES names routes that no longer exist"
+
+
+@pytest.mark.parametrize("role_name", ["private", "admin"])
+@pytest.mark.parametrize("width", [WIDTH, 1280])
+def test_the_pages_with_stacked_tables_and_status_pills_have_no_axe_violations(axe_page, world, role_name, width):
+    """The stacked tables, the pills' colours and signs, the file inputs: axe-core at both widths."""
+    role = world.roles[role_name]
+    axe_page.set_viewport_size({"width": width, "height": 900})
+    axe = Axe(axe_page)
+    sign_in(axe_page, role.email, PASSWORD)
+    for label, path, _status in role.pages:
+        axe_page.goto(path)
+        axe.check(f"reflow-{role_name}-{width}-{label}".replace(" ", "-"))
+    axe.assert_clean()
