@@ -16,7 +16,9 @@ from models.passwords import (  # noqa: F401
 from models.accounts import (  # noqa: F401
     Client, Consent, EndedSession, Membership, PasswordHistory, User, find_user_by_identifier, user_of_session,
 )
-from models.registration import OneTimeCode, PasswordReset, PendingRegistration, clean_expired  # noqa: F401
+from models.registration import (  # noqa: F401
+    ContactChange, OneTimeCode, PasswordReset, PendingRegistration, clean_expired,
+)
 from models.notifications import DevOutbox, Notification, action  # noqa: F401
 from models.audit import AuditLog  # noqa: F401
 from models.scoping import active_membership, get_scoped, scoped  # noqa: F401
@@ -25,5 +27,5 @@ from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 
 ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
-              PasswordReset, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
+              PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
               *MESSAGE_MODELS, *DOCUMENT_MODELS]
