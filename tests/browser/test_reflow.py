@@ -54,6 +54,8 @@ NOT_PAGES = {
     "documents.rows": "the documents list's poll (an htmx fragment or 204)",
     "documents.row": "one row of the documents list (an htmx fragment)",
     "documents.download": "a file download",
+    "documents.download_signed": "the signed container, a file download",
+    "documents.download_version": "a version's files as a zip",
     "documents.questionnaire_pdf": "a PDF",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
@@ -183,8 +185,11 @@ def _client_pages(role, client, documents, threads, invitation):
 
 def _account_pages(role):
     role.pages += [("settings", "/settings", 200), ("change password", "/password/change", 200),
+                   ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
                    ("not found", "/no-such-page", 404), ("method not allowed", "/logout", 405)]
-    role.forms += [("change password, errors", "/password/change", "#current_password")]
+    role.forms += [("change password, errors", "/password/change", "#current_password"),
+                   ("new e-mail, errors", "/settings/contact/email", "#email"),
+                   ("new phone, errors", "/settings/contact/phone", "#phone")]
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +343,23 @@ def test_every_page_of_a_role_fits_320_px(narrow, world, role_name):
         reflow.visit(label, path, status)
     for label, path, field_selector in role.forms:
         reflow.send_empty(label, path, field_selector)
+
+    # A change of e-mail waiting for its code, to a new address as long as the old one.
+    page = reflow.page
+    page.goto("/settings/contact/email")
+    page.fill("#email", long_email(f"jauna.{role_name}.{'js' if reflow.js else 'nojs'}"))
+    page.fill("#password", PASSWORD)
+    submit(page, "#email")
+    page.wait_for_url("**/settings/contact/confirm")
+    reflow.measure("new e-mail, code")
+    submit(page, "#code")
+    expect(page.locator("#error-summary")).to_be_visible()
+    reflow.measure("new e-mail, code, errors")
     reflow.assert_fits()
+
+
+# Reached by going through the steps of a role, not by address.
+ROLE_STEPS = ["/settings/contact/confirm"]
 
 
 SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
@@ -385,7 +406,7 @@ def test_the_reflow_test_visits_every_page_of_the_url_map(world, live_server):
     """Every route that answers GET is visited by some role above, or is not a page."""
     adapter = live_server.app.url_map.bind("portal.test")
     paths = [path for role in world.roles.values() for _label, path, _status in role.pages + role.forms]
-    paths += [path for _label, path, _status in SIGNED_OUT_PAGES] + SIGNED_OUT_STEPS
+    paths += [path for _label, path, _status in SIGNED_OUT_PAGES] + SIGNED_OUT_STEPS + ROLE_STEPS
     visited = set()
     for path in paths:
         try:
