@@ -37,7 +37,7 @@ from adapters import redis_guard
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
 from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
-from rules import outbox
+from rules import outbox, status as status_rules
 from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
@@ -534,6 +534,9 @@ def register_template_helpers(app):
         return "tel:" + re.sub(r"[^0-9+]", "", str(number or ""))
 
     app.add_template_filter(format_size, "filesize")  # "15 B", "1,5 KB", "20 MB"
+    # A status pill's class comes from its meaning (rules.status), never from the template.
+    app.add_template_global(status_rules.css_class, "status_class")
+    app.add_template_global(status_rules.thread_status, "thread_status")
 
     @app.template_filter("mask")
     def _mask(target, channel):
