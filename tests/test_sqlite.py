@@ -49,7 +49,7 @@ def _writer(browser, number, deadline, log):
         marker = f"writer {number}, post {n}"
         try:
             if n % 6 == 0:
-                response = browser.post("/documents", {"doc_type": "loan_application"})
+                response = browser.post("/documents", {"doc_type": "loan_application", "another": "loan_application"})
                 if response.status_code != 303:
                     log.append(("document", marker, response.status_code, response.text[:300]))
                     continue
