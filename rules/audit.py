@@ -2,13 +2,18 @@
 "Ienāca portālā" and "Dokuments: Nr. 12; Statuss: Apstrādē" instead of ``login.success`` and
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
-from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, throttle
+from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
 from rules.i18n import _l
 
 ACTION_LABELS = {
     "login.success": _l("Signed in"),
     "login.failure": _l("Sign-in refused"),
+    "login.eid": _l("Signed in with e-identity"),
+    "eid.verified": _l("E-identity confirmed by the identity provider"),
+    "eid.failed": _l("Sign-in with e-identity failed"),
+    "eid.linked": _l("E-identity linked to the account"),
+    "eid.link_refused": _l("Linking e-identity refused: wrong account or password"),
     "logout": _l("Signed out in one browser"),
     "logout.everywhere": _l("Signed out everywhere"),
     "auth.throttled": _l("Too many attempts: held back"),
@@ -34,6 +39,17 @@ ACTION_LABELS = {
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
                       for action, label in R.ACTION_LABELS.items()})
 
+EID_FAILURE_LABELS = {
+    identity.CANCELLED: _l("cancelled at the identity provider"),
+    identity.PROVIDER_ERROR: _l("the identity provider answered with an error"),
+    identity.STATE: _l("the answer's state did not match (another browser, or used already)"),
+    identity.CODE_REFUSED: _l("the authorization code was refused (expired or used already)"),
+    identity.TOKEN_INVALID: _l("the ID token did not verify (signature, issuer, audience, nonce or time)"),
+    identity.NO_PERSONAL_CODE: _l("no personal code in the ID token"),
+    identity.UNAVAILABLE: _l("the identity provider could not be reached"),
+    identity.EXPIRED: _l("took too long"),
+    identity.ACCOUNT_CLOSED: _l("the linked account is closed"),
+}
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
 PROFILE_FIELD_LABELS = {"full_name": _l("Name, surname"), "language": _l("Language for communication"),
@@ -77,6 +93,10 @@ DETAILS = {
     "template": (_l("Notification type"), None),  # labelled by the caller (the subjects are the jobs')
     "problems": (_l("Reasons"), None),
     "refused_signers": (_l("Refused signers"), _signers),
+    "provider": (_l("Identity provider"), None),
+    "reason": (_l("Reason"), EID_FAILURE_LABELS),
+    "acr": (_l("Assurance level"), None),
+    "amr": (_l("Authentication methods"), None),
 }
 
 
