@@ -97,7 +97,7 @@ def failure(provider, reason, status=400, **details):
     session.pop("eid_pending", None)
     with models.action():
         audit("eid.failed", actor=f"eid:{provider.name}", provider=provider.name, reason=reason, **details)
-    return render("eid/failed.html", status=status, provider=provider, message=eid.FAILURES[reason]), status
+    return render("eid/failed.html", status=status, provider=provider, message=eid.FAILURES[reason])
 
 
 @bp.route("/<provider>/start", methods=["POST"])
