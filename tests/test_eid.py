@@ -161,10 +161,13 @@ def linked_user(app, email="janis@example.lv", code=JANIS):
 def test_e_identity_session_ends_with_sign_out_here(eid_app, client):
     linked_user(eid_app)
     assert flow(client).status_code == 303 and signed_in(client)
+    elsewhere = eid_app.test_client()
+    flow(elsewhere)
     copy = eid_app.test_client()
     copy.set_cookie("kabinets_session", client.get_cookie("kabinets_session").value)
     assert post_form(client, "/logout", {}, page="/dashboard").status_code == 303
     assert not signed_in(client) and not signed_in(copy)  # the copied cookie is no good either
+    assert signed_in(elsewhere)  # the person's other session goes on
 
 
 def test_e_identity_session_ends_with_sign_out_everywhere(eid_app, client):
