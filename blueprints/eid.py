@@ -19,13 +19,13 @@ from authlib.integrations.flask_client import OAuth
 from authlib.common.errors import AuthlibBaseError
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 
 import models
 import rules
 from adapters.identity import DevBroker, Provider, providers_from_config
-from blueprints import audit, render, render_form, safe_next, see_other, throttling
+from blueprints import audit, render, render_form, safe_next, see_other, signed_in_user, stepup, throttling
 from blueprints.auth import start_session
 from forms.auth import LoginForm
 from forms.eid import ChooseAccountForm
@@ -48,6 +48,7 @@ def init_app(app):
     fresh Authlib registry of this app: ``app.extensions["eid_providers"]``."""
     import os
     app.register_blueprint(bp)
+    app.register_blueprint(stepup.bp)
     production = app.config["PORTAL_ENV"] == "production"
     providers = providers_from_config(app.config.get("EID_PROVIDERS") or "", os.environ, production)
     base = app.config["BASE_URL"].rstrip("/")
@@ -104,8 +105,6 @@ def failure(provider, reason, status=400, **details):
 def start(provider):
     """Off to the broker (a form on the sign-in page, CSRF-checked like every POST)."""
     provider, client = _provider_or_404(provider)
-    if current_user.is_authenticated:
-        return redirect(url_for("main.dashboard"))
     try:
         metadata = client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
@@ -117,7 +116,7 @@ def start(provider):
     except (requests.RequestException, ValueError, RuntimeError) as error:
         client.server_metadata.pop("_loaded_at", None)
         return failure(provider, eid.UNAVAILABLE, 502, problem=type(error).__name__)
-    session["eid_next"] = safe_next("main.dashboard")
+    session["eid_next"] = safe_next("eid.settings" if current_user.is_authenticated else "main.dashboard")
     answer.status_code = 303
     return answer
 
@@ -150,6 +149,8 @@ def callback(provider):
     if code is None:
         return failure(provider, eid.NO_PERSONAL_CODE, claim=provider.personal_code_claim)
     acr, amr = str(claims.get("acr") or ""), eid.methods(claims.get("amr"))
+    if current_user.is_authenticated:
+        return _signed_in_already(provider, code, acr, amr)
     with models.action():
         identity = models.DigitalIdentity.arrive(code, provider.name, acr, amr)
         audit("eid.verified", user=identity.user, actor=f"eid:{provider.name}", provider=provider.name,
@@ -164,6 +165,59 @@ def callback(provider):
     session["eid_pending"] = {**how, "identity": identity.id, "at": time.time(),
                               "candidates": [u.id for u in candidates]}
     return see_other("eid.link")
+
+
+def _signed_in_already(provider, code, acr, amr):
+    """E-identity in a signed-in session: confirm it is still them (step-up) when it is the
+    account's own; link it to the account when neither has one yet and the session proved
+    itself a moment ago (linking needs a fresh sign-in too); else refuse, changing nothing."""
+    user = signed_in_user()
+    how = {"provider": provider.name, "acr": acr, "amr": amr}
+    next_url = session.pop("eid_next", None) or url_for("eid.settings")
+    with models.action():
+        identity = models.DigitalIdentity.find(code)
+        own = models.DigitalIdentity.get_or_none(models.DigitalIdentity.user == user)
+        if identity is not None and identity.user_id == user.id:
+            session["auth"] = {"method": "eid", **how, "at": time.time()}
+            stepup.mark_confirmed("eid", **how)
+            return redirect(next_url, code=303)
+        if own is not None or (identity is not None and identity.user_id):
+            return failure(provider, eid.OTHER_PERSON, 409)
+        if not stepup.signed_in_recently():
+            return failure(provider, eid.NOT_FRESH, 403)
+        identity = models.DigitalIdentity.arrive(code, provider.name, acr, amr)
+        if not identity.link(user):
+            return failure(provider, eid.OTHER_PERSON, 409)
+        audit("eid.linked", user=user, **how)
+        session["auth"] = {"method": "eid", **how, "at": time.time()}
+        stepup.mark_confirmed("eid", **how)
+    flash(_("Your e-identity is now linked to this account: next time, signing in with it is enough."), "success")
+    return redirect(next_url, code=303)
+
+
+@bp.route("/settings")
+@login_required
+def settings():
+    """E-identity in the settings: linked or not, link (through the broker) or unlink."""
+    user = signed_in_user()
+    identity = models.DigitalIdentity.get_or_none(models.DigitalIdentity.user == user)
+    return render("eid/settings.html", identity=identity)
+
+
+@bp.route("/settings/unlink", methods=["POST"])
+@stepup.fresh_sign_in_required
+def unlink():
+    """Unlink e-identity from the account (after a fresh sign-in): the digital identity stays,
+    bound to the personal code, and may be linked again."""
+    user = signed_in_user()
+    with models.action():
+        done = (models.DigitalIdentity.update(user=None, linked_at=None)
+                .where(models.DigitalIdentity.user == user).execute())
+        if done:
+            audit("eid.unlinked", user=user)
+    if done:
+        flash(_("E-identity is no longer linked to this account."), "success")
+    return see_other("eid.settings")
 
 
 def _sign_in(user, how):

@@ -6,6 +6,14 @@ from wtforms.validators import DataRequired, Length
 from forms.fields import PortalForm
 
 
+class ConfirmPasswordForm(PortalForm):
+    """Confirm it is still you (step-up) with the account's password."""
+
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"})
+
+
 class ChooseAccountForm(PortalForm):
     """Link the digital identity to an account that stated the same personal code: which one
     (the view sets the choices), and its password, which proves the person holds it."""

@@ -14,6 +14,9 @@ ACTION_LABELS = {
     "eid.failed": _l("Sign-in with e-identity failed"),
     "eid.linked": _l("E-identity linked to the account"),
     "eid.link_refused": _l("Linking e-identity refused: wrong account or password"),
+    "eid.unlinked": _l("E-identity unlinked from the account"),
+    "login.step_up": _l("Confirmed it is still them (step-up)"),
+    "login.step_up_failed": _l("Step-up confirmation refused: wrong password"),
     "logout": _l("Signed out in one browser"),
     "logout.everywhere": _l("Signed out everywhere"),
     "auth.throttled": _l("Too many attempts: held back"),
@@ -49,6 +52,8 @@ EID_FAILURE_LABELS = {
     identity.UNAVAILABLE: _l("the identity provider could not be reached"),
     identity.EXPIRED: _l("took too long"),
     identity.ACCOUNT_CLOSED: _l("the linked account is closed"),
+    identity.OTHER_PERSON: _l("another person's e-identity than the signed-in account's"),
+    identity.NOT_FRESH: _l("linking without a recent password confirmation"),
 }
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
@@ -96,6 +101,7 @@ DETAILS = {
     "provider": (_l("Identity provider"), None),
     "reason": (_l("Reason"), EID_FAILURE_LABELS),
     "acr": (_l("Assurance level"), None),
+    "method": (_l("Method"), {"password": _l("password"), "eid": _l("e-identity")}),
     "amr": (_l("Authentication methods"), None),
 }
 

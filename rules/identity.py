@@ -69,6 +69,9 @@ def methods(amr):
     return [str(m)[:40] for m in amr if isinstance(m, (str, int))][:10]
 
 
+# Changing how one signs in or is reached (e-mail, phone, linking e-identity) needs a sign-in
+# (or a confirmation) this recent: step-up (blueprints/stepup.py).
+STEP_UP_WINDOW = timedelta(minutes=5)
 # A sign-in that stopped to ask the person something (link to an account) waits this long.
 PENDING_LIFETIME = timedelta(minutes=10)
 # ID tokens may be this many seconds off our clock (exp, iat): brokers' clocks drift a little.
@@ -76,8 +79,9 @@ CLOCK_LEEWAY_SECONDS = 30
 
 # Why a trusted sign-in failed: the audit row's ``reason`` and the page's words.
 (CANCELLED, PROVIDER_ERROR, STATE, CODE_REFUSED, TOKEN_INVALID, NO_PERSONAL_CODE, UNAVAILABLE, EXPIRED,
- ACCOUNT_CLOSED) = ("cancelled", "provider_error", "state", "code_refused", "token_invalid", "no_personal_code",
-                    "unavailable", "expired", "account_closed")
+ ACCOUNT_CLOSED, OTHER_PERSON, NOT_FRESH) = (
+    "cancelled", "provider_error", "state", "code_refused", "token_invalid", "no_personal_code", "unavailable",
+    "expired", "account_closed", "other_person", "not_fresh")
 
 FAILURES = {
     CANCELLED: _l("The sign-in was cancelled at the identity provider. Nothing has changed; you can "
@@ -96,4 +100,7 @@ FAILURES = {
                     "sign in with your password."),
     EXPIRED: _l("The sign-in took too long. Start it again."),
     ACCOUNT_CLOSED: _l("The account linked to your e-identity is closed. Contact us if you need it again."),
+    OTHER_PERSON: _l("This e-identity is not the one linked to the account you are signed in to (or the "
+                     "account is linked to another e-identity). Nothing has changed."),
+    NOT_FRESH: _l("To link e-identity to your account, first confirm your password, then try again."),
 }

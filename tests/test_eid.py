@@ -47,8 +47,10 @@ def client(eid_app):
 
 
 def start(client, provider="test"):
-    """Press the provider's button on the sign-in page: the broker's authorization URL."""
-    response = post_form(client, f"/eid/{provider}/start", {}, page="/login")
+    """Press the provider's button (on the sign-in page, or signed in on the e-identity settings):
+    the broker's authorization URL."""
+    page = "/eid/settings" if signed_in(client) else "/login"
+    response = post_form(client, f"/eid/{provider}/start", {}, page=page)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return response.headers["Location"]
 
@@ -402,3 +404,80 @@ def test_identity_is_found_after_the_secret_is_rotated(db):
         assert models.DigitalIdentity.select().count() == 1
     finally:
         configure(keys=before)
+
+
+# --- Step-up, and linking from the settings -------------------------------------------------------
+
+def make_stale(client, minutes=10):
+    """The session signed in ``minutes`` ago, active a moment ago."""
+    with client.session_transaction() as session:
+        session["login_at"] = session["authenticated_at"] = time.time() - minutes * 60
+        session["seen_at"] = time.time()
+
+
+def test_unlink_needs_a_fresh_sign_in_then_confirming_the_password_lets_it_through(eid_app, client):
+    user = linked_user(eid_app)
+    flow(client)
+    make_stale(client)
+    response = post_form(client, "/eid/settings/unlink", {}, page="/eid/settings",
+                         headers={"Referer": "http://localhost/eid/settings"})
+    assert response.status_code == 303 and "/signin/confirm?next=/eid/settings" in response.headers["Location"]
+    with eid_app.app_context(), models.db.connection_context():
+        assert models.DigitalIdentity.get().user_id == user.id  # nothing changed
+    wrong = post_form(client, "/signin/confirm?next=/eid/settings", {"password": "Wrong-Password-1!"})
+    assert wrong.status_code == 422
+    right = post_form(client, "/signin/confirm?next=/eid/settings", {"password": PASSWORD})
+    assert right.status_code == 303 and right.headers["Location"] == "/eid/settings"
+    assert post_form(client, "/eid/settings/unlink", {}, page="/eid/settings").status_code == 303
+    with eid_app.app_context(), models.db.connection_context():
+        assert models.DigitalIdentity.get().user_id is None
+    assert [r.details["method"] for r in audit_rows(eid_app, "login.step_up")] == ["password"]
+    assert len(audit_rows(eid_app, "eid.unlinked")) == 1
+
+
+def test_e_identity_confirms_a_stale_session_of_its_own_account(eid_app, client):
+    linked_user(eid_app)
+    flow(client)
+    make_stale(client)
+    response = flow(client)  # the same person again, from the confirm page's button
+    assert response.status_code == 303
+    with client.session_transaction() as session:
+        assert time.time() - session["authenticated_at"] < 60
+        assert time.time() - session["login_at"] > 5 * 60  # the absolute timeout still counts from sign-in
+    assert [r.details["method"] for r in audit_rows(eid_app, "login.step_up")] == ["eid"]
+
+
+def test_signed_in_user_links_e_identity_from_the_settings_after_a_fresh_sign_in(eid_app, client):
+    from conftest import login
+    create_user(eid_app, email="janis@example.lv")
+    login(client, "janis@example.lv")
+    assert 'action="/eid/test/start"' in client.get("/eid/settings").get_data(as_text=True)
+    response = flow(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/eid/settings")
+    with eid_app.app_context(), models.db.connection_context():
+        identity = models.DigitalIdentity.get()
+        assert identity.user.email == "janis@example.lv"
+    assert len(audit_rows(eid_app, "eid.linked")) == 1
+
+
+def test_linking_from_a_stale_session_is_refused(eid_app, client):
+    from conftest import login
+    create_user(eid_app, email="janis@example.lv")
+    login(client, "janis@example.lv")
+    make_stale(client)
+    response = flow(client)
+    assert response.status_code == 403 and 'id="eid-failed"' in response.get_data(as_text=True)
+    with eid_app.app_context(), models.db.connection_context():
+        assert not models.DigitalIdentity.select().where(models.DigitalIdentity.user.is_null(False)).exists()
+    assert signed_in(client)  # still signed in as before, nothing changed
+
+
+def test_another_persons_e_identity_in_a_signed_in_session_changes_nothing(eid_app, client):
+    user = linked_user(eid_app)
+    flow(client)
+    response = flow(client, "liga")
+    assert response.status_code == 409
+    assert [r.details["reason"] for r in audit_rows(eid_app, "eid.failed")] == [eid.OTHER_PERSON]
+    with eid_app.app_context(), models.db.connection_context():
+        assert [i.user_id for i in models.DigitalIdentity.select().order_by(models.DigitalIdentity.id)] == [user.id]
+    assert signed_in(client)
