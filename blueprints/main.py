@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
-from blueprints import acting_membership, memberships, render, safe_next, see_other
+from blueprints import acting_membership, memberships, render, safe_next, see_other, withheld_memberships
 from blueprints.auth import previous_login
 
 
@@ -25,7 +25,7 @@ def index():
 def dashboard():
     """Every account the user may act for, private and each company, kept apart (CMP-1)."""
     return render("main/dashboard.html", memberships=memberships(), active=acting_membership(),
-                  previous_login=previous_login())
+                  previous_login=previous_login(), withheld=withheld_memberships())
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])

@@ -481,3 +481,38 @@ def test_another_persons_e_identity_in_a_signed_in_session_changes_nothing(eid_a
     with eid_app.app_context(), models.db.connection_context():
         assert [i.user_id for i in models.DigitalIdentity.select().order_by(models.DigitalIdentity.id)] == [user.id]
     assert signed_in(client)
+
+
+# --- A company that requires e-identity ------------------------------------------------------------
+
+def trusted_only_company(app, user):
+    """A company that requires e-identity, the user its main user, with one document."""
+    from models.documents import Document
+    with app.app_context(), models.db.connection_context():
+        company = models.Client.create(kind="legal", name="SIA Tikai Droši", requires_trusted_eid=True)
+        models.Membership.grant(user, company, "main")
+        document = Document.start(company, "company_questionnaire", user)
+        return company.id, document.id
+
+
+def test_password_session_cannot_act_for_a_company_that_requires_e_identity(eid_app, client):
+    from conftest import login
+    user = create_user(eid_app, email="janis@example.lv")
+    company_id, document_id = trusted_only_company(eid_app, user)
+    login(client, "janis@example.lv")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="accounts-withheld"' in page and "SIA Tikai Droši" in page
+    assert f'id="account-{company_id}"' not in page
+    assert 'action="/eid/test/start"' in page  # offered e-identity instead
+    post_form(client, f"/accounts/{company_id}", {}, page="/dashboard")  # switching does not get round it
+    assert f'id="account-{company_id}"' not in client.get("/dashboard").get_data(as_text=True)
+    assert client.get(f"/documents/{document_id}").status_code == 404
+
+
+def test_e_identity_session_acts_for_a_company_that_requires_it(eid_app, client):
+    user = linked_user(eid_app)
+    company_id, document_id = trusted_only_company(eid_app, user)
+    flow(client)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'id="account-{company_id}"' in page and 'id="accounts-withheld"' not in page
+    assert client.get(f"/documents/{document_id}").status_code == 200
