@@ -516,3 +516,37 @@ def test_e_identity_session_acts_for_a_company_that_requires_it(eid_app, client)
     page = client.get("/dashboard").get_data(as_text=True)
     assert f'id="account-{company_id}"' in page and 'id="accounts-withheld"' not in page
     assert client.get(f"/documents/{document_id}").status_code == 200
+
+
+# --- make run: the development broker inside gunicorn ------------------------------------------
+
+def test_development_broker_signs_a_demo_person_in_through_gunicorn(app, tmp_path):
+    """As ``make run`` serves it: gunicorn with the Procfile's workers and threads, the broker
+    mounted in the portal itself, the portal fetching discovery, token and JWKS from itself
+    over HTTP (any worker may answer any step), demo data with its stated personal codes."""
+    import re
+    import requests
+    from live_portal import CSRF_RE, _free_port, gunicorn_portal
+    from models import demo
+    with app.app_context(), models.db.connection_context():
+        demo.seed()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with gunicorn_portal(app, tmp_path, port=port, extra_env={"BASE_URL": base, "EID_DEV_BROKER": "1"}):
+        browser = requests.Session()
+        token = CSRF_RE.search(browser.get(base + "/login", timeout=30).text).group(1)
+        to_broker = browser.post(base + "/eid/dev/start", data={"csrf_token": token}, allow_redirects=False,
+                                 timeout=30)
+        assert to_broker.status_code == 303 and to_broker.headers["Location"].startswith(base + "/dev/eid/authorize?")
+        page = browser.get(to_broker.headers["Location"], timeout=30).text
+        sealed = re.search(r'name="request" value="([^"]+)"', page).group(1)
+        back = browser.post(base + "/dev/eid/authorize", data={"request": sealed, "person": "janis"},
+                            allow_redirects=False, timeout=30)
+        link = browser.get(back.headers["Location"], timeout=30)
+        assert link.url == base + "/eid/link", link.text[:1000]
+        token = CSRF_RE.search(link.text).group(1)
+        radio = re.search(r'<input[^>]*name="account"[^>]*>', link.text).group(0)
+        account = re.search(r'value="(\d+)"', radio).group(1)
+        done = browser.post(base + "/eid/link", data={"csrf_token": token, "account": account,
+                                                       "password": demo.PASSWORD}, timeout=30)
+        assert done.url == base + "/dashboard" and "Jānis Bērziņš" in done.text
