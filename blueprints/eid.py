@@ -36,7 +36,8 @@ from rules import throttle as budgets
 bp = Blueprint("eid", __name__, url_prefix="/eid")
 
 DEV_PROVIDER = "dev"
-HTTP_TIMEOUT_SECONDS = 10
+HTTP_TIMEOUT_SECONDS = 10  # for each request to a broker (discovery, token, JWKS)
+METADATA_LIFETIME_SECONDS = 3600  # the discovery document and JWKS are read again after this
 
 
 class IssuerMismatch(Exception):
@@ -105,6 +106,9 @@ def failure(provider, reason, status=400, **details):
 def start(provider):
     """Off to the broker (a form on the sign-in page, CSRF-checked like every POST)."""
     provider, client = _provider_or_404(provider)
+    if time.time() - client.server_metadata.get("_loaded_at", 0) > METADATA_LIFETIME_SECONDS:
+        client.server_metadata.pop("_loaded_at", None)  # the broker may have moved endpoints or keys
+        client.server_metadata.pop("jwks", None)
     try:
         metadata = client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:

@@ -11,7 +11,7 @@ import pytest
 
 import models
 from adapters.identity import ProviderConfigError, providers_from_config, signing_key_from
-from conftest import PASSWORD, build_app, create_user, make_config, post_form
+from conftest import PASSWORD, build_app, create_user, form_token, make_config, post_form
 from blueprints.extensions import limiter
 from oidc_broker import choose_at_broker, local_path, provider_config, query_of, running_broker
 from portal import ConfigurationRefused, default_config, settle_environment
@@ -550,3 +550,34 @@ def test_development_broker_signs_a_demo_person_in_through_gunicorn(app, tmp_pat
         done = browser.post(base + "/eid/link", data={"csrf_token": token, "account": account,
                                                        "password": demo.PASSWORD}, timeout=30)
         assert done.url == base + "/dashboard" and "Jānis Bērziņš" in done.text
+
+
+def test_a_broker_that_does_not_answer_costs_the_timeout_and_shows_a_page(tmp_path, sqlite_template, redis_url,
+                                                                          smtp_server, signing_trust_dir,
+                                                                          monkeypatch):
+    import socket
+    import blueprints.eid
+    monkeypatch.setattr(blueprints.eid, "HTTP_TIMEOUT_SECONDS", 1)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts connections, never answers
+    issuer = f"http://127.0.0.1:{silent.getsockname()[1]}/eid"
+    path = tmp_path / "kabinets.sqlite3"
+    shutil.copy(sqlite_template, path)
+    config = provider_config(type("B", (), {"issuer": issuer})())
+    app = build_app(make_config(f"sqlite:///{path}", redis_url, smtp_server.port, SIGNING_TRUST_DIR=signing_trust_dir,
+                                EID_PROVIDERS=json.dumps([config]), EID_DEV_BROKER=False))
+    try:
+        import threading
+        client = app.test_client()
+        form_token(client, "/login")
+        answers = []
+        pressing = threading.Thread(target=lambda: answers.append(
+            post_form(client, "/eid/test/start", {}, page="/login")), daemon=True)
+        pressing.start()
+        pressing.join(8)  # the timeout is 1 s; a request without one would wait for ever
+        assert answers, "the start of the flow waited on a broker that does not answer"
+        assert_refused(app, client, answers[0], eid.UNAVAILABLE, 502)
+    finally:
+        silent.close()
+        models.db.close()
