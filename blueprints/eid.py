@@ -193,6 +193,7 @@ def _signed_in_already(provider, code, acr, amr):
         if not identity.link(user):
             return failure(provider, eid.OTHER_PERSON, 409)
         audit("eid.linked", user=user, **how)
+        notify(user, "eid_linked")
         session["auth"] = {"method": "eid", **how, "at": time.time()}
         stepup.mark_confirmed("eid", **how)
     flash(_("Your e-identity is now linked to this account: next time, signing in with it is enough."), "success")
@@ -219,9 +220,16 @@ def unlink():
                 .where(models.DigitalIdentity.user == user).execute())
         if done:
             audit("eid.unlinked", user=user)
+            notify(user, "eid_unlinked")
     if done:
         flash(_("E-identity is no longer linked to this account."), "success")
     return see_other("eid.settings")
+
+
+def notify(user, template):
+    """A security notice by e-mail: e-identity linked to or unlinked from the account (sent after
+    the action's commit, like every notification)."""
+    models.Notification.queue("email", user.email, template, language=user.language, user=user)
 
 
 def _sign_in(user, how):
@@ -285,6 +293,7 @@ def link():
                 linked = identity.link(user)
                 if linked:
                     audit("eid.linked", user=user, provider=pending["provider"])
+                    notify(user, "eid_linked")
             if linked:
                 session.pop("eid_pending", None)
                 response = _sign_in(user, _how(pending))

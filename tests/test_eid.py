@@ -11,7 +11,7 @@ import pytest
 
 import models
 from adapters.identity import ProviderConfigError, providers_from_config, signing_key_from
-from conftest import PASSWORD, build_app, create_user, form_token, make_config, post_form
+from conftest import PASSWORD, build_app, create_user, form_token, make_config, post_form, run_jobs
 from blueprints.extensions import limiter
 from oidc_broker import choose_at_broker, local_path, provider_config, query_of, running_broker
 from portal import ConfigurationRefused, default_config, settle_environment
@@ -415,7 +415,7 @@ def make_stale(client, minutes=10):
         session["seen_at"] = time.time()
 
 
-def test_unlink_needs_a_fresh_sign_in_then_confirming_the_password_lets_it_through(eid_app, client):
+def test_unlink_needs_a_fresh_sign_in_then_confirming_the_password_lets_it_through(eid_app, client, mailbox):
     user = linked_user(eid_app)
     flow(client)
     make_stale(client)
@@ -433,6 +433,8 @@ def test_unlink_needs_a_fresh_sign_in_then_confirming_the_password_lets_it_throu
         assert models.DigitalIdentity.get().user_id is None
     assert [r.details["method"] for r in audit_rows(eid_app, "login.step_up")] == ["password"]
     assert len(audit_rows(eid_app, "eid.unlinked")) == 1
+    run_jobs(eid_app)
+    assert "vairs nav sasaistīta" in mailbox.last_text("janis@example.lv")  # a notice, in Latvian
 
 
 def test_e_identity_confirms_a_stale_session_of_its_own_account(eid_app, client):
@@ -447,7 +449,7 @@ def test_e_identity_confirms_a_stale_session_of_its_own_account(eid_app, client)
     assert [r.details["method"] for r in audit_rows(eid_app, "login.step_up")] == ["eid"]
 
 
-def test_signed_in_user_links_e_identity_from_the_settings_after_a_fresh_sign_in(eid_app, client):
+def test_signed_in_user_links_e_identity_from_the_settings_after_a_fresh_sign_in(eid_app, client, mailbox):
     from conftest import login
     create_user(eid_app, email="janis@example.lv")
     login(client, "janis@example.lv")
@@ -458,6 +460,8 @@ def test_signed_in_user_links_e_identity_from_the_settings_after_a_fresh_sign_in
         identity = models.DigitalIdentity.get()
         assert identity.user.email == "janis@example.lv"
     assert len(audit_rows(eid_app, "eid.linked")) == 1
+    run_jobs(eid_app)
+    assert "e-identitāte ir sasaistīta" in mailbox.last_text("janis@example.lv")
 
 
 def test_linking_from_a_stale_session_is_refused(eid_app, client):
