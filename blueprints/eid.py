@@ -102,9 +102,12 @@ def failure(provider, reason, status=400, **details):
     return render("eid/failed.html", status=status, provider=provider, message=eid.FAILURES[reason])
 
 
-@bp.route("/<provider>/start", methods=["POST"])
+@bp.route("/<provider>/start")
 def start(provider):
-    """Off to the broker (a form on the sign-in page, CSRF-checked like every POST)."""
+    """Off to the broker: a plain link, not a form, because the CSP's ``form-action 'self'``
+    stops a form whose answer redirects to another origin (Chromium applies it to redirects).
+    Starting a flow changes nothing but this browser's pending ``state``; a forged start signs
+    nobody in (the answer must come back to the same session)."""
     provider, client = _provider_or_404(provider)
     if time.time() - client.server_metadata.get("_loaded_at", 0) > METADATA_LIFETIME_SECONDS:
         client.server_metadata.pop("_loaded_at", None)  # the broker may have moved endpoints or keys

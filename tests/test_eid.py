@@ -11,7 +11,7 @@ import pytest
 
 import models
 from adapters.identity import ProviderConfigError, providers_from_config, signing_key_from
-from conftest import PASSWORD, build_app, create_user, form_token, make_config, post_form, run_jobs
+from conftest import PASSWORD, build_app, create_user, make_config, post_form, run_jobs
 from blueprints.extensions import limiter
 from oidc_broker import choose_at_broker, local_path, provider_config, query_of, running_broker
 from portal import ConfigurationRefused, default_config, settle_environment
@@ -49,8 +49,7 @@ def client(eid_app):
 def start(client, provider="test"):
     """Press the provider's button (on the sign-in page, or signed in on the e-identity settings):
     the broker's authorization URL."""
-    page = "/eid/settings" if signed_in(client) else "/login"
-    response = post_form(client, f"/eid/{provider}/start", {}, page=page)
+    response = client.get(f"/eid/{provider}/start")
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return response.headers["Location"]
 
@@ -88,9 +87,10 @@ def state_code(app, user_email, code=JANIS):
 def test_sign_in_page_has_a_button_per_provider_beside_the_password_form(client):
     page = client.get("/login").get_data(as_text=True)
     assert 'name="identifier"' in page and 'name="password"' in page
-    assert 'action="/eid/test/start"' in page and "Test broker" in page
-    # a plain form: works without JavaScript, and htmx does not boost it across origins
-    assert 'hx-boost="false"' in page
+    assert 'href="/eid/test/start"' in page and "Test broker" in page
+    # a plain link: works without JavaScript, htmx does not fetch it across origins, and no form
+    # is redirected to another origin (the CSP's form-action 'self' would stop it)
+    assert 'hx-boost="false"' in page and 'action="/eid/test/start"' not in page
 
 
 def test_start_uses_pkce_nonce_and_state_and_the_brokers_discovery(client, broker):
@@ -279,7 +279,7 @@ def test_missing_or_unusable_personal_code_is_refused(eid_app, client, broker, c
 
 def test_discovery_naming_another_issuer_is_refused(eid_app, client, broker):
     broker.issuer = "http://127.0.0.1:9/impostor"
-    response = post_form(client, "/eid/test/start", {}, page="/login")
+    response = client.get("/eid/test/start")
     assert_refused(eid_app, client, response, eid.UNAVAILABLE, 502)
 
 
@@ -290,7 +290,7 @@ def test_failure_page_is_translated(eid_app, client):
 
 
 def test_unknown_provider_is_404(client):
-    assert post_form(client, "/eid/nobody/start", {}, page="/login").status_code == 404
+    assert client.get("/eid/nobody/start").status_code == 404
     assert client.get("/eid/nobody/callback?code=x&state=y").status_code == 404
 
 
@@ -348,7 +348,7 @@ def test_production_has_no_development_broker_by_default_and_development_has_one
 def test_development_broker_is_mounted_in_development(app):
     client = app.test_client()
     assert client.get("/dev/eid/.well-known/openid-configuration").json["issuer"] == "http://portal.test/dev/eid"
-    assert 'action="/eid/dev/start"' in client.get("/login").get_data(as_text=True)
+    assert 'href="/eid/dev/start"' in client.get("/login").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("entry, production, message", [
@@ -453,7 +453,7 @@ def test_signed_in_user_links_e_identity_from_the_settings_after_a_fresh_sign_in
     from conftest import login
     create_user(eid_app, email="janis@example.lv")
     login(client, "janis@example.lv")
-    assert 'action="/eid/test/start"' in client.get("/eid/settings").get_data(as_text=True)
+    assert 'href="/eid/test/start"' in client.get("/eid/settings").get_data(as_text=True)
     response = flow(client)
     assert response.status_code == 303 and response.headers["Location"].endswith("/eid/settings")
     with eid_app.app_context(), models.db.connection_context():
@@ -507,7 +507,7 @@ def test_password_session_cannot_act_for_a_company_that_requires_e_identity(eid_
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="accounts-withheld"' in page and "SIA Tikai Droši" in page
     assert f'id="account-{company_id}"' not in page
-    assert 'action="/eid/test/start"' in page  # offered e-identity instead
+    assert 'href="/eid/test/start"' in page  # offered e-identity instead
     post_form(client, f"/accounts/{company_id}", {}, page="/dashboard")  # switching does not get round it
     assert f'id="account-{company_id}"' not in client.get("/dashboard").get_data(as_text=True)
     assert client.get(f"/documents/{document_id}").status_code == 404
@@ -538,9 +538,8 @@ def test_development_broker_signs_a_demo_person_in_through_gunicorn(app, tmp_pat
     base = f"http://127.0.0.1:{port}"
     with gunicorn_portal(app, tmp_path, port=port, extra_env={"BASE_URL": base, "EID_DEV_BROKER": "1"}):
         browser = requests.Session()
-        token = CSRF_RE.search(browser.get(base + "/login", timeout=30).text).group(1)
-        to_broker = browser.post(base + "/eid/dev/start", data={"csrf_token": token}, allow_redirects=False,
-                                 timeout=30)
+        assert 'href="/eid/dev/start"' in browser.get(base + "/login", timeout=30).text
+        to_broker = browser.get(base + "/eid/dev/start", allow_redirects=False, timeout=30)
         assert to_broker.status_code == 303 and to_broker.headers["Location"].startswith(base + "/dev/eid/authorize?")
         page = browser.get(to_broker.headers["Location"], timeout=30).text
         sealed = re.search(r'name="request" value="([^"]+)"', page).group(1)
@@ -574,10 +573,8 @@ def test_a_broker_that_does_not_answer_costs_the_timeout_and_shows_a_page(tmp_pa
     try:
         import threading
         client = app.test_client()
-        form_token(client, "/login")
         answers = []
-        pressing = threading.Thread(target=lambda: answers.append(
-            post_form(client, "/eid/test/start", {}, page="/login")), daemon=True)
+        pressing = threading.Thread(target=lambda: answers.append(client.get("/eid/test/start")), daemon=True)
         pressing.start()
         pressing.join(8)  # the timeout is 1 s; a request without one would wait for ever
         assert answers, "the start of the flow waited on a broker that does not answer"
