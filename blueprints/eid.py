@@ -1,5 +1,5 @@
-"""Trusted e-identity sign-in over OpenID Connect (issue 12): the portal is the relying party of
-the brokers ``EID_PROVIDERS`` names (and, in development, of the development broker).
+"""Trusted e-identity sign-in over OpenID Connect (issue 12; EID-1…EID-3, EID-5): the portal is the
+relying party of the brokers ``EID_PROVIDERS`` names (and, in development, of the development broker).
 
 The flow is Authlib's Flask client: authorization code with PKCE (S256), ``state`` and ``nonce``
 kept in the session and checked, the ID token's signature checked against the broker's JWKS and
