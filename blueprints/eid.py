@@ -116,7 +116,9 @@ def start(provider):
         metadata = client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
             raise IssuerMismatch(metadata.get("issuer"))
+        _forget_pending_flows()
         answer = client.authorize_redirect(_redirect_uri(provider))
+        _keep_small(provider)
     except IssuerMismatch:
         client.server_metadata.pop("_loaded_at", None)  # read it again next time
         return failure(provider, eid.UNAVAILABLE, 502, problem="issuer mismatch")
@@ -126,6 +128,25 @@ def start(provider):
     session["eid_next"] = safe_next("eid.settings" if current_user.is_authenticated else "main.dashboard")
     answer.status_code = 303
     return answer
+
+
+STATE_PREFIX = "_state_"  # Authlib keeps each flow's state, nonce and PKCE verifier under this
+
+
+def _forget_pending_flows():
+    """One flow at a time per browser: the session is a cookie (at most 4 KB), and each pending
+    flow costs some hundred bytes of it. A flow started earlier cannot be finished any more."""
+    for key in [k for k in session if k.startswith(STATE_PREFIX)]:
+        session.pop(key)
+
+
+def _keep_small(provider):
+    """Authlib keeps the whole authorization URL with the flow; nothing needs it again."""
+    for key in [k for k in session if k.startswith(f"{STATE_PREFIX}{provider.name}_")]:
+        entry = session[key]
+        if isinstance(entry, dict) and isinstance(entry.get("data"), dict):
+            entry["data"].pop("url", None)
+            session[key] = entry
 
 
 @bp.route("/<provider>/callback")

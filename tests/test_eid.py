@@ -103,6 +103,19 @@ def test_start_uses_pkce_nonce_and_state_and_the_brokers_discovery(client, broke
     assert "openid" in query["scope"].split()
 
 
+def test_starting_again_keeps_one_pending_flow_in_the_session_cookie(client):
+    first = query_of(start(client))
+    for _ in range(5):
+        last = query_of(start(client))
+    with client.session_transaction() as session:
+        pending = [key for key in session if key.startswith("_state_")]
+        assert pending == [f"_state_test_{last['state']}"]
+        assert "url" not in session[pending[0]]["data"]
+        assert set(session[pending[0]]["data"]) >= {"nonce", "code_verifier", "redirect_uri"}
+    assert len(client.get_cookie("kabinets_session").value) < 1500
+    assert first["state"] != last["state"]
+
+
 def test_first_sign_in_without_an_account_creates_the_identity_and_signs_nobody_in(eid_app, client):
     response = flow(client, "ilze")
     assert response.status_code == 303 and response.headers["Location"].endswith("/eid/link")
