@@ -595,3 +595,24 @@ def test_a_broker_that_does_not_answer_costs_the_timeout_and_shows_a_page(tmp_pa
     finally:
         silent.close()
         models.db.close()
+
+
+@pytest.mark.postgres
+def test_identity_and_stated_code_rows_on_each_database(app, db):
+    """Migration 010 and the queries of models/identity.py, on SQLite and PostgreSQL."""
+    user = create_user(app, email="janis@example.lv")
+    other = create_user(app, email="peteris@example.lv", phone="+37122222222")
+    with app.app_context():
+        models.StatedPersonalCode.state(user, JANIS)
+        models.StatedPersonalCode.state(user, JANIS)  # stated again: still one row
+        models.StatedPersonalCode.state(other, JANIS)
+        assert models.StatedPersonalCode.select().count() == 2
+        first = models.DigitalIdentity.arrive(JANIS, "test", "high", ["smartid"])
+        again = models.DigitalIdentity.arrive(JANIS, "test")
+        assert first.id == again.id and models.DigitalIdentity.select().count() == 1
+        assert [u.email for u in again.accounts_to_link(JANIS)] == ["janis@example.lv", "peteris@example.lv"]
+        assert again.link(user) is True
+        assert again.link(other) is False  # bound already
+        someone_else = models.DigitalIdentity.arrive("LV:02027910002", "test")
+        assert someone_else.link(user) is False  # the account has an identity already
+        assert someone_else.accounts_to_link(JANIS) == [other]  # a linked account is no candidate
