@@ -616,3 +616,16 @@ def test_identity_and_stated_code_rows_on_each_database(app, db):
         someone_else = models.DigitalIdentity.arrive("LV:02027910002", "test")
         assert someone_else.link(user) is False  # the account has an identity already
         assert someone_else.accounts_to_link(JANIS) == [other]  # a linked account is no candidate
+
+
+def test_the_header_names_the_account_acted_for_and_follows_a_switch(eid_app, client):
+    user = linked_user(eid_app)
+    with eid_app.app_context(), models.db.connection_context():
+        company = models.Client.create(kind="legal", name="SIA Divi Konti")
+        models.Membership.grant(user, company, "colleague")
+    flow(client)
+    header = client.get("/documents").get_data(as_text=True).split("</header>")[0]
+    assert 'class="acting-account"' in header and "SIA Divi Konti" not in header  # the private account first
+    post_form(client, f"/accounts/{company.id}", {}, page="/dashboard")
+    header = client.get("/documents").get_data(as_text=True).split("</header>")[0]
+    assert "SIA Divi Konti" in header

@@ -125,3 +125,46 @@ def test_e_identity_pages_have_no_axe_violations(browser, eid_portal):
     axe.check("eid-failed")
     context.close()
     axe.assert_clean()
+
+
+def test_e_identity_pages_fit_320_px(browser, eid_portal, js):
+    """The pages only a sign-in reaches (the broker's, the link page, the failure page), at 320 px
+    (tests/browser/test_reflow.py measures the others)."""
+    from .test_reflow import TOO_WIDE
+    app, base, database = eid_portal
+    if models.db.obj is not database:
+        models.db.initialize(database)
+    with app.app_context(), models.db.connection_context():
+        models.DigitalIdentity.delete().execute()
+    context = browser.new_context(base_url=base, viewport={"width": 320, "height": 700}, java_script_enabled=js)
+    page = context.new_page()
+    too_wide = []
+
+    def measure(label):
+        page.wait_for_load_state()
+        found = page.evaluate(TOO_WIDE)
+        if found:
+            too_wide.append(f"{label}: {found}")
+
+    page.goto("/login")
+    page.locator('a[href="/eid/dev/start"]').click()
+    page.wait_for_url("**/dev/eid/authorize?**")
+    measure("broker")
+    page.check("#person-janis")
+    page.locator('button[type=submit]:not([name=cancel])').click()
+    page.wait_for_url("**/eid/link")
+    measure("link, an account stated the code")
+    submit(page, "#password")
+    measure("link, errors")
+    page.goto("/login")
+    page.locator('a[href="/eid/dev/start"]').click()
+    page.check("#person-ilze")
+    page.locator('button[type=submit]:not([name=cancel])').click()
+    page.wait_for_url("**/eid/link")
+    measure("link, no account")
+    page.goto("/login")
+    page.locator('a[href="/eid/dev/start"]').click()
+    page.locator('button[name=cancel]').click()
+    measure("failed")
+    context.close()
+    assert not too_wide, "\n".join(too_wide)
