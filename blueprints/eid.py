@@ -214,7 +214,8 @@ def _signed_in_already(provider, code, acr, amr):
         if not stepup.signed_in_recently():
             return failure(provider, eid.NOT_FRESH, 403)
         identity = models.DigitalIdentity.arrive(code, provider.name, acr, amr)
-        if not identity.link(user):
+        identity.accounts_to_link(code)  # moves a statement hashed under a previous secret to the current
+        if identity.stated_by_someone_else(user) or not identity.link(user):
             return failure(provider, eid.OTHER_PERSON, 409)
         audit("eid.linked", user=user, **how)
         notify(user, "eid_linked")
@@ -286,7 +287,10 @@ def link():
         flash(eid.FAILURES[eid.EXPIRED], "info")
         return redirect(url_for("auth.login"))
     if identity.user_id:  # linked meanwhile (another tab)
-        return _sign_in(models.User.get_by_id(identity.user_id), _how(pending))
+        user = models.User.get_by_id(identity.user_id)
+        if not user.is_active:
+            return failure(current_app.extensions["eid_providers"][pending["provider"]], eid.ACCOUNT_CLOSED, 403)
+        return _sign_in(user, _how(pending))
     candidates = list(models.User.select().where(models.User.id.in_(pending.get("candidates") or []),
                                                  models.User.disabled_at.is_null()))
     if candidates:
@@ -311,8 +315,14 @@ def link():
             return refused.answer(render("eid/link.html", None, 429, form=form, candidates=candidates))
         if user is None:
             models.passwords.dummy_check(form.password.data)
-        if user and user.is_active and not user.is_staff and user.check_password(form.password.data):
+        if user and user.is_active and user.check_password(form.password.data):
             throttling.refund(*charges)
+            if identity.stated_by_someone_else(user):
+                with models.action():
+                    audit("eid.link_refused", user=user, actor=account[:100], reason=eid.OTHER_PERSON)
+                form.form_errors.append(_("This account was registered with another personal code, so it cannot "
+                                          "be linked to your e-identity."))
+                return render("eid/link.html", None, 409, form=form, candidates=candidates)
             with models.action():
                 linked = identity.link(user)
                 if linked:

@@ -67,12 +67,22 @@ class DigitalIdentity(BaseModel):
 
     def accounts_to_link(self, normalised):
         """Active accounts that stated this person's code and have no digital identity yet:
-        the ones the person may link to (after proving they hold it)."""
+        the ones the person may link to (after proving they hold it). Statements hashed under a
+        previous secret are moved to the current one on the way."""
+        hashes = personal_code_hashes(normalised)
+        StatedPersonalCode.update(code_hash=hashes[0]).where(StatedPersonalCode.code_hash.in_(hashes[1:])).execute()
         linked = DigitalIdentity.select(DigitalIdentity.user).where(DigitalIdentity.user.is_null(False))
         return list(User.select().join(StatedPersonalCode)
-                    .where(StatedPersonalCode.code_hash.in_(personal_code_hashes(normalised)),
-                           User.disabled_at.is_null(), User.id.not_in(linked))
+                    .where(StatedPersonalCode.code_hash == hashes[0], User.disabled_at.is_null(),
+                           User.id.not_in(linked))
                     .order_by(User.id))
+
+    def stated_by_someone_else(self, user):
+        """True when ``user``'s account stated another personal code than this identity's: it is
+        somebody else's account, whoever knows its password (a phished password must not become
+        a lasting e-identity sign-in)."""
+        stated = StatedPersonalCode.get_or_none(StatedPersonalCode.user == user)
+        return stated is not None and stated.code_hash != self.code_hash
 
     def link(self, user):
         """Bind this identity to ``user``; False when either is bound already (nothing changes).

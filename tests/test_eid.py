@@ -165,6 +165,29 @@ def test_linking_an_account_by_identifier_and_password(eid_app, client):
     assert response.status_code == 303 and signed_in(client)
 
 
+def test_an_account_that_stated_another_personal_code_is_not_linked_whoever_knows_its_password(eid_app, client,
+                                                                                               mailbox):
+    create_user(eid_app, email="liga@example.lv", phone="+37122222222")
+    state_code(eid_app, "liga@example.lv", "LV:02027910002")  # Līga's account
+    flow(client, "ilze")  # Ilze, who learnt Līga's password
+    response = post_form(client, "/eid/link", {"identifier": "liga@example.lv", "password": PASSWORD})
+    assert response.status_code == 409 and not signed_in(client)
+    with eid_app.app_context(), models.db.connection_context():
+        assert not models.DigitalIdentity.select().where(models.DigitalIdentity.user.is_null(False)).exists()
+    assert [r.details.get("reason") for r in audit_rows(eid_app, "eid.link_refused")] == [eid.OTHER_PERSON]
+
+
+def test_a_signed_in_account_that_stated_another_code_is_not_linked_from_the_settings(eid_app, client):
+    from conftest import login
+    create_user(eid_app, email="liga@example.lv", phone="+37122222222")
+    state_code(eid_app, "liga@example.lv", "LV:02027910002")
+    login(client, "liga@example.lv")
+    response = flow(client, "ilze")
+    assert response.status_code == 409
+    with eid_app.app_context(), models.db.connection_context():
+        assert not models.DigitalIdentity.select().where(models.DigitalIdentity.user.is_null(False)).exists()
+
+
 def linked_user(app, email="janis@example.lv", code=JANIS):
     user = create_user(app, email=email)
     with app.app_context(), models.db.connection_context():
