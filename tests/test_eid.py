@@ -652,3 +652,14 @@ def test_the_header_names_the_account_acted_for_and_follows_a_switch(eid_app, cl
     post_form(client, f"/accounts/{company.id}", {}, page="/dashboard")
     header = client.get("/documents").get_data(as_text=True).split("</header>")[0]
     assert "SIA Divi Konti" in header
+
+
+@pytest.mark.parametrize("next_url, lands", [("/documents", "/documents"), ("//evil.example/x", "/dashboard"),
+                                             ("https://evil.example/", "/dashboard")])
+def test_sign_in_returns_to_a_local_next_page_only(eid_app, client, next_url, lands):
+    linked_user(eid_app)
+    assert urlencode({"next": next_url}) in client.get("/login?" + urlencode({"next": next_url})).get_data(
+        as_text=True).replace("&amp;", "&")
+    authorize = client.get("/eid/test/start?" + urlencode({"next": next_url})).headers["Location"]
+    response = client.get(local_path(choose_at_broker(authorize)))
+    assert response.status_code == 303 and response.headers["Location"] == lands
