@@ -34,7 +34,8 @@ import adapters
 import models
 import rules
 from adapters import redis_guard
-from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
+from blueprints.extensions import (SummarisedWarnings, babel, compress, csrf, htmx, limiter, login_manager,
+                                   retry_minutes)
 from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
 from rules import outbox, status as status_rules
@@ -583,10 +584,18 @@ def without_database():
     g.visitor_unknown = True
 
 
+def outage_log(app):
+    """This app's summarised outage warnings (``SummarisedWarnings``)."""
+    found = app.extensions.get("outage_log")
+    if found is None:
+        found = app.extensions["outage_log"] = SummarisedWarnings(app.logger)
+    return found
+
+
 def register_error_handlers(app):
     def _database_unavailable(e):
         """A styled 503 in the visitor's language, with Retry-After; no query on the way."""
-        app.logger.warning("Database unavailable (%s %s): %s", request.method, request.path, e)
+        outage_log(app).warning("database", "Database unavailable (%s %s): %s", request.method, request.path, e)
         without_database()
         response = make_response(render_template(
             "errors/error.html", code=503, title=_l("Temporarily unavailable"),

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 import models
+from models.messages import forget_polls_of
 import rules
 from blueprints import audit, render, render_form, safe_next, see_other, throttling
 from forms.auth import ChangePasswordForm, LoginForm, ResetCodeForm, ResetRequestForm
@@ -102,6 +103,7 @@ def logout():
     with models.action():
         models.EndedSession.end(user, session_id, models.utcnow())
         audit("logout", user=user)
+    forget_polls_of(session_id)
     logout_user()
     _clear_session()
     flash(_("You have signed out in this browser. Your sessions on other devices and browsers go on."),

@@ -47,3 +47,27 @@ def retry_minutes(request_limit=None):
     except Exception:  # no limit in context, or its backend is unreachable
         return 15
     return minutes_until(reset_at, time.time())
+
+
+class SummarisedWarnings:
+    """Warnings about an outage, at most one line per ``every`` seconds per kind in a process:
+    the first failure is logged at once, and the next line after the quiet time says how many
+    like it were left out. A database or Redis outage fails every request; one line each would
+    bury the log (and the disk) while saying nothing new."""
+
+    def __init__(self, logger, every=30.0, clock=time.monotonic):
+        self.logger, self.every, self.clock = logger, every, clock
+        self._last = {}  # kind → (when last logged, how many left out since)
+
+    def warning(self, kind, message, *args):
+        now = self.clock()
+        last, left_out = self._last.get(kind, (None, 0))
+        if last is not None and now - last < self.every:
+            self._last[kind] = (last, left_out + 1)
+            return False
+        if left_out:
+            message += " (and %d more like it in the last %d s)"
+            args = (*args, left_out, round(now - last))
+        self._last[kind] = (now, 0)
+        self.logger.warning(message, *args)
+        return True

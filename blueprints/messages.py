@@ -186,7 +186,7 @@ class PollGate:
         if after is None:
             return None
         domain = self.app.extensions["domain"]
-        last = cached_last_message(thread_id, domain["redis"], domain["namespace"])
+        last = cached_last_message(thread_id, domain["redis"], domain["namespace"], data.get("sid"))
         if last is None or last > after:
             return None
         return "204 No Content", []

@@ -21,9 +21,10 @@ from redis.exceptions import RedisError
 
 import rules.throttle as policy
 from blueprints import audit, client_ip
-from blueprints.extensions import limiter
+from blueprints.extensions import SummarisedWarnings, limiter
 
 log = logging.getLogger(__name__)
+_outages = SummarisedWarnings(log)  # Redis away: one line per 30 s, not one per request
 
 DEVICE_COOKIE = "kabinets_device"
 
@@ -81,7 +82,7 @@ def _increment(counter, budget):
     try:
         return storage.incr(counter, budget.seconds, amount=1), storage
     except (RedisError, StorageError, OSError) as error:
-        log.warning("throttle storage unreachable, counting %s in memory: %s", budget.name, error)
+        _outages.warning("storage", "throttle storage unreachable, counting %s in memory: %s", budget.name, error)
     storage = _memory()
     return storage.incr(counter, budget.seconds, amount=1), storage
 
@@ -113,7 +114,7 @@ def refund(*charges):
         try:
             charged.storage.incr(charged.counter, charged.budget.seconds, amount=-1)
         except (RedisError, StorageError, OSError):
-            log.warning("throttle storage unreachable, %s not given back", charged.budget.name)
+            _outages.warning("refund", "throttle storage unreachable, %s not given back", charged.budget.name)
 
 
 def attempt(user, account_key, per_source, per_account, per_device, account_refuses=True, actor=""):

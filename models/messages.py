@@ -13,6 +13,7 @@ that a poll that finds nothing new is answered without the database. The header'
 unread count is kept there too (``kept_unread_total``), until a new message for the
 client (``publish_new_message``) or a read mark of the user's that moves makes it stale.
 """
+import hashlib
 import logging
 
 from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, SmallIntegerField,
@@ -27,6 +28,7 @@ from models.paging import Keyset
 from models.runtime import runtime
 import rules
 from rules import CLIENT, STAFF, SYSTEM, calendar  # noqa: F401  (CLIENT, STAFF: message kinds)
+from rules.polling import CLOCK_SKEW_SECONDS, POINTER_TRUST_SECONDS
 
 log = logging.getLogger(__name__)
 ABOUT_KINDS = ("application", "document")
@@ -437,15 +439,36 @@ def refill_last_message(thread_id, latest):
         pass
 
 
-def cached_last_message(thread_id, redis=None, namespace=None):
-    """The newest message id Redis knows for the thread, or None (unknown or Redis down).
-    ``redis`` and ``namespace`` name another deployment's than the runtime's (the web's
-    poll gate answers before any app context binds the runtime)."""
+def cached_last_message(thread_id, redis=None, namespace=None, session_id=None):
+    """The newest message id Redis knows for the thread, or None (unknown, Redis down, or —
+    with ``session_id`` — that session ended: ``forget_polls_of``). ``redis`` and
+    ``namespace`` name another deployment's than the runtime's (the web's poll gate answers
+    before any app context binds the runtime). One round trip either way."""
+    keys = [_pointer_key(thread_id, namespace)]
+    if session_id:
+        keys.append(_ended_key(session_id, namespace))
     try:
-        value = (redis if redis is not None else _redis()).get(_pointer_key(thread_id, namespace))
+        values = (redis if redis is not None else _redis()).mget(keys)
     except RedisError:
         return None
-    return int(value) if value is not None else None
+    if len(values) > 1 and values[1] is not None:
+        return None
+    return int(values[0]) if values[0] is not None else None
+
+
+def _ended_key(session_id, namespace=None):
+    digest = hashlib.sha256(str(session_id).encode()).hexdigest()[:32]  # no session id kept in clear
+    return f"{namespace or runtime.namespace}:ended-session:{digest}"
+
+
+def forget_polls_of(session_id):
+    """A session ended on its own ("sign out here"): the poll gate stops answering for a copy of
+    its cookie at once, instead of until its token's trust runs out (the database refuses the
+    session anyway). Kept as long as a poll token is trusted; without Redis, that bound holds."""
+    try:
+        _redis().set(_ended_key(session_id), "1", ex=POINTER_TRUST_SECONDS + CLOCK_SKEW_SECONDS)
+    except RedisError:
+        log.warning("ended session not published to the poll gate")
 
 
 _SET_MAX = """

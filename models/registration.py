@@ -9,6 +9,7 @@ from models.accounts import User, find_user_by_identifier
 from models.base import BaseModel, db, utcnow
 from models.notifications import Notification
 from models.runtime import runtime
+from rules import outbox
 from rules.keys import same
 
 
@@ -275,7 +276,8 @@ class OneTimeCode(BaseModel):
 
 
 def clean_expired(now=None):
-    """Delete finished or stale registration, reset and contact-change state (run by the scheduler)."""
+    """Delete finished or stale registration, reset and contact-change state, and the notifications
+    written for no account (``rules.outbox.NOWHERE_KEPT``) (run by the scheduler)."""
     now = now or utcnow()
     with db.atomic():
         stale_reg = now - rules.REGISTRATION_LIFETIME
@@ -283,4 +285,6 @@ def clean_expired(now=None):
         n2 = PasswordReset.delete().where(PasswordReset.created_at < now - rules.RESET_LIFETIME).execute()
         n3 = ContactChange.delete().where(
             ContactChange.created_at < now - rules.CONTACT_CHANGE_LIFETIME).execute()
-    return n1 + n2 + n3
+        n4 = Notification.delete().where(Notification.status == outbox.NOWHERE,
+                                         Notification.created_at < now - outbox.NOWHERE_KEPT).execute()
+    return n1 + n2 + n3 + n4

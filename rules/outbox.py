@@ -22,6 +22,9 @@ PENDING, SENDING, SENT, UNKNOWN, FAILED = "pending", "sending", "sent", "unknown
 # Written like any notification but addressed to no account, and never sent: what a password
 # recovery for an unknown e-mail or phone writes, so that it costs what a known one does.
 NOWHERE = "nowhere"
+# They hold only what a stranger typed (an e-mail or a phone no account has): kept as long as the
+# recovery they answered could run, then deleted by the scheduled clean-up.
+NOWHERE_KEPT = timedelta(days=1)
 STATUSES = (PENDING, SENDING, SENT, UNKNOWN, FAILED, NOWHERE)
 STATUS_LABELS = {
     PENDING: _l("Waiting to be sent"),

@@ -13,7 +13,7 @@ import pytest
 from tasks import messages as messages_jobs
 import models
 from blueprints import messages as messages_views
-from conftest import create_user, login, post_form, run_jobs
+from conftest import create_user, form_token, login, post_form, run_jobs
 from models.messages import Message, Thread, ThreadRating, cached_last_message
 from rules import THREAD_POLL_SECONDS
 from rules.polling import POINTER_TRUST_SECONDS
@@ -303,6 +303,23 @@ def test_an_idle_poll_answers_204_without_any_sql_or_connection(app, two_sides, 
         r = client_side.get(url, headers=HX)
         assert r.status_code == 204 and r.data == b""
     assert counter.statements == [] and counter.connections == 0
+
+
+def test_a_copy_of_a_session_signed_out_here_gets_no_idle_answer_from_the_gate(app, two_sides):
+    """"Sign out here" ends the session in the database and tells the poll gate at once: a copy
+    of the cookie is refused on its next poll, not answered "nothing new" until its token's
+    trust runs out."""
+    client_side, _staff = two_sides
+    thread_id = write_thread(client_side)
+    url = poll_url(client_side.get(f"/messages/{thread_id}").get_data(as_text=True))
+    copy = app.test_client()
+    name = app.config["SESSION_COOKIE_NAME"]
+    copy.set_cookie(name, client_side.get_cookie(name).value)
+    assert copy.get(url, headers=HX).status_code == 204  # the gate answers the copy while the session lives
+    token = form_token(client_side, "/settings")
+    assert client_side.post("/logout", data={"csrf_token": token}).status_code == 303
+    r = copy.get(url, headers=HX)
+    assert r.status_code != 204 or r.headers.get("HX-Refresh") == "true"
 
 
 @pytest.mark.postgres

@@ -586,3 +586,23 @@ def _database_outage(portal, proxy):
     _assert_no_errors(tally, problems, 3.0, ("up", "down", "back"))
     assert tally.count(503, "down") >= 50
     assert tally.count(200, "back", "GET /dashboard") >= 2, "not signed in after the database returned"
+
+
+def test_outage_warnings_are_summarised_not_one_per_request(caplog):
+    """A database or Redis outage fails every request: the log gets the first failure at once,
+    then at most one line per 30 s saying how many like it were left out."""
+    import logging
+    from blueprints.extensions import SummarisedWarnings
+    now = [100.0]
+    warnings = SummarisedWarnings(logging.getLogger("outage-test"), every=30, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="outage-test"):
+        for second in range(90):  # ten failing requests a second for 90 s
+            now[0] = 100.0 + second
+            for _ in range(10):
+                warnings.warning("database", "Database unavailable: %s", "refused")
+        warnings.warning("redis", "Redis unavailable")  # another kind is not held back
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["Database unavailable: refused",
+                     "Database unavailable: refused (and 299 more like it in the last 30 s)",
+                     "Database unavailable: refused (and 299 more like it in the last 30 s)",
+                     "Redis unavailable"]

@@ -119,3 +119,20 @@ def test_the_unknown_accounts_notification_goes_nowhere(app, db, mailbox):
     assert [(n.status, n.user_id, n.params) for n in rows] == [(outbox.NOWHERE, None, "")] * 2
     assert models.DevOutbox.select().count() == 0 and mailbox.messages == []
     assert models.Notification.needing_attention().count() == 0
+
+
+def test_the_nowhere_rows_are_deleted_once_their_recovery_is_over(app, db, mailbox):
+    """They hold only what a stranger typed: the scheduled clean-up drops them after
+    ``outbox.NOWHERE_KEPT``, and leaves every other notification alone."""
+    user = create_user(app)
+    _client, call = reset_request(app, UNKNOWN["email"])
+    assert call().status_code == 303
+    with app.app_context():
+        kept = models.Notification.queue("email", user.email, "password_changed", user=user)
+    run_jobs(app)
+    later = models.utcnow() + outbox.NOWHERE_KEPT + timedelta(minutes=1)
+    with app.app_context():
+        models.clean_expired(models.utcnow())  # still within its recovery's time: kept
+        assert models.Notification.select().where(models.Notification.status == outbox.NOWHERE).count() == 1
+        models.clean_expired(later)
+        assert [n.id for n in models.Notification.select()] == [kept.id]
