@@ -119,6 +119,10 @@ def default_config(instance_path):
         "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
         "SMS_TIMEOUT": float(env("SMS_TIMEOUT", "15")),
         "SIGNING_BACKEND": env("SIGNING_BACKEND") or "dev",  # dev or none (adapters/signing.py)
+        # Trusted e-identity: the OpenID Connect brokers (a JSON list, adapters/identity.py), and
+        # the development broker under /dev/eid (unset: on in development; production refuses it).
+        "EID_PROVIDERS": env("EID_PROVIDERS", ""),
+        "EID_DEV_BROKER": _switch(env("EID_DEV_BROKER")),
         # A send job that claimed a notification longer ago than this is presumed dead.
         "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
         # argon2 hashes and checks a process runs at a time (each holds 64 MiB while it runs).
@@ -184,6 +188,12 @@ def settle_environment(config, instance_path):
         config["SECRET_KEY"] = _development_secret(instance_path)
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = production
+    if config.get("EID_DEV_BROKER") is None:
+        config["EID_DEV_BROKER"] = not production
+    if production and config["EID_DEV_BROKER"]:
+        raise ConfigurationRefused("EID_DEV_BROKER=1: the development identity broker signs anyone in as a demo "
+                                   "person; PORTAL_ENV=production does not start with it. Configure the real "
+                                   "brokers in EID_PROVIDERS (README: E-identity sign-in).")
     if config.get("SUPPORT_PHONE") is None:
         config["SUPPORT_PHONE"] = "" if production else DEVELOPMENT_SUPPORT_PHONE
 
@@ -255,6 +265,7 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
 
     init_domain(app)
+    init_eid(app)
     refuse_development_parts(app)
     init_signing_trust(app)  # production without a trust store stops here too
 
@@ -310,6 +321,17 @@ def init_domain(app):
         app.extensions["domain_bound"] = bind  # kept: signals hold receivers weakly by default
         appcontext_pushed.connect(bind, app)
     configure_domain(app, **app.extensions["domain"])
+
+
+def init_eid(app):
+    """The e-identity providers (and the development broker) of the configuration; an unusable
+    ``EID_PROVIDERS`` stops the start with the reason."""
+    from adapters.identity import ProviderConfigError
+    from blueprints import eid
+    try:
+        eid.init_app(app)
+    except ProviderConfigError as error:
+        raise ConfigurationRefused(str(error)) from None
 
 
 def guard_limiter_storage(app):

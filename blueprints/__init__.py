@@ -69,11 +69,28 @@ def signed_in_user():
     return current_user._get_current_object()
 
 
+def trusted_session():
+    """True when this session signed in with e-identity (``blueprints/eid.py``)."""
+    auth = session.get("auth")
+    return isinstance(auth, dict) and auth.get("method") == "eid"
+
+
 def memberships():
-    """The signed-in user's live memberships, loaded once per request."""
+    """The signed-in user's live memberships this session may act for, loaded once per request.
+    A company that requires e-identity (``Client.requires_trusted_eid``) is left out of a
+    session signed in another way (``withheld_memberships``)."""
     if "memberships" not in g:
-        g.memberships = list(signed_in_user().memberships_query()) if current_user.is_authenticated else []
+        found = list(signed_in_user().memberships_query()) if current_user.is_authenticated else []
+        trusted = trusted_session()
+        g.memberships = [m for m in found if trusted or not m.client.requires_trusted_eid]
+        g.withheld_memberships = [m for m in found if not trusted and m.client.requires_trusted_eid]
     return g.memberships
+
+
+def withheld_memberships():
+    """The memberships this session may not act for until it signs in with e-identity."""
+    memberships()
+    return g.withheld_memberships
 
 
 def acting_membership(permission=None):

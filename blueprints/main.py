@@ -5,7 +5,8 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
-from blueprints import acting_membership, memberships, render, safe_next, scoped, see_other, signed_in_user
+from blueprints import (HEADER_PARTS, acting_membership, memberships, render, safe_next, scoped, see_other,
+                        signed_in_user, withheld_memberships)
 from blueprints.auth import previous_login
 from blueprints.messages import unread_total
 from models import dashboard as summaries
@@ -35,6 +36,7 @@ def dashboard():
     user = signed_in_user()
     active = acting_membership()
     context = {"memberships": memberships(), "active": active, "previous_login": previous_login(),
+               "withheld": withheld_memberships(),
                "documents": None, "threads": None, "staff": None, "now": models.utcnow(), "R": R}
     if user.is_staff:
         context["staff"] = summaries.staff(now=context["now"])
@@ -45,6 +47,17 @@ def dashboard():
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))
     return render("main/dashboard.html", **context)
+
+
+def _acting_account():
+    """The header names the account the person acts for now (EID-4; switching is on the
+    dashboard). The messages link has read the memberships already: no query of its own."""
+    if not current_user or not current_user.is_authenticated or current_user.is_staff:
+        return {"acting_account": None}
+    return {"acting_account": acting_membership()}
+
+
+HEADER_PARTS.append(_acting_account)
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])

@@ -1,6 +1,7 @@
 """Demo data for ``make run``: fixed accounts listed in the README. Never in production."""
 import models
 import rules
+from rules.i18n import _l
 
 PASSWORD = "Demo-Parole-2026!"
 ACCOUNTS = [
@@ -9,6 +10,21 @@ ACCOUNTS = [
     ("klients@kabinets.test", "+37120000002", "Jānis Bērziņš", None),
     ("valde@kabinets.test", "+37120000003", "Līga Ozola", None),
     ("kolegis@kabinets.test", "+37120000004", "Pēteris Kalniņš", None),
+]
+
+# The people of the development identity broker (adapters.identity.DevBroker), with made-up
+# personal codes in the form a Latvija.lv-style broker sends them (``serial_number``). The demo
+# accounts stated the codes of the first three (``seed``): their first e-identity sign-in offers
+# to link the account after its password is confirmed.
+PERSONS = [
+    {"id": "janis", "name": "Jānis Bērziņš", "personal_code": "PNOLV-010185-10001",
+     "note": _l("private client (klients@kabinets.test)"), "account": "klients@kabinets.test"},
+    {"id": "liga", "name": "Līga Ozola", "personal_code": "PNOLV-020279-10002",
+     "note": _l("board member, main user of SIA Demo Būve (valde@kabinets.test)"), "account": "valde@kabinets.test"},
+    {"id": "peteris", "name": "Pēteris Kalniņš", "personal_code": "PNOLV-030390-10003",
+     "note": _l("employee of SIA Demo Būve (kolegis@kabinets.test)"), "account": "kolegis@kabinets.test"},
+    {"id": "ilze", "name": "Ilze Jaunā", "personal_code": "PNOLV-040495-10004",
+     "note": _l("no account yet"), "account": None},
 ]
 
 
@@ -40,6 +56,11 @@ def seed():
                 for document, meta in rules.LEGAL_DOCUMENTS.items():
                     models.Consent.create(user=user, document=document, version=meta["version"],
                                           accepted_at=models.utcnow())
+        from rules.identity import ETSI, personal_code_from_claim
+        for demo_person in PERSONS:
+            if demo_person["account"]:
+                models.StatedPersonalCode.state(users[demo_person["account"]],
+                                                personal_code_from_claim(demo_person["personal_code"], ETSI))
         _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
         _demo_documents(users, person, company)
         models.AuditLog.record("demo.seeded", actor="cli")

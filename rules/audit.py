@@ -2,13 +2,21 @@
 "Ienāca portālā" and "Dokuments: Nr. 12; Statuss: Apstrādē" instead of ``login.success`` and
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
-from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, throttle
+from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
 from rules.i18n import _l
 
 ACTION_LABELS = {
     "login.success": _l("Signed in"),
     "login.failure": _l("Sign-in refused"),
+    "login.eid": _l("Signed in with e-identity"),
+    "eid.verified": _l("E-identity confirmed by the identity provider"),
+    "eid.failed": _l("Sign-in with e-identity failed"),
+    "eid.linked": _l("E-identity linked to the account"),
+    "eid.link_refused": _l("Linking e-identity refused: wrong account or password"),
+    "eid.unlinked": _l("E-identity unlinked from the account"),
+    "login.step_up": _l("Confirmed it is still them (step-up)"),
+    "login.step_up_failed": _l("Step-up confirmation refused: wrong password"),
     "logout": _l("Signed out in one browser"),
     "logout.everywhere": _l("Signed out everywhere"),
     "auth.throttled": _l("Too many attempts: held back"),
@@ -41,6 +49,19 @@ ACTION_LABELS = {
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
                       for action, label in R.ACTION_LABELS.items()})
 
+EID_FAILURE_LABELS = {
+    identity.CANCELLED: _l("cancelled at the identity provider"),
+    identity.PROVIDER_ERROR: _l("the identity provider answered with an error"),
+    identity.STATE: _l("the answer's state did not match (another browser, or used already)"),
+    identity.CODE_REFUSED: _l("the authorization code was refused (expired or used already)"),
+    identity.TOKEN_INVALID: _l("the ID token did not verify (signature, issuer, audience, nonce or time)"),
+    identity.NO_PERSONAL_CODE: _l("no personal code in the ID token"),
+    identity.UNAVAILABLE: _l("the identity provider could not be reached"),
+    identity.EXPIRED: _l("took too long"),
+    identity.ACCOUNT_CLOSED: _l("the linked account is closed"),
+    identity.OTHER_PERSON: _l("another person's e-identity than the signed-in account's"),
+    identity.NOT_FRESH: _l("linking without a recent password confirmation"),
+}
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
 CONTACT_FIELD_LABELS = {"email": _l("E-mail"), "phone": _l("Phone number")}
@@ -93,6 +114,11 @@ DETAILS = {
     "template": (_l("Notification type"), None),  # labelled by the caller (the subjects are the jobs')
     "problems": (_l("Reasons"), None),
     "refused_signers": (_l("Refused signers"), _signers),
+    "provider": (_l("Identity provider"), None),
+    "reason": (_l("Reason"), EID_FAILURE_LABELS),
+    "acr": (_l("Assurance level"), None),
+    "method": (_l("Method"), {"password": _l("password"), "eid": _l("e-identity")}),
+    "amr": (_l("Authentication methods"), None),
 }
 
 

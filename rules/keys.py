@@ -56,6 +56,12 @@ class Keyring:
         data = message.encode() if isinstance(message, str) else message
         return hmac.new(self.key(purpose), data, hashlib.sha256).hexdigest()
 
+    def macs(self, purpose, message):
+        """``mac`` under the current key and then under each previous secret's: a value looked up
+        by its MAC is still found after a rotation (and can be stored again under the current)."""
+        data = message.encode() if isinstance(message, str) else message
+        return [hmac.new(derive(s, purpose), data, hashlib.sha256).hexdigest() for s in self._secrets]
+
     def _fernet(self, purpose):
         return MultiFernet([Fernet(base64.urlsafe_b64encode(derive(s, purpose)))
                             for s in self._secrets])

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     "registration_code": lambda: _("Your registration confirmation code"),
     "account_exists": lambda: _("Someone tried to register with your details"),
+    "eid_linked": lambda: _("E-identity has been linked to your account"),
+    "eid_unlinked": lambda: _("E-identity is no longer linked to your account"),
     "welcome": lambda: _("Welcome to Kabinets"),
     "reset_code": lambda: _("Your password recovery code"),
     "temporary_password": lambda: _("Your temporary password"),

@@ -38,11 +38,11 @@ def _free_port():
 
 
 @contextmanager
-def gunicorn_portal(app, workdir, extra_options=(), extra_env=None):
+def gunicorn_portal(app, workdir, extra_options=(), extra_env=None, port=None):
     """Serve ``app``'s database, uploads, Redis and queue with gunicorn (development
-    environment, development mail and SMS; ``extra_env`` adds to or overrides those variables);
-    yields (base URL, the master's Popen, log path)."""
-    port = _free_port()
+    environment, development mail and SMS; ``extra_env`` adds to or overrides those variables)
+    on ``port`` (default: a free one); yields (base URL, the master's Popen, log path)."""
+    port = port or _free_port()
     config = app.config
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("MAIL_", "SMS_", "S3_", "STORAGE_"))}

@@ -59,6 +59,10 @@ NOT_PAGES = {
     "documents.questionnaire_pdf": "a PDF",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
+    "eid.start": "redirects to the identity provider",
+    "eid.callback": "the identity provider's answer: redirects, or the failure page (tests/browser/test_eid.py)",
+    "dev_broker.discovery": "the development broker's discovery document (JSON)",
+    "dev_broker.jwks": "the development broker's keys (JSON)",
 }
 
 
@@ -186,6 +190,7 @@ def _client_pages(role, client, documents, threads, invitation):
 def _account_pages(role):
     role.pages += [("settings", "/settings", 200), ("change password", "/password/change", 200),
                    ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
+                   ("e-identity", "/eid/settings", 200), ("confirm it is you", "/signin/confirm", 200),
                    ("not found", "/no-such-page", 404), ("method not allowed", "/logout", 405)]
     role.forms += [("change password, errors", "/password/change", "#current_password"),
                    ("new e-mail, errors", "/settings/contact/email", "#email"),
@@ -365,11 +370,13 @@ ROLE_STEPS = ["/settings/contact/confirm"]
 SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
                     ("password recovery", "/password/reset", 200), ("privacy", "/legal/privacy", 200),
                     ("terms", "/legal/terms", 200), ("not found", "/no-such-page", 404),
-                    ("method not allowed", "/logout", 405)]
+                    ("method not allowed", "/logout", 405),
+                    ("development identity broker, a request it refuses", "/dev/eid/authorize", 400)]
 SIGNED_OUT_FORMS = [("sign in, errors", "/login", "#identifier"), ("register, errors", "/register", "#accept_terms"),
                     ("password recovery, errors", "/password/reset", "#identifier")]
 # Reached by going through the steps, not by address.
-SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent"]
+SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent",
+                    "/eid/link"]  # measured at 320 px in tests/browser/test_eid.py
 
 
 def test_signed_out_pages_fit_320_px(narrow, live_server, person, js):
