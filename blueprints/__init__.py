@@ -53,7 +53,11 @@ def go_to_page(url):
     HX-Location, so the new page replaces the body and enters the history."""
     if wants_fragment():
         response = make_response("", 200)
-        response.headers["HX-Location"] = json.dumps({"path": url, "target": "body"})
+        # htmx's GET for an HX-Location is no boosted request by itself, so a page with a
+        # fragment of its own (the settings) would answer with only that fragment: ask as a
+        # boosted request does, for the whole page.
+        response.headers["HX-Location"] = json.dumps(
+            {"path": url, "target": "body", "headers": {"HX-Boosted": "true"}})
         return response
     return redirect(url, code=303)
 

@@ -119,6 +119,8 @@ def questionnaire_form(doc_type, **kwargs):
 
 class NewDocumentForm(PortalForm):
     doc_type = RadioField(_l("Document"), validators=[DataRequired(_l("Choose a document."))])
+    # The type the client confirmed to start although one of it is still open.
+    another = HiddenField()
 
     def set_choices(self, client_kind):
         self.doc_type.choices = choices([(t.code, t.title) for t in R.types_for(client_kind)])
@@ -136,8 +138,9 @@ class AskForm(PortalForm):
 
 class SignedContainerForm(PortalForm):
     container = MultipleFileField(_l("Signed package (EDOC or ASiC-E)"),
-                                  description=_l("One .edoc or .asice file holding the files of the "
-                                                 "package and your qualified e-signature."))
+                                  # The types and the size come from the policy (the upload hint).
+                                  description=_l("The container holding every file of the package and "
+                                                 "your qualified e-signature."))
 
 
 class ActionForm(PortalForm):

@@ -16,7 +16,9 @@ from models.passwords import (  # noqa: F401
 from models.accounts import (  # noqa: F401
     Client, Consent, EndedSession, Membership, PasswordHistory, User, find_user_by_identifier, user_of_session,
 )
-from models.registration import OneTimeCode, PasswordReset, PendingRegistration, clean_expired  # noqa: F401
+from models.registration import (  # noqa: F401
+    ContactChange, OneTimeCode, PasswordReset, PendingRegistration, clean_expired,
+)
 from models.notifications import DevOutbox, Notification, action  # noqa: F401
 from models.audit import AuditLog  # noqa: F401
 from models.scoping import active_membership, get_scoped, scoped  # noqa: F401
@@ -26,5 +28,5 @@ from models.documents import DOCUMENT_MODELS
 from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
-              PasswordReset, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
+              PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS]

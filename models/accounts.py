@@ -90,12 +90,6 @@ class User(BaseModel):
         self.session_version += 1
         self.save()
 
-    @classmethod
-    def for_session(cls, user_id):
-        """The user a session names, or None: the one query every signed-in request runs."""
-        found = _USER_BY_ID(user_id)
-        return found[0] if found else None
-
     def memberships_query(self):
         """The live memberships, each with its client: private accounts first, then by name."""
         return _LIVE_MEMBERSHIPS(self.id)
@@ -120,11 +114,11 @@ class EndedSession(BaseModel):
 
 def user_of_session(user_id, session_id):
     """The user a session names, loaded with whether that session was ended on its own
-    (``session_ended``), in one query: every signed-in request asks it."""
-    ended = (fn.EXISTS(EndedSession.select(SQL("1")).where(EndedSession.session_id == session_id))
-             if session_id else SQL("0"))
-    return (User.select(User, ended.alias("session_ended")).where(User.id == user_id)
-            .objects().get_or_none())
+    (``session_ended``), in one query: every signed-in request asks it (built once:
+    ``models.base.Prepared``)."""
+    found = (_USER_OF_SESSION(user_id, str(session_id)) if session_id
+             else _USER_BY_ID(user_id))
+    return found[0] if found else None
 
 
 class PasswordHistory(BaseModel):
@@ -183,7 +177,11 @@ class Membership(BaseModel):
 
 
 # Read on every signed-in request: their SQL is built once (models.base.Prepared).
-_USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))
+_USER_BY_ID = Prepared(lambda user_id: User.select(User, SQL("0").alias("session_ended"))
+                       .where(User.id == user_id).limit(1).objects())
+_USER_OF_SESSION = Prepared(lambda user_id, session_id: User.select(
+    User, fn.EXISTS(EndedSession.select(SQL("1")).where(EndedSession.session_id == session_id))
+    .alias("session_ended")).where(User.id == user_id).limit(1).objects())
 _LIVE_MEMBERSHIPS = Prepared(lambda user_id: (
     Membership.select(Membership, Client).join(Client)
     .where(Membership.user == user_id, Membership.revoked_at.is_null())

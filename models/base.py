@@ -52,7 +52,10 @@ class Prepared:
         markers = self._MARKERS[:arity]
         query = self.build(*markers)
         sql, params = database.get_sql_context().sql(query).query()
-        slots = [("value", markers.index(p)) if p in markers else ("fixed", p) for p in params]
+        texts = tuple(str(m) for m in markers)  # a text column's marker reaches the SQL as text
+        slots = [("value", markers.index(p)) if p in markers else
+                 ("value", texts.index(p)) if isinstance(p, str) and p in texts else ("fixed", p)
+                 for p in params]
         if sorted(i for kind, i in slots if kind == "value") != list(range(arity)):
             raise ValueError(f"each value must be one parameter of the SQL: {sql}")
         self._prepared[database] = found = (query, sql, slots)

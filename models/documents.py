@@ -19,6 +19,7 @@ from models.paging import Keyset
 from models.runtime import runtime
 from rules import documents as R
 from rules.i18n import _l
+from rules.uploads import distinct_names
 
 
 class TransitionRefused(Exception):
@@ -79,18 +80,29 @@ class Document(BaseModel):
     # --- Reading -----------------------------------------------------------------------
 
     def working_files(self):
-        return list(StoredFile.select().join(DocumentFile, on=(DocumentFile.stored_file == StoredFile.id))
-                    .where(DocumentFile.document == self).order_by(DocumentFile.id))
+        return with_shown_names(StoredFile.select().join(DocumentFile, on=(DocumentFile.stored_file == StoredFile.id))
+                                .where(DocumentFile.document == self).order_by(DocumentFile.id))
 
     def versions(self):
         return list(DocumentVersion.select().where(DocumentVersion.document == self)
                     .order_by(DocumentVersion.number.desc()))
+
+    def version(self, number):
+        """The version numbered ``number`` of this document, or None."""
+        return DocumentVersion.get_or_none(DocumentVersion.document == self, DocumentVersion.number == number)
 
     def latest_version(self, *kinds):
         query = DocumentVersion.select().where(DocumentVersion.document == self)
         if kinds:
             query = query.where(DocumentVersion.kind.in_(kinds))
         return query.order_by(DocumentVersion.number.desc()).first()
+
+    def signed_container(self):
+        """The signed container (EDOC / ASiC-E) of the latest signed version, or None."""
+        signed = self.latest_version("signed")
+        files = signed.files() if signed else []
+        containers = [f for f in files if f.extension in R.SIGNED_CONTAINER_POLICY.extensions]
+        return containers[0] if len(containers) == 1 else None
 
     def history(self):
         """Client and staff actions together, in time order (Darbību vēsture)."""
@@ -154,10 +166,20 @@ class Document(BaseModel):
     # --- Starting -------------------------------------------------------------------------
 
     @classmethod
+    def open_of_type(cls, query, doc_type):
+        """Of ``query`` (a scoped selection), the documents of ``doc_type`` not yet signed, newest first."""
+        return query.where(cls.doc_type == doc_type, cls.status.in_(R.OPEN_STATUSES)).order_by(cls.id.desc())
+
+    @classmethod
     def start(cls, client, doc_type, by):
-        """A new document (status New) of a type the client may use."""
+        """A new document (status New) of a type the client may use; refused for a type the
+        client keeps one of (``one_open``) while one is not yet signed."""
         if doc_type not in R.DOCUMENT_TYPES or client.kind not in R.DOCUMENT_TYPES[doc_type].client_kinds:
             raise TransitionRefused(_l("This document type is not available for this account."))
+        if R.DOCUMENT_TYPES[doc_type].one_open and cls.open_of_type(
+                cls.select().where(cls.client == client), doc_type).exists():
+            raise TransitionRefused(_l("This account already has this questionnaire open: continue with it. "
+                                       "A new one can be started once it is signed."))
         with db.atomic():
             document = cls.create(client=client, created_by=by, doc_type=doc_type)
             DocumentEvent.create(document=document, action=R.CREATED, actor=R.CLIENT, user=by,
@@ -318,14 +340,15 @@ class Document(BaseModel):
                                               backend=runtime.signing.name)
         return {"invitation_pending": True, "note": invitation.backend}
 
-    def _do_signing_completed(self, by, now, invitation=None, signers=(), **_):
+    def _do_signing_completed(self, by, now, invitation=None, signers=(), container=None, **_):
         if invitation is None or invitation.document_id != self.id or invitation.status != "pending":
             raise TransitionRefused(_l("This signing invitation is no longer open."))
         if not signers:
             raise TransitionRefused(_l("The signing service named no signer."))
         package = invitation.version or self.latest_version("package")
-        version = self._new_version("signed", None, now, package.files() if package else [],
-                                    signers=list(signers))
+        # The container the service returned (its download); without one, the package's files.
+        files = [container] if container is not None else (package.files() if package else [])
+        version = self._new_version("signed", None, now, files, signers=list(signers))
         (SigningInvitation.update(status="completed", completed_at=now)
          .where(SigningInvitation.id == invitation.id).execute())
         return {"version": version, "invitation_pending": False,
@@ -389,12 +412,23 @@ class Document(BaseModel):
 
 
 def _unique(files):
+    """Each file once: the same stored file, or the same content under another row (the
+    client's submission and a copy staff uploaded again), is one document of the package."""
     seen, result = set(), []
     for f in files:
-        if f.id not in seen:
-            seen.add(f.id)
+        if f.id not in seen and f.sha256 not in seen:
+            seen.update((f.id, f.sha256))
             result.append(f)
     return result
+
+
+def with_shown_names(files):
+    """The files (a list), each with ``shown_name``: its name made distinct among them
+    ("līgums.pdf", "līgums (2).pdf"), as the lists and the package's zip show it."""
+    files = list(files)
+    for f, name in zip(files, distinct_names([f.original_name for f in files]), strict=True):
+        f.shown_name = name
+    return files
 
 
 class DocumentFile(BaseModel):
@@ -440,8 +474,9 @@ class DocumentVersion(BaseModel):
         return self.signers if isinstance(self.signers, list) else []
 
     def files(self):
-        return list(StoredFile.select().join(VersionFile, on=(VersionFile.stored_file == StoredFile.id))
-                    .where(VersionFile.version == self).order_by(VersionFile.id))
+        """The version's files in order, each with a ``shown_name`` distinct among them."""
+        return with_shown_names(StoredFile.select().join(VersionFile, on=(VersionFile.stored_file == StoredFile.id))
+                                .where(VersionFile.version == self).order_by(VersionFile.id))
 
 
 class VersionFile(BaseModel):

@@ -1,7 +1,8 @@
-"""Registration in progress, password recovery, and one-time confirmation codes."""
+"""Registration in progress, password recovery, changes of the e-mail or phone, and one-time
+confirmation codes."""
 import secrets
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 import rules
 from models.accounts import User, find_user_by_identifier
@@ -82,6 +83,96 @@ class PasswordReset(BaseModel):
             Notification.queue_nowhere(self.channel, self.target, "reset_code", code=code)
 
 
+class ContactChange(BaseModel):
+    """A change of a user's e-mail or phone (``rules.CONTACT_FIELDS``) waiting for the code sent
+    to the new value. A user has at most one live change: starting another ends the earlier."""
+
+    token = CharField(unique=True, default=lambda: secrets.token_urlsafe(24))
+    user = ForeignKeyField(User, backref="contact_changes", on_delete="CASCADE")
+    field = CharField()  # email or phone
+    new_value = CharField()
+    created_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)  # another change was started
+
+    @property
+    def channel(self):
+        return rules.CONTACT_CHANNELS[self.field]
+
+    @property
+    def purpose(self):
+        return f"contact_{self.field}"
+
+    @property
+    def live(self):
+        return (self.completed_at is None and self.ended_at is None
+                and self.created_at + rules.CONTACT_CHANGE_LIFETIME >= utcnow())
+
+    @classmethod
+    def start(cls, user, field, new_value, send=True):
+        """A change of ``field`` to ``new_value`` (normalised, not the user's own), with its
+        first code (unless ``send`` is False). Call inside an ``action()``."""
+        cls.update(ended_at=utcnow()).where(
+            cls.user == user, cls.completed_at.is_null(), cls.ended_at.is_null()).execute()
+        change = cls.create(user=user, field=field, new_value=new_value)
+        if send:
+            change.send_code()
+        return change
+
+    @classmethod
+    def live_one(cls, user, token):
+        """The user's live change that ``token`` names, or None (another user's never)."""
+        if not token:
+            return None
+        change = cls.get_or_none(cls.token == token, cls.user == user)
+        return change if change is not None and change.live else None
+
+    def holder(self):
+        """Another account that has the new value already, or None."""
+        if self.field == "email":
+            match = fn.LOWER(User.email) == self.new_value.lower()
+        else:
+            match = User.phone == self.new_value
+        return User.get_or_none(match, User.id != self.user_id)
+
+    def send_code(self):
+        """A new code to the new value (superseding the earlier ones). When another account
+        has that value, its holder gets a notice instead, as a registration does, so the
+        answer never tells whose it is. Call inside an ``action()``."""
+        user = User.get_by_id(self.user_id)
+        _row, code = OneTimeCode.issue(self.purpose, self.channel, self.new_value, contact_change=self)
+        taken_by = self.holder()
+        if taken_by is not None:
+            Notification.queue(self.channel, self.new_value, "contact_taken",
+                               language=taken_by.language, user=taken_by)
+        else:
+            Notification.queue(self.channel, self.new_value, "contact_code",
+                               language=user.language, user=user, code=code)
+
+    def complete(self, code):
+        """Put the new value in place once ``code`` (the right one) is used: the user's sign-in
+        identifier changes, every session of the user ends (the caller renews its own), recoveries
+        still heading for the old value end, and the old value gets a notice. Call inside an
+        ``action()``; returns the old value, or None when the code was used meanwhile or the value
+        became another account's (the unique column refuses it: ``IntegrityError``)."""
+        if not code.use():
+            return None
+        user = User.get_by_id(self.user_id)
+        old = getattr(user, self.field)
+        column = User.email if self.field == "email" else User.phone
+        User.update({column: self.new_value, User.session_version: User.session_version + 1}).where(
+            User.id == user.id).execute()
+        now = utcnow()
+        self.completed_at = now
+        self.save()
+        PasswordReset.update(completed_at=now).where(
+            PasswordReset.user == user, PasswordReset.target == old,
+            PasswordReset.completed_at.is_null()).execute()
+        Notification.queue(self.channel, old, "contact_changed", language=user.language, user=user,
+                           contact=self.field, new=rules.mask(self.channel, self.new_value))
+        return old
+
+
 class OneTimeCode(BaseModel):
     """A 6-digit confirmation code, stored only as a keyed hash."""
 
@@ -89,6 +180,7 @@ class OneTimeCode(BaseModel):
     registration = ForeignKeyField(PendingRegistration, null=True, backref="codes",
                                    on_delete="CASCADE")
     reset = ForeignKeyField(PasswordReset, null=True, backref="codes", on_delete="CASCADE")
+    contact_change = ForeignKeyField(ContactChange, null=True, backref="codes", on_delete="CASCADE")
     channel = CharField()
     target = CharField()
     code_hash = CharField()
@@ -103,24 +195,32 @@ class OneTimeCode(BaseModel):
         return runtime.keys.mac("one-time-code", f"{code_id_salt}:{code}")
 
     @classmethod
-    def issue(cls, purpose, channel, target, registration=None, reset=None):
+    def _owned_by(cls, registration=None, reset=None, contact_change=None):
+        if registration:
+            return cls.registration == registration
+        if contact_change:
+            return cls.contact_change == contact_change
+        return cls.reset == reset
+
+    @classmethod
+    def issue(cls, purpose, channel, target, registration=None, reset=None, contact_change=None):
         """Make a new code (superseding earlier live ones); return (row, plain code)."""
         now = utcnow()
-        owner = cls.registration == registration if registration else cls.reset == reset
+        owner = cls._owned_by(registration, reset, contact_change)
         (cls.update(superseded_at=now)
          .where(owner, cls.purpose == purpose, cls.used_at.is_null(),
                 cls.superseded_at.is_null()).execute())
         code = f"{secrets.randbelow(10 ** rules.CODE_DIGITS):0{rules.CODE_DIGITS}d}"
         salt = secrets.token_hex(8)
         row = cls.create(purpose=purpose, channel=channel, target=target,
-                         registration=registration, reset=reset,
+                         registration=registration, reset=reset, contact_change=contact_change,
                          code_hash=f"{salt}${cls.digest(salt, code)}",
                          expires_at=now + rules.CODE_LIFETIME)
         return row, code
 
     @classmethod
-    def latest(cls, purpose, registration=None, reset=None):
-        owner = cls.registration == registration if registration else cls.reset == reset
+    def latest(cls, purpose, registration=None, reset=None, contact_change=None):
+        owner = cls._owned_by(registration, reset, contact_change)
         return (cls.select().where(owner, cls.purpose == purpose)
                 .order_by(cls.created_at.desc(), cls.id.desc()).first())
 
@@ -175,10 +275,12 @@ class OneTimeCode(BaseModel):
 
 
 def clean_expired(now=None):
-    """Delete finished or stale registration/reset state (run by the scheduler)."""
+    """Delete finished or stale registration, reset and contact-change state (run by the scheduler)."""
     now = now or utcnow()
     with db.atomic():
         stale_reg = now - rules.REGISTRATION_LIFETIME
         n1 = PendingRegistration.delete().where(PendingRegistration.created_at < stale_reg).execute()
         n2 = PasswordReset.delete().where(PasswordReset.created_at < now - rules.RESET_LIFETIME).execute()
-    return n1 + n2
+        n3 = ContactChange.delete().where(
+            ContactChange.created_at < now - rules.CONTACT_CHANGE_LIFETIME).execute()
+    return n1 + n2 + n3

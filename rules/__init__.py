@@ -255,6 +255,13 @@ CODE_OK, CODE_WRONG, CODE_DEAD = "ok", "wrong", "dead"
 REGISTRATION_LIFETIME = timedelta(hours=24)
 RESET_LIFETIME = timedelta(minutes=30)
 
+# --- Changing the e-mail or phone (ACC-14) ---------------------------------------------
+# The user's contact details that sign in and receive codes; each is changed only after a
+# code sent to the new value comes back (``models.ContactChange``).
+CONTACT_FIELDS = ("email", "phone")
+CONTACT_CHANNELS = {"email": "email", "phone": "sms"}  # where a code for the field goes
+CONTACT_CHANGE_LIFETIME = timedelta(minutes=30)
+
 # --- Sessions ---------------------------------------------------------------------------
 
 SESSION_IDLE_TIMEOUT = timedelta(minutes=30)

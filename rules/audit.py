@@ -27,8 +27,15 @@ ACTION_LABELS = {
     "registration.code_failed": _l("Wrong registration code"),
     "registration.completed": _l("Registered"),
     "settings.profile_changed": _l("Settings changed"),
+    "settings.contact_change_requested": _l("Change of e-mail or phone requested"),
+    "settings.contact_password_failed": _l("Change of e-mail or phone: wrong password"),
+    "settings.contact_code_failed": _l("Change of e-mail or phone: wrong code"),
+    "settings.contact_changed": _l("E-mail or phone changed"),
     "document.signed_container_refused": _l("Signed package refused"),
     "document.signing_completed": _l("Signed at the signing service"),
+    "document.file_downloaded": _l("Document file downloaded"),
+    "document.version_downloaded": _l("Document version downloaded (ZIP)"),
+    "document.signed_container_downloaded": _l("Signed container downloaded"),
     "message.attachment_downloaded": _l("Message attachment downloaded"),
     "message.staff_reply": _l("Replied to a message"),
     "message.delay_explained": _l("Explained a delay in answering"),
@@ -57,6 +64,7 @@ EID_FAILURE_LABELS = {
 }
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
+CONTACT_FIELD_LABELS = {"email": _l("E-mail"), "phone": _l("Phone number")}
 PROFILE_FIELD_LABELS = {"full_name": _l("Name, surname"), "language": _l("Language for communication"),
                         "notify_email": _l("E-mail"), "notify_sms": _l("SMS")}
 LIMIT_LABELS = {
@@ -69,6 +77,10 @@ LIMIT_LABELS = {
     throttle.REGISTRATION_PER_SOURCE.name: _l("registrations from one address"),
     throttle.REGISTRATION_MESSAGES_PER_TARGET.name: _l("registration messages to one address or number"),
     throttle.PASSWORD_CHANGE_PER_ACCOUNT.name: _l("password changes of one account"),
+    throttle.CONTACT_CHANGE_PER_SOURCE.name: _l("e-mail or phone changes from one address"),
+    throttle.CONTACT_CHANGE_PER_ACCOUNT.name: _l("e-mail or phone changes of one account from unknown browsers"),
+    throttle.CONTACT_CHANGE_PER_DEVICE.name: _l("e-mail or phone changes from one known browser"),
+    throttle.CONTACT_CHANGE_MESSAGES_PER_TARGET.name: _l("codes for a new e-mail or phone to one address or number"),
 }
 
 
@@ -89,8 +101,12 @@ DETAILS = {
     "client_type": (_l("Client type"), CLIENT_TYPE_LABELS),
     "changed": (_l("Changed"), PROFILE_FIELD_LABELS),
     "limit": (_l("Limit"), LIMIT_LABELS),
+    "contact": (_l("Contact"), CONTACT_FIELD_LABELS),
+    "previous": (_l("Previous"), None),
+    "new": (_l("New"), None),
     "role": (_l("Role"), STAFF_ROLE_LABELS),
     "invitation": (_l("Signing invitation"), _number),
+    "version": (_l("Version"), None),
     "thread": (_l("Conversation"), _number),
     "message": (_l("Message"), _number),
     "file": (_l("File"), _number),

@@ -147,6 +147,23 @@ def client_must_act(status, question_open=False):
     return status in (NEW, INFO_NEEDED, DRAFT, SIGNING) or (status == READY and not question_open)
 
 
+# "Iesniegt" in the list submits in one click. Not while our request for information is
+# unanswered: the client must first see what we asked (the comments), so that row leads to
+# the document, where the comments stand beside the form that submits it again (issue 11).
+# Melnraksts is saved from that form, after the comments were shown.
+LIST_SUBMIT_STATUSES = (NEW, DRAFT)
+
+
+def submits_from_list(status):
+    """The list may offer the one-click "Submit" for a document in ``status``."""
+    return status in LIST_SUBMIT_STATUSES
+
+
+# A document not yet signed is still open: starting another of the same type is either
+# refused (a type the client keeps one of, ``DocumentType.one_open``) or confirmed first.
+OPEN_STATUSES = tuple(s for s in STATUSES if s != SIGNED)
+
+
 def shows_package(status):
     """The client sees the signing package while agreeing to it and while signing it."""
     return status in (READY, SIGNING)
@@ -204,6 +221,11 @@ class DocumentType:
     needs_authority: bool = False
     fields: tuple = ()
     description: object = None
+    # One open at a time (the onboarding questionnaires, seed 004 §6: the cabinet lists the
+    # client's questionnaires to fill in): a second one is refused while the first is not
+    # signed. Other types (a loan application, a disbursement request) may run side by side;
+    # starting another one while one is open asks first.
+    one_open: bool = False
 
     @property
     def needs_files(self):
@@ -229,7 +251,7 @@ TURNOVER_RANGES = (("lt1000", _l("Up to 1 000 €")), ("lt10000", _l("1 000–10
 DOCUMENT_TYPES = {t.code: t for t in (
     DocumentType(
         "client_questionnaire", _l("Client questionnaire (private person)"), ELECTRONIC, SEED_004,
-        client_kinds=("natural",),
+        client_kinds=("natural",), one_open=True,
         description=_l("Filled in here, in the cabinet."),
         fields=(
             FormField("occupation", _l("Occupation")),
@@ -242,7 +264,7 @@ DOCUMENT_TYPES = {t.code: t for t in (
         )),
     DocumentType(
         "company_questionnaire", _l("Client questionnaire (company)"), PDF, SEED_004,
-        client_kinds=("legal",),
+        client_kinds=("legal",), one_open=True,
         description=_l("Download the PDF form, fill it in and upload it here.")),
     DocumentType(
         "company_documents", _l("Company documents"), FILES, SEED_004,

@@ -1,5 +1,6 @@
-"""How often sign-in, password recovery, registration codes and password changes may be
-tried (ACC-7, ACC-10, ACC-12, ACC-13), and the known-device token that keeps an account's owner in.
+"""How often sign-in, password recovery, registration codes, password changes and changes of
+the e-mail or phone may be tried (ACC-7, ACC-10, ACC-12, ACC-13, ACC-18), and the known-device
+token that keeps an account's owner in.
 
 Three kinds of budget, each a counter per key and fixed window:
 
@@ -61,6 +62,15 @@ REGISTRATION_MESSAGES_PER_TARGET = Budget("registration/target", 5, HOUR)
 
 # Password change of a signed-in user: failures per 15 minutes (a success is given back).
 PASSWORD_CHANGE_PER_ACCOUNT = Budget("password-change/account", 10, MINUTES_15)
+
+# Changing the e-mail or phone: the password check is throttled as sign-in's is (failures per
+# 15 minutes; a right password is given back), so a session in someone else's hands cannot
+# guess at the password there either, and the owner's known browser keeps a budget of its
+# own. Codes to one new address or number are capped as registration's are.
+CONTACT_CHANGE_PER_SOURCE = Budget("contact-change/source", 30, MINUTES_15)
+CONTACT_CHANGE_PER_ACCOUNT = Budget("contact-change/account", 5, MINUTES_15)  # from unknown browsers
+CONTACT_CHANGE_PER_DEVICE = Budget("contact-change/device", 5, MINUTES_15)  # each known device on its own
+CONTACT_CHANGE_MESSAGES_PER_TARGET = Budget("contact-change/target", 5, HOUR)
 
 
 def minutes_until(reset_at, now):

@@ -251,7 +251,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Output capture swallows what fixtures print, so the summary repeats it, in red,
     whenever a PostgreSQL test was skipped (this runs in the xdist controller too)."""
     skipped = [r for r in terminalreporter.stats.get("skipped", [])
-               if "PostgreSQL" in str(getattr(r, "longrepr", ""))]
+               if "PostgreSQL does not answer" in str(getattr(r, "longrepr", ""))]
     if skipped:
         terminalreporter.section("PostgreSQL tests skipped", sep="!", red=True, bold=True)
         terminalreporter.write_line(f"{len(skipped)} test(s): {_postgres_missing_message()}",

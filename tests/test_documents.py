@@ -1082,3 +1082,228 @@ def test_pdf_questionnaire_is_submitted_with_its_file(client, app, db, people):
     assert r.status_code == 303 and status_of(document_id) == R.PROCESSING
     version = Document.get_by_id(document_id).latest_version("submission")
     assert [f.original_name for f in version.files()] == ["anketa.pdf"]
+
+
+# --- Issue 11: what a client trips on in the list, the package and the signed container -----------
+
+def row_of(page, document_id):
+    start = page.index(f'id="document-{document_id}-row"')
+    return page[start:page.index("</tr>", start)]
+
+
+def test_information_needed_row_offers_no_blind_resubmit(client, app, db, people):
+    """The list leads to what we asked for; a "Submit" posted from a stale list opens the
+    document's page with the comments, where "Submit again" sends it."""
+    asked = document_in(app, R.INFO_NEEDED)
+    fresh = document_in(app, R.NEW)
+    login(client, CLIENT)
+    page = client.get("/documents").get_data(as_text=True)
+    assert f"/documents/{asked}/submit" not in row_of(page, asked)
+    assert f"/documents/{asked}/edit" in row_of(page, asked)
+    assert f"/documents/{fresh}/submit" in row_of(page, fresh)  # a new document is still one click
+    r = client.post(f"/documents/{asked}/submit", data={"csrf_token": token(client), "nonce": "stale-row"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/documents/{asked}#comments")
+    assert status_of(asked) == R.INFO_NEEDED
+    r = client.post(f"/documents/{asked}/submit", data={"csrf_token": token(client), "nonce": "stale-row"},
+                    headers={"HX-Request": "true"})
+    assert f"/documents/{asked}#comments" in r.headers["HX-Location"] and status_of(asked) == R.INFO_NEEDED
+    shown = client.get(f"/documents/{asked}").get_data(as_text=True)
+    comments = shown.index('id="comments"')
+    assert shown.index("The amount is above the limit.", comments) < shown.index('id="resubmit-document"', comments)
+    r = client.post(f"/documents/{asked}/resubmit", data={"csrf_token": token(client), "nonce": "read-it"})
+    assert r.status_code == 303 and status_of(asked) == R.PROCESSING
+
+
+def start_as_client(client, doc_type, **extra):
+    return client.post("/documents", data={"csrf_token": token(client), "doc_type": doc_type, **extra})
+
+
+@pytest.mark.postgres
+def test_a_second_questionnaire_is_refused_while_the_first_is_open(client, app, db, people):
+    first = document_in(app, R.NEW, doc_type="client_questionnaire")
+    Document.update(status=R.PROCESSING).where(Document.id == first).execute()
+    login(client, CLIENT)
+    for extra in ({}, {"another": "client_questionnaire"}):  # no confirmation starts a second one
+        r = start_as_client(client, "client_questionnaire", **extra)
+        page = html.unescape(r.get_data(as_text=True))
+        assert r.status_code == 422 and Document.select().count() == 1
+        assert f"Jums jau ir “Klienta anketa (privātpersona)” Nr. {first} (“Apstrādē”)" in page
+        assert f'href="/documents/{first}"' in page and 'id="start-another"' not in page
+    with model_context(app), pytest.raises(TransitionRefused):
+        Document.start(Document.get_by_id(first).client, "client_questionnaire", None)
+    Document.update(status=R.SIGNED).where(Document.id == first).execute()
+    assert start_as_client(client, "client_questionnaire").status_code == 303  # a signed one is done
+
+
+def test_another_loan_application_is_started_only_when_confirmed(client, app, db, people):
+    first = document_in(app, R.PROCESSING)
+    login(client, CLIENT)
+    r = start_as_client(client, "loan_application")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and Document.select().count() == 1
+    assert f'href="/documents/{first}"' in page and 'name="another" value="loan_application"' in page
+    assert start_as_client(client, "loan_application", another="contract_amendment").status_code == 422
+    r = start_as_client(client, "loan_application", another="loan_application")
+    assert r.status_code == 303 and Document.select().count() == 2
+
+
+def package_with_two_contracts(client, app):
+    """A package staff prepared with two different files both called "līgums.pdf" and a copy
+    of the first under another name (the same document once)."""
+    document_id = document_in(app, R.PROCESSING)
+    with model_context(app):
+        Document.get_by_id(document_id).transition(R.ACCEPT, by=models.User.get(models.User.email == STAFF))
+    login(client, STAFF)
+    r = client.post(f"/staff/documents/{document_id}/package", data={
+        "csrf_token": token(client), "files": [(io.BytesIO(PDF), "līgums.pdf"), (io.BytesIO(PDF + b"2"), "līgums.pdf"),
+                                                (io.BytesIO(PDF), "kopija.pdf")]},
+        content_type="multipart/form-data")
+    assert r.status_code == 303, r.get_data(as_text=True)[:2000]
+    client.post("/logout", data={"csrf_token": token(client)})
+    return document_id
+
+
+def test_package_file_names_are_distinct_in_the_list_and_the_zip(client, app, db, people):
+    import zipfile
+    document_id = package_with_two_contracts(client, app)
+    login(client, CLIENT)
+    page = html.unescape(client.get(f"/documents/{document_id}").get_data(as_text=True))
+    package = page[page.index('id="package"'):page.index("</section>", page.index('id="package"'))]
+    assert re.findall(r"download>([^<]+)</a>", package)[:-1] == ["līgums.pdf", "līgums (2).pdf"]
+    version = Document.get_by_id(document_id).latest_version("package").number
+    assert f'href="/documents/{document_id}/versions/{version}/files.zip"' in package
+    r = client.get(f"/documents/{document_id}/versions/{version}/files.zip")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.data)) as bundle:
+        assert bundle.namelist() == ["līgums.pdf", "līgums (2).pdf"]
+        assert [bundle.read(n) for n in bundle.namelist()] == [PDF, PDF + b"2"]
+    assert r.headers["Content-Disposition"] == (
+        f"attachment; filename=\"Aizdevuma pieteikums Nr. {document_id} parakstisanai, {version}. versija.zip\"; "
+        f"filename*=UTF-8''Aizdevuma%20pieteikums%20Nr.%20{document_id}%20parakst%C4%AB%C5%A1anai%2C%20{version}."
+        "%20versija.zip")
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in r.headers["Cache-Control"]
+    assert int(r.headers["Content-Length"]) == len(r.data)
+
+
+@pytest.mark.postgres
+def test_a_version_zip_is_only_for_whom_may_see_the_document(client, app, db, people):
+    document_id = document_in(app, R.READY)
+    url = f"/documents/{document_id}/versions/2/files.zip"
+    create_user(app, email="cits@example.lv", phone="+37122222222")
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"] and not anonymous.data.startswith(b"PK")
+    login(client, "cits@example.lv")
+    assert client.get(url).status_code == 404
+    assert client.get(f"/documents/{document_id}/versions/1/files.zip").status_code == 404
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, CLIENT)
+    assert client.get(url).status_code == 200
+    assert client.get(f"/documents/{document_id}/versions/1/files.zip").status_code == 404  # no files in it
+    assert client.get(f"/documents/{document_id}/versions/9/files.zip").status_code == 404
+    assert not models.AuditLog.select().where(models.AuditLog.action == "document.version_downloaded").exists()
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, STAFF)
+    assert client.get(url).status_code == 200  # staff too, and it is recorded
+    assert models.AuditLog.select().where(models.AuditLog.action == "document.version_downloaded").exists()
+
+
+@pytest.mark.postgres
+def test_the_signed_container_downloads_for_its_owner_only(client, app, db, people):
+    document_id = document_in(app, R.SIGNED)
+    signing = document_in(app, R.SIGNING)
+    container = Document.get_by_id(document_id).latest_version("signed").files()[0]
+    with adapters.of(app).storage.open(container.key) as stream:
+        data = stream.read()
+    url = f"/documents/{document_id}/signed-container"
+    create_user(app, email="cits@example.lv", phone="+37122222222")
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    login(client, "cits@example.lv")
+    assert client.get(url).status_code == 404
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, CLIENT)
+    assert f'href="{url}"' in client.get(f"/documents/{document_id}").get_data(as_text=True)
+    r = client.get(url)
+    assert r.status_code == 200 and r.data == data
+    assert r.headers["Content-Disposition"] == (
+        f"attachment; filename=\"Aizdevuma pieteikums Nr. {document_id}, parakstita pakete.edoc\"; "
+        f"filename*=UTF-8''Aizdevuma%20pieteikums%20Nr.%20{document_id}%2C%20parakst%C4%ABt%C4%81%20pakete.edoc")
+    assert "sandbox" in r.headers["Content-Security-Policy"]
+    assert client.get(f"/documents/{signing}/signed-container").status_code == 404  # not signed yet
+    assert 'id="download-signed"' not in client.get(f"/documents/{signing}").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, STAFF)
+    assert client.get(url).status_code == 200
+    assert models.AuditLog.select().where(models.AuditLog.action == "document.signed_container_downloaded").exists()
+    assert client.get(f"/documents/{document_id}/files/{container.id}").status_code == 200  # one file: recorded too
+    assert models.AuditLog.select().where(models.AuditLog.action == "document.file_downloaded").exists()
+
+
+def test_upload_hints_say_what_the_policy_asks(client, app, db, people):
+    """One document per file and the types and sizes, from the policy (rules/uploads.py)."""
+    document_id = document_in(app, R.NEW)
+    signing = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    policy = R.DOCUMENT_TYPES["loan_application"].policy
+    assert policy.one_document_per_file and not R.SIGNED_CONTAINER_POLICY.one_document_per_file
+    page = html.unescape(client.get(f"/documents/{document_id}/edit").get_data(as_text=True))
+    hint = page[page.index('id="files-hint"'):page.index("</p>", page.index('id="files-hint"'))]
+    assert "Katru dokumentu pievienojiet atsevišķā failā; visas viena dokumenta lapas – vienā failā." in hint
+    assert ", ".join(sorted(e.upper() for e in policy.extensions)) in hint
+    page = html.unescape(client.get(f"/documents/{signing}").get_data(as_text=True))
+    hint = page[page.index('id="container-hint"'):page.index("</p>", page.index('id="container-hint"'))]
+    assert "EDOC" in hint and "atsevišķā failā" not in hint  # one container holds every document
+
+
+def test_signing_at_the_service_leaves_a_container_to_download(client, app, db, people):
+    """What the service returns after signing is kept: an ASiC-E container of the package
+    (the development service's signature is not qualified, so it is not trusted back)."""
+    import zipfile
+
+    from uploads.containers import check_container
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert client.post(location, data={"csrf_token": token(client)}).status_code == 303
+    assert status_of(document_id) == R.SIGNED
+    page = client.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert f'href="/documents/{document_id}/signed-container"' in page
+    r = client.get(f"/documents/{document_id}/signed-container")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
+    assert ".asice" in r.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(r.data)) as container:
+        assert container.namelist()[:2] == ["mimetype", "ligums.pdf"] and container.read("ligums.pdf") == PDF
+    report = check_container(r.data, [hashlib.sha256(PDF).hexdigest()], trust=app.extensions["signing_trust"])
+    assert [str(p) for p in report.problems if "not issued by a qualified" not in str(p)] == []
+    assert [s["name"] for s in report.refused] == ["Anna Liepa"]  # signed, by an untrusted development key
+
+
+def test_a_service_container_the_policy_refuses_still_signs_with_the_package_files(client, app, db, people,
+                                                                                   monkeypatch):
+    import dataclasses
+    monkeypatch.setattr(R, "SIGNED_CONTAINER_POLICY", dataclasses.replace(R.SIGNED_CONTAINER_POLICY, max_file_size=100))
+    document_id = document_in(app, R.SIGNING)
+    login(client, CLIENT)
+    location = client.post(f"/documents/{document_id}/signing-service",
+                           data={"csrf_token": token(client)}).headers["Location"]
+    assert client.post(location, data={"csrf_token": token(client)}).status_code == 303
+    assert status_of(document_id) == R.SIGNED
+    assert [f.original_name for f in Document.get_by_id(document_id).latest_version("signed").files()] == ["ligums.pdf"]
+    assert client.get(f"/documents/{document_id}/signed-container").status_code == 404
+
+
+@pytest.mark.postgres
+def test_a_questionnaire_open_under_a_colleague_is_refused_without_showing_it(client, app, db, people):
+    """One per account, also when the open one is a colleague's the user may not see."""
+    create_user(app, email="valde@example.lv", phone="+37124444444", kind="legal", role="main")
+    company = models.Membership.get(models.Membership.user == models.User.get(models.User.email == "valde@example.lv")).client
+    colleague = models.User.create(email="kolegis@example.lv", phone="+37125555555",
+                                   password_hash=models.hash_password("Zilais-Kalns7!"))
+    models.Membership.grant(colleague, company, "colleague")
+    bosses = document_in(app, R.NEW, email="valde@example.lv", doc_type="company_questionnaire")
+    login(client, "kolegis@example.lv", password="Zilais-Kalns7!")
+    r = start_as_client(client, "company_questionnaire")
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 422 and Document.select().count() == 1
+    assert "Šim kontam šī anketa jau ir atvērta" in page and f"/documents/{bosses}" not in page

@@ -568,6 +568,7 @@ def _database_outage(portal, proxy):
     for t in threads:
         t.start()
     time.sleep(2)
+    tally.phase = "cutting"  # a request answered between the cut and the next line is neither up nor down
     proxy.cut()  # refuse new connections, drop the open ones (mid-request, some of them)
     tally.phase = "down"
     time.sleep(10)

@@ -300,15 +300,20 @@ def test_a_prepared_query_gives_what_the_query_itself_gives_for_any_values(app, 
         revoked = models.Membership.grant(ilze, company, "colleague")
         models.Membership.update(revoked_at=models.utcnow()).where(models.Membership.id == revoked.id).execute()
         for user in (anna, ilze):
-            found = models.User.for_session(user.id)
-            assert found.__data__ == models.User.get_by_id(user.id).__data__
+            found = models.user_of_session(user.id, None)
+            assert found.__data__ == models.User.get_by_id(user.id).__data__ and not found.session_ended
+            models.EndedSession.end(user, f"ended-{user.id}", models.utcnow())
+            assert models.user_of_session(user.id, f"ended-{user.id}").session_ended
+            found = models.user_of_session(user.id, "going-on")
+            assert found.__data__ == models.User.get_by_id(user.id).__data__ and not found.session_ended
             expected = (models.Membership.select(models.Membership, models.Client).join(models.Client)
                         .where(models.Membership.user == user, models.Membership.revoked_at.is_null())
                         .order_by(models.Client.kind.desc(), models.Client.name))
             assert ([(m.__data__, m.client.__data__) for m in user.memberships_query()]
                     == [(m.__data__, m.client.__data__) for m in expected])
         assert [m.client.name for m in anna.memberships_query()] == ["Test client", "SIA Bērzi"]
-        assert models.User.for_session(10 ** 6) is None
+        assert models.user_of_session(10 ** 6, None) is None
+        assert models.user_of_session(10 ** 6, "going-on") is None
         with pytest.raises(ValueError):  # a value that does not reach the SQL as a parameter
             Prepared(lambda user_id: models.User.select().where(models.User.id == 5))(anna.id)
 

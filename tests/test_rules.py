@@ -209,3 +209,19 @@ def test_past_the_cap_another_message_is_due_only_when_the_newest_code_has_expir
 @pytest.mark.parametrize("seconds,minutes", [(0, 1), (1, 1), (60, 1), (61, 2), (899, 15), (900, 15)])
 def test_minutes_until_rounds_up_to_whole_minutes(seconds, minutes):
     assert throttle.minutes_until(1000 + seconds, 1000) == minutes
+
+
+# --- Names of files shown or packed together (issue 11) ----------------------------------------
+
+@pytest.mark.parametrize("names, expected", [
+    (["līgums.pdf", "līgums.pdf"], ["līgums.pdf", "līgums (2).pdf"]),
+    (["līgums.pdf", "Līgums.PDF", "līgums.pdf"], ["līgums.pdf", "Līgums (2).PDF", "līgums (3).pdf"]),
+    (["līgums.pdf", "līgums.pdf", "līgums (2).pdf"], ["līgums.pdf", "līgums (3).pdf", "līgums (2).pdf"]),
+    (["README", "README", ".profile", ".profile"], ["README", "README (2)", ".profile", ".profile (2)"]),
+    (["a.tar.gz", "a.tar.gz"], ["a.tar.gz", "a.tar (2).gz"]),
+    (["viens.pdf", "divi.pdf"], ["viens.pdf", "divi.pdf"]),
+])
+def test_names_shown_together_are_made_distinct(names, expected):
+    from rules.uploads import distinct_names
+    assert distinct_names(names) == expected
+    assert len({n.casefold() for n in distinct_names(names)}) == len(names)

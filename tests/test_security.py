@@ -386,11 +386,18 @@ def test_no_directory_listing_source_control_or_source_file_is_served(client, ur
     assert "[core]" not in body and "Index of" not in body and "def create_app" not in body
 
 
-def test_the_layout_keeps_htmx_from_running_code_it_is_sent(client):
+def test_the_layout_keeps_htmx_from_running_code_it_is_sent(client, app):
     """ASVS 1.3.2, 3.2.2: htmx is told not to eval (hx-on, js: values) nor to run <script> in
-    swapped content, and may only call the portal's own origin; the CSP would block both anyway."""
+    swapped content, and may only call the portal's own origin; the CSP would block both anyway.
+    Public pages load no script at all; signed-in pages load htmx with these settings."""
     import json
-    html = client.get("/login").get_data(as_text=True)
+    assert "<script" not in client.get("/login").get_data(as_text=True)
+    create_user(app)
+    login(client, "anna@example.lv")
+    page = client.get("/dashboard")
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    assert "htmx" in re.search(r'<script[^>]+src="([^"]+)"', html).group(1)
     config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html).group(1))
     assert config["allowEval"] is False and config["allowScriptTags"] is False
     assert config.get("selfRequestsOnly", True) is True

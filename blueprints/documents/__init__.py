@@ -122,7 +122,7 @@ def show_context(document):
     return {"document": document, "versions": document.versions(), "history": document.history(),
             "comments": document.open_comments(), "package": package,
             "package_files": package.files() if package else [],
-            "signed": document.latest_version("signed"),
+            "signed": document.latest_version("signed"), "signed_container": document.signed_container(),
             "ask_form": AskForm(), "action_form": ActionForm(), "signed_form": SignedContainerForm(),
             "add_form": AddFilesForm(), "invitation": document.pending_invitation()}
 

@@ -6,6 +6,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import login_required
 from peewee import IntegrityError, OperationalError
 
+import models
 import uploads
 from blueprints import (acting_membership, audit, clients_only, go_to_page, poll, render, see_other, signed_in_user,
                         uploading, wants_fragment)
@@ -60,7 +61,9 @@ def rows():
 @bp.route("/documents", methods=["POST"])
 @clients_only()
 def create():
-    """Start a document of a chosen type (status New) and open its form."""
+    """Start a document of a chosen type (status New) and open its form. While one of that
+    type is still open (not signed) the list says so and links to it: a type the client keeps
+    one of is refused, another type is started only when the client confirms ("another")."""
     user = signed_in_user()
     acting_membership("documents")
     membership = acting_membership("submit")
@@ -68,9 +71,31 @@ def create():
     form.set_choices(membership.client.kind)
     if not form.validate_on_submit():
         return render("documents/index.html", status=422, **list_page(membership, form=form))
-    document = Document.start(membership.client, form.doc_type.data, user)
+    doc_type = R.DOCUMENT_TYPES[form.doc_type.data]
+    existing = Document.open_of_type(list_query(membership), doc_type.code).first()
+    refusal = _already_open(doc_type, existing, confirmed=form.another.data == doc_type.code)
+    if refusal is None:
+        try:
+            document = Document.start(membership.client, doc_type.code, user)
+        except TransitionRefused as refused_by_model:  # one open, though not one this user sees
+            refusal = refused_by_model.message
+    if refusal is not None:
+        form.doc_type.errors = list(form.doc_type.errors) + [refusal]
+        return render("documents/index.html", status=422, **list_page(membership, form=form, existing=existing))
     audit("document.created", user=user, document=document.id)
     return go_to_page(url_for("documents.edit", document_id=document.id))
+
+
+def _already_open(doc_type, existing, confirmed):
+    """Why not to start a document of ``doc_type`` now, when one (``existing``) is open: a
+    type the client keeps one of waits until it is signed; another type, until confirmed."""
+    if existing is None or (confirmed and not doc_type.one_open):
+        return None
+    if doc_type.one_open:
+        return _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Continue with it.",
+                 title=doc_type.title, number=existing.id, status=existing.status_label)
+    return _("You already have “%(title)s” Nr. %(number)d (“%(status)s”). Open it, or confirm that you want "
+             "to start another one.", title=doc_type.title, number=existing.id, status=existing.status_label)
 
 
 @bp.route("/documents/<int:document_id>/row")
@@ -155,7 +180,20 @@ def _done(document, message):
 @clients_only()
 def submit(document_id):
     """Submit from the list ("Iesniegt"): the row swaps in place; an incomplete document
-    opens its form with what is missing marked."""
+    opens its form with what is missing marked. A document we asked for information about
+    is never submitted blind from the list: its page opens, with our comments beside the
+    form that submits it again (``resubmit``)."""
+    return _submit(document_id, from_list=True)
+
+
+@bp.route("/documents/<int:document_id>/resubmit", methods=["POST"])
+@clients_only()
+def resubmit(document_id):
+    """"Submit again" on the document's page, beside what we asked for (Information needed)."""
+    return _submit(document_id, from_list=False)
+
+
+def _submit(document_id, from_list):
     document = client_document(document_id, "submit")
     nonce = request.form.get("nonce", "")[:64] or None
     if nonce and document.version_for_nonce(nonce):
@@ -166,6 +204,9 @@ def submit(document_id):
     if not document.may(R.SUBMIT, signed_in_user()):
         return refused(document, _("This cannot be done while the document is “%(status)s”.",
                                     status=document.status_label))
+    if from_list and not R.submits_from_list(document.status):
+        flash(_("Read what we asked for before you submit the document again."), "info")
+        return go_to_page(url_for("documents.show", document_id=document.id, _anchor="comments"))
     if document.completeness_problems():
         flash(_("Fill in everything the document needs before you submit it."), "error")
         return go_to_page(url_for("documents.edit", document_id=document.id, check=1))
@@ -314,9 +355,51 @@ def sign_with_service(document_id):
 @bp.route("/documents/<int:document_id>/files/<int:file_id>")
 @login_required
 def download(document_id, file_id):
-    """A file of a document, only to whom may see the document (staff too)."""
+    """A file of a document, only to whom may see the document (staff too, audited)."""
     document = client_document(document_id)
     if not document.owns_file(file_id):
         abort(404)
     stored = StoredFile.get_by_id(file_id)
+    if signed_in_user().is_staff:  # staff reading a client's files is recorded, as for attachments
+        with models.action():
+            audit("document.file_downloaded", user=signed_in_user(), document=document.id, file=stored.id)
     return uploading.send_stored(stored)
+
+
+@bp.route("/documents/<int:document_id>/versions/<int:number>/files.zip")
+@login_required
+def download_version(document_id, number):
+    """Every file of a version as one zip, named as the version lists them ("līgums.pdf",
+    "līgums (2).pdf"): the signing package, to sign with one's own qualified e-signature
+    (seed 004 §6.4.2.2). Only to whom may see the document; 404 for a version without files."""
+    document = client_document(document_id)
+    version = document.version(number)
+    files = version.files() if version else []
+    if not files:
+        abort(404)
+    if signed_in_user().is_staff:
+        with models.action():
+            audit("document.version_downloaded", user=signed_in_user(), document=document.id, version=version.number)
+    name = (_("%(title)s Nr. %(number)d for signing, version %(version)d", title=document.title,
+              number=document.id, version=version.number) if version.kind == "package"
+            else _("%(title)s Nr. %(number)d, version %(version)d", title=document.title,
+                   number=document.id, version=version.number))
+    return uploading.send_bundle([(f.shown_name, f) for f in files], uploading.download_name(name, "zip"))
+
+
+@bp.route("/documents/<int:document_id>/signed-container")
+@login_required
+def download_signed(document_id):
+    """The signed container (EDOC / ASiC-E) of a signed document, only to whom may see the
+    document (staff too, audited); 404 while there is none."""
+    document = client_document(document_id)
+    container = document.signed_container()
+    if container is None:
+        abort(404)
+    if signed_in_user().is_staff:
+        with models.action():
+            audit("document.signed_container_downloaded", user=signed_in_user(), document=document.id,
+                  file=container.id)
+    name = _("%(title)s Nr. %(number)d, signed package", title=document.title, number=document.id)
+    return uploading.send_stored(container, download_name=uploading.download_name(name, container.extension))
+

@@ -1,11 +1,14 @@
 """The signing service's side: its HMAC-signed callback, and the development service page."""
+import io
 from functools import wraps
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
 
 import adapters
 import models
+import uploads
 from adapters import signing
 from blueprints import clients_only, signed_in_user
 from blueprints.documents import bp, client_document
@@ -103,10 +106,36 @@ def _handle_callback(body, headers):
                for s in payload.get("signers") or [] if isinstance(s, dict) and s.get("name")]
     document = Document.get_by_id(invitation.document_id)
     try:
-        with models.action():
-            document.transition(R.SIGNING_COMPLETED, by=None, invitation=invitation, signers=signers)
+        with uploads.atomic():  # the stored container goes again if the transition is refused
+            container = _signed_container(document, invitation, signers)
+            document.transition(R.SIGNING_COMPLETED, by=None, invitation=invitation, signers=signers,
+                                container=container)
             models.AuditLog.record("document.signing_completed", actor="signing-service",
                                    document=document.id, invitation=invitation.id)
     except TransitionRefused:
         return REFUSED_BY_STATUS, 409
     return SIGNED, 200
+
+
+def _signed_container(document, invitation, signers):
+    """The signed container the service returns for this signing, stored for the signed
+    version (so it can be downloaded as an uploaded one can); None when the service gives
+    none or the document is past signing."""
+    package = invitation.version or document.latest_version("package")
+    if document.status != R.SIGNING or package is None or not signers:
+        return None
+    service = adapters.of(current_app)
+    files = []
+    for f in package.files():
+        with service.storage.open(f.key) as stream:
+            files.append((f.shown_name, stream.read()))
+    data = service.signing.signed_container(files, signers)
+    if data is None:
+        return None
+    upload = FileStorage(io.BytesIO(data), filename=f"Nr. {document.id}.asice")
+    try:
+        return uploads.store_files([upload], R.SIGNED_CONTAINER_POLICY, None, document.client)[0]
+    except uploads.UploadRefused as refusal:  # e.g. above the container's size limit: the files stay
+        current_app.logger.warning("signed container of document %s not kept: %s", document.id,
+                                   "; ".join(str(m) for m in refusal.messages))
+        return None

@@ -164,7 +164,7 @@ def test_signing_through_the_signing_service(page, live_server, person, js):
     expect(page.locator("#signers")).to_contain_text("Anna Liepa")
 
 
-def _document(live, email, status, values=None):
+def _document(live, email, status, values=None, twice=False):
     """A document brought to ``status`` through the model (as tests/test_documents.py does)."""
     import io
 
@@ -187,13 +187,65 @@ def _document(live, email, status, values=None):
             d.transition(R.REQUEST_INFO, by=staff, comments={"amount": "Par daudz.", "general": "Pievienojiet bilanci."})
             return d.id
         d.transition(R.ACCEPT, by=staff)
-        files = uploads.store_files([FileStorage(io.BytesIO(PDF), filename="ligums.pdf")],
-                                    d.type.policy, staff, client)
+        uploaded = [FileStorage(io.BytesIO(PDF), filename="ligums.pdf")]
+        if twice:  # another contract under the same name
+            uploaded.append(FileStorage(io.BytesIO(PDF + b"%2"), filename="ligums.pdf"))
+        files = uploads.store_files(uploaded, d.type.policy, staff, client)
         d.transition(R.PREPARE_PACKAGE, by=staff, files=files)
         if status == R.READY:
             return d.id
         d.transition(R.AGREE, by=user)
         return d.id
+
+
+def test_information_needed_leads_to_what_we_asked_then_submits_again(page, live_server, person, js):
+    """Issue 11: the row has no blind "Iesniegt"; the document's page shows the comments
+    beside "Submit again"."""
+    live_server.create_user(person)
+    document_id = _document(live_server, person.email, R.INFO_NEEDED)
+    sign_in(page, person.email)
+    open_list(page, js)
+    row = page.locator(f"#document-{document_id}-row")
+    expect(row.locator("button[type=submit]")).to_have_count(0)
+    row.locator(f"a[href='/documents/{document_id}']").first.click()
+    page.wait_for_url(f"**/documents/{document_id}")
+    expect(page.locator("#comments")).to_contain_text("Par daudz.")
+    expect(page.locator("#comments #resubmit-document")).to_be_visible()
+    screenshot(page, f"documents-info-needed-{'js' if js else 'nojs'}")
+    page.click("#resubmit-document")
+    page.wait_for_url("**/documents")
+    expect(row_status(page, document_id)).to_have_attribute("data-status", R.PROCESSING)
+
+
+def test_another_loan_application_after_a_warning(page, live_server, person, js):
+    live_server.create_user(person)
+    first = _document(live_server, person.email, R.INFO_NEEDED)
+    sign_in(page, person.email)
+    page.goto("/documents")
+    page.check("input[name=doc_type][value=loan_application]")
+    submit(page, "input[name=doc_type]")
+    expect(page.locator("#error-summary")).to_contain_text(f"Nr. {first}")
+    expect(page.locator(f"#existing-document a[href='/documents/{first}']")).to_be_visible()
+    screenshot(page, f"documents-start-another-{'js' if js else 'nojs'}")
+    page.click("#start-another")
+    page.wait_for_url(re.compile(r".*/documents/\d+/edit$"))
+    assert int(page.url.split("/")[-2]) != first
+
+
+def test_the_package_downloads_whole_with_distinct_names(page, live_server, person, js):
+    import io
+    import zipfile
+    live_server.create_user(person)
+    document_id = _document(live_server, person.email, R.READY, twice=True)
+    sign_in(page, person.email)
+    page.goto(f"/documents/{document_id}")
+    expect(page.locator("#package li")).to_have_text([re.compile(r"^ligums\.pdf"), re.compile(r"^ligums \(2\)\.pdf")])
+    with page.expect_download() as download:
+        page.click("#download-package")
+    name = download.value.suggested_filename
+    assert name.startswith(f"Aizdevuma pieteikums Nr. {document_id} parakstīšanai") and name.endswith(".zip"), name
+    with zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read())) as bundle:
+        assert bundle.namelist() == ["ligums.pdf", "ligums (2).pdf"]
 
 
 def test_document_pages_have_no_axe_violations(axe_page, live_server, person):
@@ -207,6 +259,13 @@ def test_document_pages_have_no_axe_violations(axe_page, live_server, person):
     axe.check("documents-list")
     page.goto(f"/documents/{ids[R.INFO_NEEDED]}/edit")
     axe.check("documents-labot")
+    page.goto(f"/documents/{ids[R.INFO_NEEDED]}")
+    axe.check("documents-info-needed")
+    page.goto("/documents")
+    page.check("input[name=doc_type][value=loan_application]")
+    submit(page, "input[name=doc_type]")
+    expect(page.locator("#start-another")).to_be_visible()
+    axe.check("documents-start-another")
     page.goto(f"/documents/{ids[R.NEW]}/edit")
     page.fill("#purpose", "")
     page.click("#submit-document")
