@@ -254,6 +254,8 @@ def create_app(config=None):
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
                       documents.bp, messages.bp):
         app.register_blueprint(blueprint)
+    from blueprints import main_user
+    app.register_blueprint(main_user.bp)
 
     init_domain(app)
     init_eid(app)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
+from blueprints import main_user
 from blueprints import acting_membership, memberships, render, safe_next, see_other, withheld_memberships
 from blueprints.auth import previous_login
 
@@ -25,7 +26,8 @@ def index():
 def dashboard():
     """Every account the user may act for, private and each company, kept apart (CMP-1)."""
     return render("main/dashboard.html", memberships=memberships(), active=acting_membership(),
-                  previous_login=previous_login(), withheld=withheld_memberships())
+                  previous_login=previous_login(), withheld=withheld_memberships(),
+                  **main_user.dashboard_context())
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])
