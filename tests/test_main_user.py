@@ -46,6 +46,13 @@ def trusted(client, email="liga@example.lv"):
     return client
 
 
+def latvian(app, text):
+    """What a page in Latvian (the default) shows for a lazy string of the domain."""
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale("lv"):
+        return str(text)
+
+
 def sign_out(client):
     assert post_form(client, "/logout", {}, page="/dashboard").status_code == 303
 
@@ -123,7 +130,7 @@ def test_without_sole_signing_rights_in_current_register_data_nothing_changes(ap
     trusted(client)
     r = confirm(client, company, NUMBER)
     assert r.status_code == 422
-    assert str(R.OUTCOMES[outcome]) in r.get_data(as_text=True).replace("&#39;", "'")
+    assert latvian(app, R.OUTCOMES[outcome]) in r.get_data(as_text=True)
     assert membership_of(user, company).role == rules.REGISTRANT
     assert models.Client.get_by_id(company).registration_number is None
     [row] = audit("main_user.register_refused")
