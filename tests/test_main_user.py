@@ -9,6 +9,7 @@ import pytest
 import models
 import rules
 from conftest import create_user, login, post_form, run_jobs
+from test_eid import broker, eid_app  # noqa: F401 (fixtures: the loopback broker and the portal trusting it)
 from fixtures_files import exe, pdf
 from rules import register as R
 
@@ -378,3 +379,34 @@ def test_the_messages_render_in_each_language(app, db, template, channel, langua
     assert "SIA Demo Būve" in text
     if channel == "email":
         assert subject and "Paraksts nav derīgs." in text and "SIA Demo Būve" in html
+
+
+# --- End to end through a real OpenID Connect broker on loopback -----------------------------------
+
+@pytest.fixture
+def eid_client(eid_app):
+    return eid_app.test_client()
+
+
+def test_password_session_signs_in_with_e_identity_on_the_page_and_becomes_main_user(eid_app, eid_client):
+    """The registrant signed in with a password presses the e-identity button on the main-user
+    page, signs in at the broker (the same person: the account's linked identity), comes back to
+    the page, and the register confirms them."""
+    from test_eid import JANIS, choose_at_broker, linked_user, local_path
+    snapshot(eid_app, (NUMBER, "SIA Demo Būve", JANIS, R.ALONE))
+    user = linked_user(eid_app)
+    with eid_app.app_context(), models.db.connection_context():
+        company = models.Client.create(kind="legal", name="")
+        models.Membership.grant(user, company, rules.REGISTRANT)
+    assert login(eid_client, "janis@example.lv").status_code == 303
+    page = f"/companies/{company.id}/main-user"
+    away = post_form(eid_client, f"/eid/test/start?next={page}", {}, page=page)
+    assert away.status_code == 303
+    back = eid_client.get(local_path(choose_at_broker(away.headers["Location"], "janis", False)))
+    assert back.status_code == 303 and back.headers["Location"].endswith(page)
+    html = eid_client.get(page).get_data(as_text=True)
+    assert f'action="/companies/{company.id}/main-user/eid"' in html and 'name="registration_number"' in html
+    assert confirm(eid_client, company.id, NUMBER).status_code == 303
+    with eid_app.app_context(), models.db.connection_context():
+        assert membership_of(user, company.id).role == rules.MAIN
+        assert models.Client.get_by_id(company.id).name == "SIA Demo Būve"  # the register's name, it had none

@@ -98,7 +98,7 @@ def test_a_good_file_reads_every_row_with_its_line():
 
 def test_semicolons_a_byte_order_mark_crlf_and_blank_lines_are_fine():
     text = "\ufeff" + GOOD.replace(",", ";").replace("SIA Bērziņa Darbnīca; filiāle", "SIA Bērziņa Darbnīca")
-    text = text.replace("\n", "\r\n") + "\r\n\r\n"
+    text = text.replace("\n", "\r\n") + "\r\n;;;;\r\n \r\n"
     records = read(text)
     assert len(records) == 3 and all(isinstance(r, R.Entry) for r in records)
 
