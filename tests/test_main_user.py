@@ -9,9 +9,12 @@ import pytest
 import models
 import rules
 from conftest import create_user, login, post_form, run_jobs
-from test_eid import broker, eid_app  # noqa: F401 (fixtures: the loopback broker and the portal trusting it)
+import test_eid
 from fixtures_files import exe, pdf
 from rules import register as R
+
+# The loopback OpenID Connect broker and the portal trusting it (tests/test_eid.py's fixtures).
+broker, eid_app = test_eid.broker, test_eid.eid_app
 
 LIGA = "LV:02027910002"
 OTHER = "LV:03039010003"
