@@ -310,3 +310,14 @@ def test_after_the_secret_is_rotated_the_snapshot_confirms_nobody_until_imported
             assert models.RegisterImport.current() is None
         finally:
             configure(keys=before)
+
+
+def test_the_demo_holds_register_data_to_try_the_remote_flow(app, runner, db):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    snapshot = models.RegisterImport.current()
+    assert snapshot is not None and snapshot.rows == 3 and snapshot.companies == 2
+    with app.app_context():
+        from models.register import code_hash
+        janis = models.RegisterEntry.get(models.RegisterEntry.code_hash == code_hash("LV:01018510001"))
+    assert (janis.registration_number, janis.signing_rights) == ("40003000002", R.ALONE)
+    assert not models.Client.select().where(models.Client.registration_number == "40003000002").exists()
