@@ -41,12 +41,15 @@ def _trusted(user):
 
 
 def dashboard_context():
-    """What the dashboard shows of main-user rights: the companies the user may ask them of,
-    and (in an e-identity session) the companies the register shows them representing."""
+    """What the dashboard shows of main-user rights: the companies the user registered (what
+    happens next), and (in an e-identity session) the companies the register shows them
+    representing."""
     user = signed_in_user()
     if user.is_staff:
         return {}
-    asking = [m for m in memberships() if R.may_ask_for_main_user(m.role, m.client.is_legal)]
+    # The registrant is told what happens next; a colleague (whose company has a main user) is
+    # not nagged, and reaches the page from the register list when the register shows them.
+    asking = [m for m in memberships() if m.role == rules.REGISTRANT]
     return {"asking_memberships": asking,
             "register_companies": companies_of(user) if _trusted(user) else []}
 

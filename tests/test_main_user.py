@@ -85,6 +85,13 @@ def test_registrant_dashboard_says_what_happens_next(app, client, db):
     assert 'id="main-user-by-eid"' in page and 'id="main-user-by-authorisation"' in page
 
 
+def test_a_colleague_is_not_told_to_become_main_user_but_may_ask(app, client, db):
+    user, company = person(app, role="colleague")
+    login(client, "liga@example.lv")
+    assert 'id="main-user-next"' not in client.get("/dashboard").get_data(as_text=True)
+    assert client.get(f"/companies/{company}/main-user").status_code == 200
+
+
 def test_password_session_is_offered_e_identity_instead(app, client, db):
     snapshot(app, (NUMBER, "SIA Demo Būve", LIGA, R.ALONE))
     user, company = person(app)
@@ -413,3 +420,18 @@ def test_password_session_signs_in_with_e_identity_on_the_page_and_becomes_main_
     with eid_app.app_context(), models.db.connection_context():
         assert membership_of(user, company.id).role == rules.MAIN
         assert models.Client.get_by_id(company.id).name == "SIA Demo Būve"  # the register's name, it had none
+
+
+def test_two_files_or_an_over_long_note_are_refused_without_a_500(app, client, db):
+    user, company = person(app)
+    login(client, "liga@example.lv")
+    r = post_form(client, f"/companies/{company}/main-user/authorisation",
+                  {"files": [(io.BytesIO(pdf()), "a.pdf"), (io.BytesIO(pdf()), "b.pdf")]},
+                  page=f"/companies/{company}/main-user", content_type="multipart/form-data")
+    assert r.status_code == 422 and models.MainUserRequest.select().count() == 0
+    assert send_authorisation(client, company).status_code == 303
+    sign_out(client)
+    login(client, staff_user(app).email)
+    request = models.MainUserRequest.get()
+    assert decide(client, request.id, "refuse", "x" * (R.MAX_NOTE + 1)).status_code == 422
+    assert models.MainUserRequest.get_by_id(request.id).status == R.WAITING
