@@ -51,6 +51,13 @@ OUTCOMES = {
     TAKEN: _l("This company already has an account in the cabinet under this registration number: become "
               "its main user from the list of companies the register shows you, on your dashboard."),
 }
+OUTCOME_LABELS = {
+    MAY: _l("signs alone"),
+    NEEDS_STAFF: _l("signs jointly: staff check an authorisation"),
+    NO: _l("no signing rights shown"),
+    STALE: _l("register data missing or out of date"),
+    TAKEN: _l("another client has the registration number"),
+}
 # Register data older than this confirms nothing: representation changes, and the institution
 # imports a fresh snapshot regularly (a day or a week apart).
 MAX_AGE = timedelta(days=45)
