@@ -201,7 +201,10 @@ def staff_request(request_id):
 @bp.route("/staff/main-user-requests/<int:request_id>/file")
 @staff_required("supervisor")
 def staff_file(request_id):
+    """The signed authorisation (staff reading a client's file is recorded, as for documents)."""
     found = _request_or_404(request_id)
+    with models.action():
+        audit("main_user.file_downloaded", user=signed_in_user(), request=found.id, file=found.stored_file_id)
     return uploading.send_stored(models.StoredFile.get_by_id(found.stored_file_id))
 
 

@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "main_user.requested": _l("Main-user rights requested with a signed authorisation"),
     "main_user.granted": _l("Main-user rights granted"),
     "main_user.refused": _l("Main-user rights refused"),
+    "main_user.file_downloaded": _l("Signed authorisation downloaded"),
     "demo.seeded": _l("Demo data loaded"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).

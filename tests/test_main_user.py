@@ -320,6 +320,7 @@ def test_supervisor_grants_and_the_client_is_told(app, client, db, mailbox):
     assert "pilnvara.pdf" in page
     download = client.get(f"/staff/main-user-requests/{request.id}/file")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    assert download.data == pdf() and len(audit("main_user.file_downloaded")) == 1
     assert decide(client, request.id, "grant", "Pārbaudīts.").status_code == 303
     assert membership_of(user, company).role == rules.MAIN
     assert models.MainUserRequest.get_by_id(request.id).status == R.GRANTED
