@@ -1,4 +1,4 @@
-"""Becoming a company's main user (issue 13, seed 000): remotely, when the person signed in with
+"""Becoming a company's main user (CMP-2, CMP-3, STF-7; issue 13, seed 000): remotely, when the person signed in with
 e-identity and the company-register data shows them signing for the company alone; or by
 uploading a signed authorisation that staff (supervisors and above) verify in their queue.
 
@@ -51,7 +51,7 @@ def dashboard_context():
     # not nagged, and reaches the page from the register list when the register shows them.
     asking = [m for m in memberships() if m.role == rules.REGISTRANT]
     return {"asking_memberships": asking,
-            "register_companies": companies_of(user) if _trusted(user) else []}
+            "register_companies": companies_of(user, memberships=memberships()) if _trusted(user) else []}
 
 
 def _show(membership, eid_form=None, upload_form=None, outcome=None, status=200):

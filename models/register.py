@@ -154,10 +154,11 @@ def standing(user, registration_number, now=None):
     return R.decide([r.signing_rights for r in rows], snapshot.imported_at, now or utcnow()), rows
 
 
-def companies_of(user, now=None):
+def companies_of(user, now=None, memberships=None):
     """The companies the register shows the person representing, each as a dict: registration
     number, name, outcome, and the portal's client with that number when there is one (with the
-    user's live membership of it, if any). Empty without a current snapshot or identity."""
+    user's live membership of it, if any: ``memberships`` when the caller read them already).
+    Empty without a current snapshot or identity."""
     snapshot = RegisterImport.current()
     found = _identity_hash(user)
     if snapshot is None or found is None:
@@ -170,7 +171,8 @@ def companies_of(user, now=None):
                                                        "name": row.company_name, "rights": []})
         companies[row.registration_number]["rights"].append(row.signing_rights)
     now = now or utcnow()
-    mine = {m.client.registration_number: m for m in user.memberships_query() if m.client.registration_number}
+    memberships = user.memberships_query() if memberships is None else memberships
+    mine = {m.client.registration_number: m for m in memberships if m.client.registration_number}
     for company in companies.values():
         company["outcome"] = R.decide(company["rights"], snapshot.imported_at, now)
         company["membership"] = mine.get(company["registration_number"])
