@@ -8,6 +8,8 @@ index in clear. The hashes are made under the key current at the import: after t
 rotated the snapshot no longer matches anyone (``RegisterImport.current`` says so) until it is
 imported again, which the institution does regularly anyway.
 """
+import hashlib
+
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 import rules
@@ -67,21 +69,23 @@ class RegisterImport(BaseModel):
         or the new, never a mixture. Exact duplicates are kept once."""
         snapshot = cls.create(source=source[:255], sha256=sha256, skipped=skipped, key_check=key_check())
         RegisterEntry.delete().execute()
-        seen, batch = set(), []
+        seen, batch = set(), []  # a short digest of each row kept: a whole register's rows would not fit
         for entry in entries:
             row = (entry.registration_number, entry.company_name, code_hash(entry.personal_code),
                    entry.role, entry.signing_rights)
-            if row in seen:
+            digest = hashlib.blake2b("\x1f".join(row).encode(), digest_size=16).digest()
+            if digest in seen:
                 continue
-            seen.add(row)
+            seen.add(digest)
             batch.append(row)
             if len(batch) >= INSERT_BATCH:
                 _insert(snapshot, batch)
                 batch = []
         _insert(snapshot, batch)
-        snapshot.rows = len(seen)
-        snapshot.companies = len({row[0] for row in seen})
-        snapshot.persons = len({row[2] for row in seen})
+        rows = RegisterEntry.select()
+        snapshot.rows = rows.count()
+        snapshot.companies = rows.select(fn.COUNT(RegisterEntry.registration_number.distinct())).scalar()
+        snapshot.persons = rows.select(fn.COUNT(RegisterEntry.code_hash.distinct())).scalar()
         snapshot.save()
         return snapshot
 
