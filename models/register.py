@@ -14,7 +14,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Text
 
 import rules
 from models.accounts import Client, Membership, User
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, db, utcnow
 from models.files import StoredFile
 from models.identity import HASH_PURPOSE
 from models.notifications import Notification
@@ -220,6 +220,11 @@ def become_main_user(user, registration_number, membership=None, now=None):
     outcome, rows = standing(user, registration_number, now)
     if outcome != R.MAY:
         raise Refused(outcome)
+    # One at a time (PostgreSQL: the snapshot's row locked until the caller's transaction ends;
+    # SQLite writes one at a time anyway): two clicks, or two people, making the same company a
+    # client at once would otherwise make it twice.
+    if getattr(db.obj, "for_update", False):
+        list(RegisterImport.select(RegisterImport.id).where(RegisterImport.id == rows[0].snapshot_id).for_update())
     holder = (Client.select().where(Client.kind == rules.LEGAL, Client.registration_number == registration_number)
               .order_by(Client.id).first())
     if membership is not None:

@@ -436,3 +436,39 @@ def test_two_files_or_an_over_long_note_are_refused_without_a_500(app, client, d
     request = models.MainUserRequest.get()
     assert decide(client, request.id, "refuse", "x" * (R.MAX_NOTE + 1)).status_code == 422
     assert models.MainUserRequest.get_by_id(request.id).status == R.WAITING
+
+
+@pytest.mark.postgres
+def test_two_board_members_making_the_same_company_a_client_at_once_make_it_once(app, db, monkeypatch):
+    """Both sign alone for a company the portal does not know, and press at the same moment:
+    one client, both its main users (SQLite writes one at a time; PostgreSQL locks the snapshot)."""
+    import threading
+    import time
+    from models.register import become_main_user
+    snapshot(app, (NEW_NUMBER, "SIA Bērziņa Darbnīca", LIGA, R.ALONE),
+             (NEW_NUMBER, "SIA Bērziņa Darbnīca", OTHER, R.ALONE))
+    liga, _ = person(app, kind="natural", role="self")
+    other, _ = person(app, email="other@example.lv", phone="+37121111113", code=OTHER, kind="natural", role="self")
+    grant = models.Membership.grant.__func__
+
+    def slow_grant(cls, *args, **kwargs):  # the company made, the transaction still open a while
+        made = grant(cls, *args, **kwargs)
+        time.sleep(0.4)
+        return made
+    monkeypatch.setattr(models.Membership, "grant", classmethod(slow_grant))
+    errors = []
+
+    def press(user):
+        try:
+            with app.app_context(), models.db.connection_context(), models.action():
+                become_main_user(user, NEW_NUMBER)
+        except Exception as error:  # reported below, not lost in the thread
+            errors.append(error)
+    threads = [threading.Thread(target=press, args=(u,)) for u in (liga, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    [company] = models.Client.select().where(models.Client.registration_number == NEW_NUMBER)
+    assert membership_of(liga, company.id).role == membership_of(other, company.id).role == rules.MAIN
