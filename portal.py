@@ -4,7 +4,7 @@
 ``PORTAL_ENV=development``; production refuses to start with a development backend or
 demo data), binds the extensions, registers one blueprint per area, adds the security
 headers every response carries, and the CLI commands ``init-db``, ``seed-demo``,
-``create-staff``, ``sweep`` and ``sweep-storage``.
+``create-staff``, ``import-register``, ``sweep`` and ``sweep-storage``.
 """
 import hashlib
 import os
@@ -263,6 +263,8 @@ def create_app(config=None):
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
                       documents.bp, messages.bp):
         app.register_blueprint(blueprint)
+    from blueprints import main_user
+    app.register_blueprint(main_user.bp)
 
     init_domain(app)
     init_eid(app)
@@ -700,6 +702,15 @@ def register_cli(app):
             models.AuditLog.record("staff.created", user=user, actor="cli", role=role)
         click.echo(f"Staff user {email_n} ({role}) created.")
 
+    @app.cli.command("import-register")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--source", default="", help="Where the data comes from (default: the file's name).")
+    @click.option("--skip-invalid", is_flag=True,
+                  help="Import the valid rows even when some are invalid (they are listed and left out).")
+    def import_register_command(path, source, skip_invalid):
+        """Replace the company-register representation data with a CSV snapshot (issue 13)."""
+        import_register(path, source or os.path.basename(path), skip_invalid)
+
     @app.cli.command("sweep")
     def sweep_command():
         """Re-queue unsent notifications and clear stale registration state."""
@@ -724,6 +735,53 @@ def register_cli(app):
         click.echo(f"{verb} {done['blobs']} unreferenced file(s) ({done['blob_bytes']} bytes) and "
                    f"{done['unfinished']} unfinished upload(s) ({done['unfinished_bytes']} bytes); "
                    f"kept {done['kept']}.")
+
+
+PROBLEMS_SHOWN = 100
+
+
+def import_register(path, source, skip_invalid):
+    """``flask import-register``: read the file once to check every row (nothing is written
+    when one is invalid, unless ``skip_invalid``), then again inside one transaction that
+    replaces the snapshot in force; the file must not change in between."""
+    from models.register import RegisterImport, file_lines
+    from rules import register as R
+    checked, problems, valid = hashlib.sha256(), [], 0
+    try:
+        for record in R.read(file_lines(path, checked)):
+            if isinstance(record, R.Entry):
+                valid += 1
+            else:
+                problems.extend(record)
+    except R.FileRefused as refused:
+        raise click.ClickException(f"{path}: {refused.message}. Nothing was imported.") from None
+    for problem in problems[:PROBLEMS_SHOWN]:
+        click.echo(f"{path}: {problem}", err=True)
+    if len(problems) > PROBLEMS_SHOWN:
+        click.echo(f"{path}: … and {len(problems) - PROBLEMS_SHOWN} more problem(s)", err=True)
+    bad_lines = len({p.line for p in problems})
+    if problems and not skip_invalid:
+        raise click.ClickException(f"{bad_lines} invalid row(s): nothing was imported (the register data in "
+                                   "force is unchanged). Correct them, or use --skip-invalid to leave them out.")
+    if not valid:
+        raise click.ClickException("The file has no valid rows: nothing was imported.")
+    stored = hashlib.sha256()
+    with models.db.connection_context():
+        previous = RegisterImport.newest()
+        with models.action():
+            entries = (r for r in R.read(file_lines(path, stored)) if isinstance(r, R.Entry))
+            snapshot = RegisterImport.replace(entries, source, checked.hexdigest(), skipped=bad_lines)
+            if stored.hexdigest() != checked.hexdigest():
+                raise click.ClickException("The file changed while it was imported: nothing was imported.")
+            models.AuditLog.record("register.imported", actor="cli", source=snapshot.source,
+                                   sha256=snapshot.sha256, rows=snapshot.rows, companies=snapshot.companies,
+                                   persons=snapshot.persons, skipped=bad_lines)
+    replaced = (f"replaced the snapshot of {previous.imported_at:%d.%m.%Y %H:%M} UTC ({previous.rows} row(s))"
+                if previous else "the first snapshot")
+    click.echo(f"Imported {snapshot.rows} row(s) for {snapshot.companies} company(ies) and {snapshot.persons} "
+               f"person(s) from {snapshot.source} (sha256 {snapshot.sha256[:12]}…) at "
+               f"{snapshot.imported_at:%d.%m.%Y %H:%M} UTC; {replaced}."
+               + (f" Left out {bad_lines} invalid row(s)." if bad_lines else ""))
 
 
 def migrate_database():

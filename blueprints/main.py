@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
-from blueprints import (HEADER_PARTS, acting_membership, memberships, render, safe_next, scoped, see_other,
-                        signed_in_user, withheld_memberships)
+from blueprints import (HEADER_PARTS, acting_membership, main_user, memberships, render, safe_next, scoped,
+                        see_other, signed_in_user, withheld_memberships)
 from blueprints.auth import previous_login
 from blueprints.messages import unread_total
 from models import dashboard as summaries
@@ -46,6 +46,7 @@ def dashboard():
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))
+    context.update(main_user.dashboard_context())  # main-user rights: what happens next, the register
     return render("main/dashboard.html", **context)
 
 

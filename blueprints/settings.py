@@ -6,7 +6,7 @@ from peewee import IntegrityError
 
 import models
 import rules
-from blueprints import audit, go_to_page, render, render_form, see_other, signed_in_user, throttling
+from blueprints import audit, go_to_page, render, render_form, see_other, signed_in_user, stepup, throttling
 from blueprints.auth import renew_session
 from blueprints.extensions import limiter
 from forms.settings import CONTACT_FORMS, ContactCodeForm, ProfileForm
@@ -47,10 +47,11 @@ CONTACT_BUDGETS = (budgets.CONTACT_CHANGE_PER_SOURCE, budgets.CONTACT_CHANGE_PER
 
 
 def requires_fresh_auth(user):
-    """The one hook for a stronger check before a contact change (issue 12: a fresh sign-in
-    with national e-identity). Returns the response that sends the user to that check, or None
-    when the current password suffices — today always None."""
-    return None
+    """The one hook for a stronger check before a contact change (issue 12): the step-up — a
+    sign-in, or a confirmation by password or e-identity, within the last few minutes
+    (``rules.identity.STEP_UP_WINDOW``). Returns the redirect to ``/signin/confirm`` (and back
+    here), or None when the session is fresh enough."""
+    return stepup.confirm_first()
 
 
 def contact_details(user):

@@ -45,10 +45,16 @@ def fresh_sign_in_required(view):
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not signed_in_recently():
-            return redirect(url_for("stepup.confirm", next=_back()), code=303)
-        return view(*args, **kwargs)
+        return confirm_first() or view(*args, **kwargs)
     return wrapped
+
+
+def confirm_first():
+    """None for a session that signed in (or confirmed) within the step-up window; else the
+    redirect that sends it to confirm first, and back (``fresh_sign_in_required`` as a call)."""
+    if signed_in_recently():
+        return None
+    return redirect(url_for("stepup.confirm", next=_back()), code=303)
 
 
 def _back():

@@ -26,7 +26,8 @@ from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode  # noqa: F401
+from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, RegisterImport  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
-              *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS]
+              *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS]

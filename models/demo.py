@@ -61,10 +61,29 @@ def seed():
             if demo_person["account"]:
                 models.StatedPersonalCode.state(users[demo_person["account"]],
                                                 personal_code_from_claim(demo_person["personal_code"], ETSI))
+        _demo_register()
         _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
         _demo_documents(users, person, company)
         models.AuditLog.record("demo.seeded", actor="cli")
     return True
+
+
+# The company-register data of the demo (what ``flask import-register`` loads from the institution's
+# file): Līga signs alone for SIA Demo Būve, Pēteris jointly; Jānis signs alone for a company the
+# portal does not know yet, so his e-identity sign-in offers to make him its main user.
+REGISTER = [
+    ("40003000001", "SIA Demo Būve", "PNOLV-020279-10002", "valdes locekle", "alone"),
+    ("40003000001", "SIA Demo Būve", "PNOLV-030390-10003", "valdes loceklis", "jointly"),
+    ("40003000002", "SIA Bērziņa Darbnīca", "PNOLV-010185-10001", "valdes priekšsēdētājs", "alone"),
+]
+
+
+def _demo_register():
+    from models.register import RegisterImport
+    from rules import register as R
+    entries = [R.Entry(line, number, name, R.personal_code(code), role, rights)
+               for line, (number, name, code, role, rights) in enumerate(REGISTER, start=2)]
+    RegisterImport.replace(entries, "demo", "0" * 64)
 
 
 def _demo_thread(client, author, staff):

@@ -4,6 +4,7 @@ JSON. The codes themselves stay in the log (and in its filter); an unknown one i
 """
 from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
+from rules import register
 from rules.i18n import _l
 
 ACTION_LABELS = {
@@ -43,6 +44,13 @@ ACTION_LABELS = {
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
     "staff.created": _l("Staff user created"),
+    "register.imported": _l("Company-register data imported"),
+    "main_user.confirmed_by_register": _l("Became main user: confirmed by the company register"),
+    "main_user.register_refused": _l("Becoming main user refused: the company register does not confirm it"),
+    "main_user.requested": _l("Main-user rights requested with a signed authorisation"),
+    "main_user.granted": _l("Main-user rights granted"),
+    "main_user.refused": _l("Main-user rights refused"),
+    "main_user.file_downloaded": _l("Signed authorisation downloaded"),
     "demo.seeded": _l("Demo data loaded"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
@@ -119,6 +127,16 @@ DETAILS = {
     "acr": (_l("Assurance level"), None),
     "method": (_l("Method"), {"password": _l("password"), "eid": _l("e-identity")}),
     "amr": (_l("Authentication methods"), None),
+    "client": (_l("Client"), _number),
+    "client_user": (_l("Client user"), _number),
+    "request": (_l("Request"), _number),
+    "registration_number": (_l("Registration number"), None),
+    "outcome": (_l("Register says"), register.OUTCOME_LABELS),
+    "source": (_l("Source"), None),
+    "rows": (_l("Rows"), None),
+    "companies": (_l("Companies"), None),
+    "persons": (_l("Persons"), None),
+    "skipped": (_l("Invalid rows left out"), None),
 }
 
 

@@ -52,6 +52,8 @@ SUBJECTS = {
     "document_signed": lambda: _("Your documents are signed"),
     "message_reply": lambda: _("A new reply in your client cabinet"),
     "message_received": lambda: _("We have received your message"),
+    "main_user_granted": lambda: _("You are now the company's main user"),
+    "main_user_refused": lambda: _("Your request for main-user rights was refused"),
 }
 
 

@@ -9,6 +9,7 @@ import rules
 from blueprints.throttling import DEVICE_COOKIE
 from conftest import PASSWORD, create_user, last_sms_code, login, post_form, run_jobs, sms_to
 from rules import throttle as budgets
+from rules.identity import STEP_UP_WINDOW
 
 EMAIL, PHONE = "anna@example.lv", "+37121111111"
 NEW_EMAIL, NEW_PHONE = "anna.liepa@example.lv", "+37122222222"
@@ -394,15 +395,35 @@ def test_with_htmx_the_steps_swap_fragments_and_the_end_is_a_whole_page(app, sig
     assert models.User.get_by_id(user.id).email == NEW_EMAIL
 
 
-def test_requires_fresh_auth_is_the_one_hook_for_a_stronger_check(app, signed_in, db, monkeypatch):
-    """Issue 12 will send the user to a fresh e-identity sign-in here; today the password suffices."""
-    from flask import redirect
+def make_stale(client, minutes=10):
+    """The session signed in ``minutes`` ago (beyond the step-up window), active a moment ago."""
+    import time
+    with client.session_transaction() as session:
+        session["login_at"] = session["authenticated_at"] = time.time() - minutes * 60
+        session["seen_at"] = time.time()
 
-    import blueprints.settings as settings
-    monkeypatch.setattr(settings, "requires_fresh_auth", lambda user: redirect("/step-up"))
-    r = ask_email(signed_in)
-    assert r.status_code == 302 and r.headers["Location"].endswith("/step-up")
-    assert models.ContactChange.select().count() == 0
+
+def test_a_contact_change_needs_a_fresh_sign_in(app, signed_in, db):
+    """Issue 12's step-up: a session that signed in longer ago than the window is sent to
+    confirm (password or e-identity) first, and changes nothing meanwhile."""
+    make_stale(signed_in)
+    page = signed_in.get("/settings/contact/email")
+    assert page.status_code == 303 and page.headers["Location"].endswith("/signin/confirm?next=/settings/contact/email")
+    r = ask_email(signed_in, headers={"Referer": "http://localhost/settings/contact/email"})
+    assert r.status_code == 303 and "/signin/confirm?next=/settings/contact/email" in r.headers["Location"]
+    r = ask_phone(signed_in)
+    assert r.status_code == 303 and "/signin/confirm" in r.headers["Location"]
+    assert models.ContactChange.select().count() == 0 and notifications() == []
+    confirmed = post_form(signed_in, "/signin/confirm?next=/settings/contact/email", {"password": PASSWORD})
+    assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/settings/contact/email"
+    assert ask_email(signed_in).status_code == 303
+    assert models.ContactChange.select().count() == 1
+
+
+def test_a_session_within_the_step_up_window_goes_straight_on(app, signed_in, db):
+    make_stale(signed_in, minutes=STEP_UP_WINDOW.total_seconds() / 60 - 1)
+    assert signed_in.get("/settings/contact/phone").status_code == 200
+    assert ask_email(signed_in).status_code == 303
 
 
 # --- The domain, without a request ----------------------------------------------------------
