@@ -2,7 +2,7 @@
 "Ienāca portālā" and "Dokuments: Nr. 12; Statuss: Apstrādē" instead of ``login.success`` and
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
-from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, throttle
+from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, throttle
 from rules import documents as R
 from rules.i18n import _l
 
@@ -35,6 +35,13 @@ ACTION_LABELS = {
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
     "staff.created": _l("Staff user created"),
+    "company.invitation_sent": _l("Colleague invited"),
+    "company.invitation_resent": _l("Invitation sent again"),
+    "company.invitation_cancelled": _l("Invitation cancelled"),
+    "company.invitation_accepted": _l("Invitation accepted"),
+    "company.rights_changed": _l("User's rights changed"),
+    "company.main_user_demoted": _l("Main user made a colleague"),
+    "company.access_revoked": _l("User's access revoked"),
     "demo.seeded": _l("Demo data loaded"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
@@ -60,7 +67,10 @@ LIMIT_LABELS = {
     throttle.CONTACT_CHANGE_PER_ACCOUNT.name: _l("e-mail or phone changes of one account from unknown browsers"),
     throttle.CONTACT_CHANGE_PER_DEVICE.name: _l("e-mail or phone changes from one known browser"),
     throttle.CONTACT_CHANGE_MESSAGES_PER_TARGET.name: _l("codes for a new e-mail or phone to one address or number"),
+    throttle.INVITATIONS_PER_COMPANY.name: _l("invitations of one company"),
+    throttle.INVITATION_MESSAGES_PER_TARGET.name: _l("invitations to one address or number"),
 }
+RIGHT_LABELS = {p: PERMISSION_LABELS[p] for p in PERMISSIONS}
 
 
 def _number(value):
@@ -93,6 +103,10 @@ DETAILS = {
     "template": (_l("Notification type"), None),  # labelled by the caller (the subjects are the jobs')
     "problems": (_l("Reasons"), None),
     "refused_signers": (_l("Refused signers"), _signers),
+    "member": (_l("User"), None),
+    "invited": (_l("Invited"), None),
+    "rights": (_l("Rights"), RIGHT_LABELS),
+    "own_items_only": (_l("Own items only"), None),
 }
 
 

@@ -50,6 +50,7 @@ SUBJECTS = {
     "document_signed": lambda: _("Your documents are signed"),
     "message_reply": lambda: _("A new reply in your client cabinet"),
     "message_received": lambda: _("We have received your message"),
+    "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
 }
 
 
