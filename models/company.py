@@ -112,7 +112,7 @@ class Invitation(BaseModel):
     @classmethod
     def find(cls, token):
         """The invitation a token names (in any state), or None."""
-        if not token or len(token) > 200:
+        if not isinstance(token, str) or not token or len(token) > 200:
             return None
         return (cls.select(cls, Client).join(Client)
                 .where(cls.token_hash == token_hash(token)).first())
