@@ -229,6 +229,7 @@ def test_rights_that_make_no_sense_are_refused_with_messages(app, alfa):
     assert m.can_messages and m.own_items_only and not m.can_manage_users  # unchanged
 
 
+@pytest.mark.postgres
 def test_the_last_main_user_cannot_revoke_or_demote_themself(app, alfa):
     client = signed_in(app, "anna@example.lv")
     base = f"/companies/{alfa['company']}/users/{alfa['anna_m']}"
@@ -255,6 +256,7 @@ def test_revoking_needs_the_tick(app, alfa):
     assert membership(app, alfa["ilze_m"]).revoked_at is None
 
 
+@pytest.mark.postgres
 def test_revocation_takes_effect_on_the_colleagues_open_session(app, alfa):
     with app.app_context(), models.db.connection_context():
         document = Document.create(client=alfa["company"], created_by=alfa["ilze"], doc_type="company_documents")
@@ -450,6 +452,7 @@ def test_invitations_are_rate_limited_per_company(app, alfa, monkeypatch):
 
 # --- Activity ---------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_the_company_activity_by_person_a_page_at_a_time(app, alfa):
     _bob, beta, _m = make_company(app, "bob@example.lv", "+37123333333", "Beta SIA")
     with app.app_context(), models.db.connection_context():
@@ -492,3 +495,22 @@ def test_hostile_input_never_gives_a_500(app, alfa):
     with visitor.session_transaction() as session:
         session["invitation"] = {"not": "a string"}
     assert visitor.get("/invitations").status_code == 404
+
+
+@pytest.mark.postgres
+def test_two_acceptances_at_once_use_the_token_once(app, alfa):
+    """Both requests loaded the pending invitation before either accepted (a race): the
+    conditional update lets one through; the other finds it used and grants nothing."""
+    _jana = add_user(app, alfa["company"], "jana@example.lv", "+37125555555")  # only for the account
+    invitation, token = _issued(app, alfa["company"])
+    with app.app_context(), models.db.connection_context():
+        models.Membership.update(revoked_at=models.utcnow()).where(models.Membership.id == _jana[1]).execute()
+        first, second = Invitation.find(token), Invitation.find(token)
+        jana = models.User.get_by_id(_jana[0])
+        maris = models.User.create(email="maris@example.lv", phone="+37126666666", password_hash="x")
+        with models.action():
+            assert first.accept(jana) == "accepted"
+        with models.action():
+            assert second.accept(maris) == "used"
+        assert models.Membership.get_by_id(_jana[1]).revoked_at is None  # a revoked membership comes back
+        assert not models.Membership.select().where(models.Membership.user == maris).exists()
