@@ -1,4 +1,4 @@
-"""A company's users (CMP-2, CMP-3, CMP-5): the main user lists them, changes a colleague's
+"""A company's users (CMP-5, CMP-6, CMP-11): the main user lists them, changes a colleague's
 rights, revokes access, invites colleagues (by e-mail and/or SMS, a single-use link valid seven
 days), and reads the company's activity; the invitee accepts the invitation.
 
@@ -23,6 +23,7 @@ from models.audit import AuditLog
 from models.company import Invitation
 from models.paging import Keyset
 from rules import audit as audit_words, company as R, throttle as budgets
+from rules.access import grant_of, reaches
 
 bp = Blueprint("company", __name__)
 
@@ -39,8 +40,11 @@ COLLEAGUE_DEFAULTS = SimpleNamespace(**{k if k == "own_items_only" else f"can_{k
 def managed_company(client_id):
     """The signed-in user's membership of this company when it lets them manage its users;
     otherwise 404 (a colleague, another company, a revoked membership, a private account)."""
-    found = next((m for m in memberships() if m.client_id == client_id), None)
-    if found is None or not found.client.is_legal or not R.manages(R.member_of(found), client_id):
+    mine = memberships()
+    if not reaches([grant_of(m) for m in mine], "manage_users", client_id, None, signed_in_user().id):
+        abort(404)
+    found = next(m for m in mine if m.client_id == client_id)
+    if not found.client.is_legal:
         abort(404)
     return found
 

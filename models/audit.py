@@ -16,7 +16,7 @@ class AuditLog(BaseModel):
     user_agent = CharField(default="")
     details = JSONField()
     # The company (or private client) the action concerned, when it concerned one: a main user
-    # reads the company's activity from these rows (CMP-5).
+    # reads the company's activity from these rows (CMP-11).
     client = ForeignKeyField(Client, null=True, backref="+", on_delete="SET NULL")
 
     class Meta:

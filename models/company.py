@@ -1,5 +1,5 @@
 """A company's users: invitations, and the changes a main user makes to colleagues' access
-(CMP-2, CMP-3). The rules (who may manage whom) are ``rules.company``; every change here runs
+(CMP-5, CMP-6). The rules (who may manage whom) are ``rules.company``; every change here runs
 inside the caller's ``models.action()``."""
 import hashlib
 import secrets

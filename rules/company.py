@@ -1,4 +1,4 @@
-"""Who may manage whom in a company (CMP-2, CMP-3): plain data and pure functions.
+"""Who may manage whom in a company (CMP-5, CMP-6): plain data and pure functions.
 
 A company's **main users** are the memberships holding the ``manage_users`` right; only they
 manage the company's users. A main user edits a colleague's rights (documents: see, submit;

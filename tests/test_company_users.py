@@ -153,8 +153,12 @@ def test_main_user_sees_the_users_with_rights_and_the_reminder(app, alfa):
     assert f'href="/companies/{alfa["company"]}/users"' in dashboard
 
 
-def test_a_colleague_gets_404_everywhere_and_no_link(app, alfa):
-    client = signed_in(app, "ilze@example.lv")
+@pytest.mark.parametrize("who", ["ilze@example.lv", "peteris@example.lv"])
+def test_a_colleague_gets_404_everywhere_and_no_link(app, alfa, who):
+    # Ilze: the colleague's defaults (own items only); Pēteris: every other right, the whole company.
+    add_user(app, alfa["company"], "peteris@example.lv", "+37127777777", own_items_only=False, finance=True,
+             services=True)
+    client = signed_in(app, who)
     company = alfa["company"]
     for url in (users_url(company), f"/companies/{company}/history", f"/companies/{company}/invitations/new",
                 f"/companies/{company}/users/{alfa['ilze_m']}", f"/companies/{company}/users/{alfa['anna_m']}"):
@@ -482,7 +486,7 @@ def test_hostile_input_never_gives_a_500(app, alfa):
     company = alfa["company"]
     for url in (f"/companies/{company}/history?person=%00&before=9" + "9" * 80, f"/companies/{company}/history?person=-1",
                 f"/companies/{company}/users?before=abc&after=%ff", f"/companies/{company}/users/99999999999999",
-                f"/companies/99999999999999/users", "/invitations/" + "x" * 5000, "/invitations/%00%ff",
+                "/companies/99999999999999/users", "/invitations/" + "x" * 5000, "/invitations/%00%ff",
                 "/invitations"):
         assert client.get(url).status_code in (200, 303, 404, 410), url
     long = "ž" * 5000
