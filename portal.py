@@ -8,6 +8,7 @@ headers every response carries, and the CLI commands ``init-db``, ``seed-demo``,
 """
 import hashlib
 import os
+import re
 import secrets
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -36,7 +37,7 @@ from adapters import redis_guard
 from blueprints.extensions import babel, compress, csrf, htmx, limiter, login_manager, retry_minutes
 from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
-from rules import outbox
+from rules import outbox, status as status_rules
 from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
@@ -46,6 +47,7 @@ from uploads import format_size
 BASE_DIR = Path(__file__).resolve().parent
 
 PRODUCTION, DEVELOPMENT = "production", "development"
+DEVELOPMENT_SUPPORT_PHONE = "+371 6000 0000"  # made up: a real deployment sets SUPPORT_PHONE
 
 
 class ConfigurationRefused(RuntimeError):
@@ -98,6 +100,10 @@ def default_config(instance_path):
         "RQ_QUEUE": env("RQ_QUEUE", "kabinets"),
         # Links in e-mails; unset, the port the Procfile's web process listens on (make run PORT=…).
         "BASE_URL": env("BASE_URL") or f"http://127.0.0.1:{env('WEB_PORT') or 5000}",
+        # The institution's support phone, shown beside the support hours as a tel: link (as
+        # written here, e.g. "+371 6777 4118"). Unset: a made-up number in development, none
+        # shown in production.
+        "SUPPORT_PHONE": env("SUPPORT_PHONE"),
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
@@ -177,6 +183,8 @@ def settle_environment(config, instance_path):
         config["SECRET_KEY"] = _development_secret(instance_path)
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = production
+    if config.get("SUPPORT_PHONE") is None:
+        config["SUPPORT_PHONE"] = "" if production else DEVELOPMENT_SUPPORT_PHONE
 
 
 def refuse_development_parts(app):
@@ -484,7 +492,8 @@ def register_template_helpers(app):
     @app.context_processor
     def _globals():
         from blueprints import wants_fragment
-        context = {"static_url": static_url, "LANGUAGES": rules.LANGUAGES, "rules": rules}
+        context = {"static_url": static_url, "LANGUAGES": rules.LANGUAGES, "rules": rules,
+                   "support_phone": app.config.get("SUPPORT_PHONE") or ""}
         if has_request_context():  # e-mails are rendered by jobs, outside any request
             context.update(current_locale=select_locale(), wants_fragment=wants_fragment())
         return context
@@ -519,7 +528,15 @@ def register_template_helpers(app):
         except (InvalidOperation, ValueError):
             return value
 
+    @app.template_filter("tel")
+    def _tel(number):
+        """A phone number as written ("+371 6777 4118") as a tel: URI ("tel:+37167774118")."""
+        return "tel:" + re.sub(r"[^0-9+]", "", str(number or ""))
+
     app.add_template_filter(format_size, "filesize")  # "15 B", "1,5 KB", "20 MB"
+    # A status pill's class comes from its meaning (rules.status), never from the template.
+    app.add_template_global(status_rules.css_class, "status_class")
+    app.add_template_global(status_rules.thread_status, "thread_status")
 
     @app.template_filter("mask")
     def _mask(target, channel):

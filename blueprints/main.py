@@ -5,8 +5,13 @@ from flask_login import current_user, login_required
 import models
 import rules
 import tasks
-from blueprints import acting_membership, memberships, render, safe_next, see_other
+from blueprints import acting_membership, memberships, render, safe_next, scoped, see_other, signed_in_user
 from blueprints.auth import previous_login
+from blueprints.messages import unread_total
+from models import dashboard as summaries
+from models.documents import Document
+from models.messages import Thread
+from rules import documents as R
 
 
 bp = Blueprint("main", __name__)
@@ -23,9 +28,23 @@ def index():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    """Every account the user may act for, private and each company, kept apart (CMP-1)."""
-    return render("main/dashboard.html", memberships=memberships(), active=acting_membership(),
-                  previous_login=previous_login())
+    """What to do next: first what waits for the person (documents to correct, continue, agree
+    to or sign; unread replies), then what waits for us and when it is due, then the accounts
+    (CMP-1) and contact details. Staff: their queues in numbers. Counts and a few newest rows
+    of what the acting account's rights show (``models.dashboard``), whatever the row count."""
+    user = signed_in_user()
+    active = acting_membership()
+    context = {"memberships": memberships(), "active": active, "previous_login": previous_login(),
+               "documents": None, "threads": None, "staff": None, "now": models.utcnow(), "R": R}
+    if user.is_staff:
+        context["staff"] = summaries.staff(now=context["now"])
+    elif active is not None:
+        if active.allows("documents"):
+            context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))
+        if active.allows("messages"):
+            context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
+                                                   now=context["now"], unread_total=unread_total(active))
+    return render("main/dashboard.html", **context)
 
 
 @bp.route("/accounts/<int:client_id>", methods=["POST"])

@@ -223,9 +223,14 @@ def _messages_link():
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
-    count = kept_unread_total(user, membership.client_id, lambda: _client_threads(membership),
-                              variant="own" if membership.own_items_only else "all")
-    return {"messages_link": (url_for("messages.index"), count)}
+    return {"messages_link": (url_for("messages.index"), unread_total(membership))}
+
+
+def unread_total(membership):
+    """Unread messages for the signed-in user in the account's threads (the header's count,
+    kept in Redis while nothing it counts changed: ``kept_unread_total``)."""
+    return kept_unread_total(signed_in_user(), membership.client_id, lambda: _client_threads(membership),
+                             variant="own" if membership.own_items_only else "all")
 
 
 HEADER_PARTS.append(_messages_link)

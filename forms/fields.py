@@ -2,7 +2,7 @@
 from flask import current_app
 import wtforms.widgets
 import wtforms.widgets.core
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_translations, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import PasswordField, SelectField, StringField
@@ -39,12 +39,47 @@ for _widget in (wtforms.widgets.core.Input, wtforms.widgets.core.Button):
     _widget.html_params = staticmethod(html_params)
 
 
+class PortalTranslations:
+    """WTForms' own messages (a choice that is not offered, a length past a limit the input
+    does not set) in the visitor's language, from the portal's catalogue: WTForms ships no
+    Latvian, so Flask-WTF's translations showed them in English."""
+
+    def gettext(self, string):
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return get_translations().ungettext(singular, plural, n)
+
+
+PORTAL_TRANSLATIONS = PortalTranslations()
+
+
+def _wtforms_messages():
+    """Never called: marks the WTForms messages a request can still meet, so that ``make
+    update-messages`` keeps them in the catalogue (WTForms formats them itself afterwards)."""
+    return (_l("Not a valid choice."), _l("Invalid Choice: could not coerce."),
+            _l("Invalid choice(s): one or more data inputs could not be coerced."),
+            _l("This field is required."), _l("Not a valid integer value."), _l("Invalid input."),
+            _l("Field must be between %(min)d and %(max)d characters long."),
+            ngettext("Field must be at least %(min)d character long.",
+                     "Field must be at least %(min)d characters long.", 1),
+            ngettext("Field cannot be longer than %(max)d character.",
+                     "Field cannot be longer than %(max)d characters.", 1),
+            ngettext("Field must be exactly %(max)d character long.",
+                     "Field must be exactly %(max)d characters long.", 1),
+            ngettext("'%(value)s' is not a valid choice for this field.",
+                     "'%(value)s' are not valid choices for this field.", 1))
+
+
 class PortalForm(FlaskForm):
     """Every form of the portal. Text typed into any text field (subjects, message bodies,
     questionnaire answers, notes, names) loses its bidirectional controls before a view sees
-    it; passwords are taken as typed."""
+    it; passwords are taken as typed. WTForms' own messages come from the portal's catalogue."""
 
     class Meta:
+        def get_translations(self, form):
+            return PORTAL_TRANSLATIONS
+
         def bind_field(self, form, unbound_field, options):
             field_class = unbound_field.field_class
             if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
@@ -112,10 +147,12 @@ def new_password_fields(label=None):
     return password, confirm
 
 
-def code_field(label):
+def code_field(label, missing=None, wrong_length=None):
+    """A 6-digit code. A form with two codes names each in its messages, which the error
+    summary shows without the label."""
     return StringField(label, validators=[
-        DataRequired(_l("Enter the code.")),
-        Length(min=6, max=6, message=_l("The code has 6 digits."))],
+        DataRequired(missing or _l("Enter the code.")),
+        Length(min=6, max=6, message=wrong_length or _l("The code has 6 digits."))],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
                    "pattern": "[0-9]{6}", "maxlength": 6})
 

@@ -67,5 +67,7 @@ class ContactForm(PortalForm):
 
 
 class ConfirmForm(PortalForm):
-    email_code = code_field(_l("Code from the e-mail"))
-    sms_code = code_field(_l("Code from the SMS"))
+    email_code = code_field(_l("Code from the e-mail"), _l("Enter the code from the e-mail."),
+                            _l("The code from the e-mail has 6 digits."))
+    sms_code = code_field(_l("Code from the SMS"), _l("Enter the code from the SMS."),
+                          _l("The code from the SMS has 6 digits."))

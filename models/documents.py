@@ -372,7 +372,7 @@ class Document(BaseModel):
         values = self.values if values is None else values
         for f in self.type.fields:
             if f.required and not str(values.get(f.name, "") or "").strip():
-                problems[f.name] = [_l("Fill in this field.")]
+                problems[f.name] = [_l("Answer “%(question)s”.", question=f.label)]
         if self.type.needs_files and not adding_files:
             kept = DocumentFile.select().where(DocumentFile.document == self)
             if removing:

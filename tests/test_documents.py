@@ -1114,6 +1114,17 @@ def test_information_needed_row_offers_no_blind_resubmit(client, app, db, people
     assert r.status_code == 303 and status_of(asked) == R.PROCESSING
 
 
+def test_ready_for_signing_row_leads_to_the_package_not_a_blind_agree(client, app, db, people):
+    """The package is agreed to on the document's page, where its files are listed."""
+    ready = document_in(app, R.READY)
+    login(client, CLIENT)
+    row = row_of(client.get("/documents").get_data(as_text=True), ready)
+    assert f"/documents/{ready}/agree" not in row and f"/documents/{ready}#package" in row
+    shown = client.get(f"/documents/{ready}").get_data(as_text=True)
+    package = shown.index('id="package"')
+    assert shown.index(f"/documents/{ready}/agree", package) > package
+
+
 def start_as_client(client, doc_type, **extra):
     return client.post("/documents", data={"csrf_token": token(client), "doc_type": doc_type, **extra})
 

@@ -29,7 +29,7 @@ def staff_member(live_server, person, role="consultant", name="Ilze Konsultante"
 
 
 def write_message(page, tmp_path, text, attach=True):
-    """From the dashboard: "Informācijas iesniegšana", text (and a file), "Nosūtīt"."""
+    """From the dashboard: "Uzrakstīt ziņojumu", text (and a file), "Nosūtīt"."""
     page.goto("/dashboard")
     page.locator("main a[href='/messages/new']").click()
     page.wait_for_url("**/messages/new")

@@ -1,0 +1,434 @@
+"""Every page of every role fits a 320 px wide screen (WCAG 1.4.10 reflow), JavaScript on and off.
+
+axe-core cannot see sideways scrolling, so this test measures it: each page is opened in a
+320 px wide tab and fails when ``document.documentElement.scrollWidth > window.innerWidth``,
+naming the elements that reach past the edge. The data is hostile on purpose: a 300-character
+subject without a space, e-mail addresses of 130 characters, file and company names that do not
+break, comments and answers made of one long word, and a document in every status.
+
+The pages come from the app's URL map: every GET route is either visited, with its arguments
+filled by the signed-in person's own objects, or listed in ``NOT_PAGES`` with the reason it is
+not a page (a file, a poll, a fragment). A new page makes
+``test_the_reflow_test_visits_every_page_of_the_url_map`` fail until it is added here.
+
+``REFLOW_SHOTS=/some/dir`` also screenshots every page at 320 and 1280 px.
+"""
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+import models
+import rules
+from models.documents import Document
+from models.messages import CLIENT, STAFF, Thread, ThreadRating
+from rules import documents as R
+from rules import outbox
+
+from conftest import PASSWORD  # tests/conftest.py
+
+from .conftest import Person
+from .helpers import Axe, fill_client_step, fill_contact_step, request_recovery, sign_in, submit
+
+WIDTH = 320
+SHOTS = os.environ.get("REFLOW_SHOTS")
+
+# --- Hostile content -------------------------------------------------------------------------
+
+LONG_WORD = ("Nepieciešamāinformācijaparpieteikumu" * 10)[:300]       # 300 characters, no space
+LONG_DOMAIN = "starptautiskas-logistikas-un-buvniecibas-pakalpojumu-sniedzejs.example.lv"
+LONG_FILE = ("Bankas_konta_izraksts_par_periodu_no_2026_gada_1_janvara_lidz_2026_gada_31_decembrim_"
+             "ar_visiem_pielikumiem_un_parakstiem.pdf")
+LONG_COMPANY = "SIA Starptautiskāsloģistikasunbūvniecībaspakalpojumusniedzējs"
+LONG_SIGNER = "Jānis Bērziņš-Kalniņš-Ozoliņš (Starptautiskāsloģistikasunbūvniecībaspakalpojumusniedzējs)"
+LONG_CA = "EParakstsQualifiedCertificationAuthorityForNaturalPersons2026"
+
+# Routes that are not pages: files, polls and fragments htmx asks for. Everything else in the
+# URL map that answers GET is visited below.
+NOT_PAGES = {
+    "static": "stylesheet and scripts",
+    "main.health": "the load balancer's JSON health check",
+    "documents.rows": "the documents list's poll (an htmx fragment or 204)",
+    "documents.row": "one row of the documents list (an htmx fragment)",
+    "documents.download": "a file download",
+    "documents.download_signed": "the signed container, a file download",
+    "documents.download_version": "a version's files as a zip",
+    "documents.questionnaire_pdf": "a PDF",
+    "messages.attachment": "a file download",
+    "messages.poll": "a thread's poll (an htmx fragment or 204)",
+}
+
+
+def long_email(tag):
+    """An address of about 130 characters: a 64-character local part and a long domain."""
+    local = (tag + ".ar.loti.garu.e.pasta.adresi.kas.neietilpst.nevienaa.rindaa")[:64].rstrip(".")
+    return f"{local}@{LONG_DOMAIN}"
+
+
+_phones = iter(range(100, 1000))
+
+
+def phone():
+    return f"+371275{next(_phones):05d}"
+
+
+# --- The world: people of every role and their objects ------------------------------------------
+
+@dataclass
+class Role:
+    name: str
+    email: str
+    pages: list = field(default_factory=list)  # (label, path, expected status)
+    forms: list = field(default_factory=list)  # (label, path, a field of the form) sent empty
+
+
+@dataclass
+class World:
+    roles: dict
+    invitation_tokens: list
+
+
+def _stored(client, user, name=LONG_FILE, extension="pdf"):
+    return models.StoredFile.create(key="reflow-" + secrets.token_hex(12), sha256="0" * 64, size=15,
+                                    original_name=name, extension=extension,
+                                    content_type="application/pdf", client=client, uploaded_by=user)
+
+
+def _documents_in_every_status(client, user, staff):
+    """One loan application in each status (two in Ready for signing: with and without a
+    question), every answer, comment, file name and signer name as long as it gets."""
+    values = {"amount": "123456789.00", "term_months": "360", "purpose": LONG_WORD}
+    comments = {"purpose": LONG_WORD, R.FILES_FIELD: LONG_WORD, R.GENERAL_FIELD: LONG_WORD}
+    signer = {"name": LONG_SIGNER, "chain": "trusted", "path": [LONG_SIGNER, LONG_CA, LONG_CA + "Root"],
+              "revocation": R.REVOCATION_GOOD}
+
+    def started():
+        document = Document.start(client, "loan_application", user)
+        document.transition(R.SAVE, by=user, values=values,
+                            new_files=[_stored(client, user), _stored(client, user, LONG_WORD[:120] + ".docx", "docx")])
+        return document
+
+    def submitted():
+        document = started()
+        document.transition(R.SUBMIT, by=user)
+        return document
+
+    def ready():
+        document = submitted()
+        document.transition(R.ACCEPT, by=staff, authority_checked=True, note=LONG_WORD)
+        document.transition(R.PREPARE_PACKAGE, by=staff, files=[_stored(client, staff)], note=LONG_WORD)
+        return document
+
+    documents = {R.NEW: started(), R.PROCESSING: submitted()}
+    info = submitted()
+    info.transition(R.REQUEST_INFO, by=staff, comments=comments)
+    documents[R.INFO_NEEDED] = info
+    draft = submitted()
+    draft.transition(R.REQUEST_INFO, by=staff, comments=comments)
+    draft.transition(R.SAVE, by=user, values=values)
+    documents[R.DRAFT] = draft
+    documents[R.READY] = ready()
+    asked = ready()
+    asked.transition(R.ASK, by=user, question=LONG_WORD)
+    documents["ready_with_question"] = asked
+    signing = ready()
+    signing.transition(R.AGREE, by=user)
+    signing.transition(R.SIGN_WITH_SERVICE, by=user)
+    documents[R.SIGNING] = signing
+    signed = ready()
+    signed.transition(R.AGREE, by=user)
+    signed.transition(R.UPLOAD_SIGNED, by=user, container=_stored(client, user, LONG_FILE[:-4] + ".edoc", "edoc"),
+                      signers=[signer])
+    documents[R.SIGNED] = signed
+    return documents
+
+
+def _threads(client, user, staff):
+    """An answered thread with a 300-character subject, a long word, a long attachment name and
+    a rating; and one waiting for our answer."""
+    answered = Thread.create(client=client, created_by=user, subject=LONG_WORD)
+    answered.add_message(CLIENT, author=user, body=LONG_WORD, files=[_stored(client, user)])
+    answered.add_message(STAFF, author=staff, body=LONG_WORD + "\n\n" + long_email("atbilde"))
+    ThreadRating.create(thread=answered, user=user, score=2, comment=LONG_WORD)
+    waiting = Thread.create(client=client, created_by=user, subject=LONG_WORD[:120])
+    waiting.add_message(CLIENT, author=user, body=LONG_WORD, files=[_stored(client, user)])
+    return answered, waiting
+
+
+def _staff_records():
+    """What only staff see: notifications to deal with, the development outbox, the audit log."""
+    for status in (outbox.FAILED, outbox.UNKNOWN):
+        models.Notification.create(channel="email", recipient=long_email("pazinojums"), template="document_signed",
+                                   status=status, attempts=5, error=LONG_WORD)
+    models.DevOutbox.create(channel="email", recipient=long_email("izejosie"), subject=LONG_WORD,
+                            body=LONG_WORD + "\n" + long_email("saite"))
+    models.AuditLog.record("document.created", actor=long_email("audits"), ip="2001:db8:85a3::8a2e:370:7334",
+                           note=LONG_WORD, file=LONG_FILE)
+
+
+def _client_pages(role, client, documents, threads, invitation):
+    answered, waiting = threads
+    role.pages += [("dashboard", "/dashboard", 200), ("documents", "/documents", 200)]
+    for status, document in documents.items():
+        role.pages.append((f"document {status}", f"/documents/{document.id}", 200))
+        if status in (R.NEW, R.INFO_NEEDED, R.DRAFT):
+            role.pages.append((f"edit {status}", f"/documents/{document.id}/edit", 200))
+    role.pages += [("messages", "/messages", 200), ("new message", "/messages/new", 200),
+                   ("thread answered", f"/messages/{answered.id}", 200),
+                   ("thread waiting", f"/messages/{waiting.id}", 200),
+                   ("dev signing service", f"/signing-service/dev/{invitation}", 200)]
+    role.forms += [("new message, errors", "/messages/new", "#body")]
+
+
+def _account_pages(role):
+    role.pages += [("settings", "/settings", 200), ("change password", "/password/change", 200),
+                   ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
+                   ("not found", "/no-such-page", 404), ("method not allowed", "/logout", 405)]
+    role.forms += [("change password, errors", "/password/change", "#current_password"),
+                   ("new e-mail, errors", "/settings/contact/email", "#email"),
+                   ("new phone, errors", "/settings/contact/phone", "#phone")]
+
+
+@pytest.fixture(scope="module")
+def world(live_server):
+    """Six people, one of each role, and everything they can open, made once for the module."""
+    if models.db.obj is not live_server.database:
+        models.db.initialize(live_server.database)
+    with live_server.app.app_context(), models.db.connection_context():
+        def user(tag, full_name, staff_role=None):
+            return models.User.create(email=long_email(tag), phone=phone(), full_name=full_name,
+                                      staff_role=staff_role, password_hash=models.hash_password(PASSWORD))
+
+        staff = {name: user(name, f"{name.title()} Darbiniece-{LONG_WORD[:40]}", name)
+                 for name in ("consultant", "supervisor", "admin")}
+        private, main, colleague = (user("privata.persona", f"Jānis Bērziņš {LONG_WORD[:50]}"),
+                                    user("valdes.loceklis", "Līga Ozola"), user("kolegis", "Pēteris Kalniņš"))
+        person = models.Client.create(kind=rules.NATURAL, name=f"Jānis Bērziņš {LONG_WORD[:50]}",
+                                      citizenship="LV")
+        company = models.Client.create(kind=rules.LEGAL, name=LONG_COMPANY, country="LV",
+                                       registration_number="40003000001")
+        models.Membership.grant(private, person, rules.SELF)
+        models.Membership.grant(main, company, rules.MAIN)
+        models.Membership.grant(colleague, company, rules.COLLEAGUE)
+
+        roles, tokens = {}, []
+        for name, u, client in (("private", private, person), ("main", main, company),
+                                ("colleague", colleague, company)):
+            role = roles[name] = Role(name, u.email)
+            documents = _documents_in_every_status(client, u, staff["consultant"])
+            threads = _threads(client, u, staff["consultant"])
+            invitation = documents[R.SIGNING].pending_invitation().token
+            tokens.append(invitation)
+            _client_pages(role, client, documents, threads, invitation)
+            _account_pages(role)
+            if name == "main":
+                companys = documents, threads
+        _staff_records()
+
+        # Staff open the company's documents and threads (the main user's, long names and all).
+        documents, (answered, waiting) = companys
+        for name, u in staff.items():
+            role = roles[name] = Role(name, u.email)
+            role.pages += [("dashboard", "/dashboard", 200), ("staff area", "/staff", 200),
+                           ("document queue", "/staff/documents", 200),
+                           ("message queue", "/staff/messages", 200),
+                           ("staff thread answered", f"/staff/messages/{answered.id}", 200),
+                           ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
+            role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
+                           for status, d in documents.items()]
+            if u.has_staff_role("supervisor"):
+                role.pages += [("ratings", "/staff/messages/ratings", 200),
+                               ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200)]
+                role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
+            if u.has_staff_role("admin"):
+                role.pages += [("development outbox", "/staff/outbox", 200)]
+            _account_pages(role)
+    return World(roles, tokens)
+
+
+# --- Measuring ---------------------------------------------------------------------------------
+
+# The page's width and, when it is too wide, the innermost elements that reach past the right
+# edge (an element's box, or content overflowing a box that does not clip it).
+TOO_WIDE = """() => {
+  const vw = window.innerWidth, sw = document.documentElement.scrollWidth;
+  if (sw <= vw) return null;
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const path = el => { const parts = [];
+    for (let e = el; e && e !== document.body && parts.length < 4; e = e.parentElement) parts.unshift(name(e));
+    return parts.join(' > '); };
+  const reach = new Map();
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width && !r.height) continue;
+    let right = r.right;
+    if (getComputedStyle(el).overflowX === 'visible') right = Math.max(right, r.left + el.scrollWidth);
+    if (right > vw + 1) reach.set(el, Math.round(right));
+  }
+  const innermost = [...reach].filter(([el]) => ![...el.querySelectorAll('*')].some(d => reach.has(d)));
+  return `document ${sw}px wide in a ${vw}px window; too wide: ` + innermost.slice(0, 6).map(([el, right]) =>
+    `${path(el)} (to ${right}px: "${(el.textContent || el.value || '').trim().replace(/\\s+/g, ' ').slice(0, 40)}")`
+  ).join('; ');
+}"""
+
+
+class Reflow:
+    """Opens pages in a 320 px tab and collects every page that is too wide, to fail once."""
+
+    def __init__(self, page, role, js):
+        self.page, self.role, self.js = page, role, js
+        self.checked, self.problems = [], []
+
+    def measure(self, label):
+        page = self.page
+        page.wait_for_load_state()
+        self.checked.append(label)
+        too_wide = page.evaluate(TOO_WIDE)
+        if too_wide:
+            self.problems.append(f"[{self.role}, {'JS' if self.js else 'no JS'}] {label} ({page.url}): {too_wide}")
+        if SHOTS:
+            base = Path(SHOTS) / f"{self.role}-{label}-{'js' if self.js else 'nojs'}".replace(" ", "-").replace(",", "")
+            page.screenshot(path=f"{base}-320.png", full_page=True, caret="initial")
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=f"{base}-1280.png", full_page=True, caret="initial")
+            page.set_viewport_size({"width": WIDTH, "height": 700})
+
+    def visit(self, label, path, status=200):
+        response = self.page.goto(path)
+        if response.status != status:
+            self.problems.append(f"[{self.role}] {label} ({path}): answered {response.status}, expected {status}")
+        self.measure(label)
+
+    def send_empty(self, label, path, field_selector):
+        """The form's page with every error showing (the form sent empty)."""
+        self.page.goto(path)
+        submit(self.page, field_selector)
+        expect(self.page.locator("#error-summary")).to_be_visible()
+        self.measure(label)
+
+    def assert_fits(self):
+        assert self.checked, "no page was measured"
+        assert not self.problems, (f"{len(self.problems)} of {len(self.checked)} pages scroll sideways at "
+                                   f"{WIDTH} px:\n" + "\n".join(self.problems))
+
+
+@pytest.fixture
+def narrow(browser, live_server, js):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 700},
+                                  java_script_enabled=js)
+    context.set_default_timeout(15_000)
+    yield lambda role: Reflow(context.new_page(), role, js)
+    context.close()
+
+
+if SHOTS:
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+
+
+# --- The tests -----------------------------------------------------------------------------------
+
+ROLES = ("private", "main", "colleague", "consultant", "supervisor", "admin")
+
+
+@pytest.mark.parametrize("role_name", ROLES)
+def test_every_page_of_a_role_fits_320_px(narrow, world, role_name):
+    role = world.roles[role_name]
+    reflow = narrow(role_name)
+    sign_in(reflow.page, role.email, PASSWORD)
+    for label, path, status in role.pages:
+        reflow.visit(label, path, status)
+    for label, path, field_selector in role.forms:
+        reflow.send_empty(label, path, field_selector)
+
+    # A change of e-mail waiting for its code, to a new address as long as the old one.
+    page = reflow.page
+    page.goto("/settings/contact/email")
+    page.fill("#email", long_email(f"jauna.{role_name}.{'js' if reflow.js else 'nojs'}"))
+    page.fill("#password", PASSWORD)
+    submit(page, "#email")
+    page.wait_for_url("**/settings/contact/confirm")
+    reflow.measure("new e-mail, code")
+    submit(page, "#code")
+    expect(page.locator("#error-summary")).to_be_visible()
+    reflow.measure("new e-mail, code, errors")
+    reflow.assert_fits()
+
+
+# Reached by going through the steps of a role, not by address.
+ROLE_STEPS = ["/settings/contact/confirm"]
+
+
+SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
+                    ("password recovery", "/password/reset", 200), ("privacy", "/legal/privacy", 200),
+                    ("terms", "/legal/terms", 200), ("not found", "/no-such-page", 404),
+                    ("method not allowed", "/logout", 405)]
+SIGNED_OUT_FORMS = [("sign in, errors", "/login", "#identifier"), ("register, errors", "/register", "#accept_terms"),
+                    ("password recovery, errors", "/password/reset", "#identifier")]
+# Reached by going through the steps, not by address.
+SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent"]
+
+
+def test_signed_out_pages_fit_320_px(narrow, live_server, person, js):
+    reflow = narrow("signed-out")
+    for label, path, status in SIGNED_OUT_PAGES:
+        reflow.visit(label, path, status)
+    for label, path, field_selector in SIGNED_OUT_FORMS:
+        reflow.send_empty(label, path, field_selector)
+
+    page = reflow.page
+    someone = Person(email=long_email(f"registracija{person.phone}"), phone=person.phone)
+    page.goto("/register")
+    fill_client_step(page)
+    reflow.measure("register, contact")
+    reflow.send_empty("register, contact, errors", "/register/contact", "#confirm")
+    fill_contact_step(page, someone)
+    reflow.measure("register, confirm")
+    submit(page, "#sms_code")
+    expect(page.locator("#error-summary")).to_be_visible()
+    reflow.measure("register, confirm, errors")
+
+    forgetful = Person(email=long_email(f"aizmirsa{person.phone}"), phone="27" + person.phone[2:])
+    live_server.create_user(forgetful)
+    request_recovery(page, forgetful.email)
+    reflow.measure("recovery, code")
+    page.fill("#code", live_server.email_code(forgetful.email))
+    submit(page, "#code")
+    page.wait_for_url("**/password/reset/sent")
+    reflow.measure("recovery, sent")
+    reflow.assert_fits()
+
+
+def test_the_reflow_test_visits_every_page_of_the_url_map(world, live_server):
+    """Every route that answers GET is visited by some role above, or is not a page."""
+    adapter = live_server.app.url_map.bind("portal.test")
+    paths = [path for role in world.roles.values() for _label, path, _status in role.pages + role.forms]
+    paths += [path for _label, path, _status in SIGNED_OUT_PAGES] + SIGNED_OUT_STEPS + ROLE_STEPS
+    visited = set()
+    for path in paths:
+        try:
+            visited.add(adapter.match(path, method="GET")[0])
+        except Exception:  # noqa: BLE001 — the 404 and 405 pages match no GET route
+            pass
+    pages = {rule.endpoint for rule in live_server.app.url_map.iter_rules() if "GET" in rule.methods}
+    missing = pages - visited - set(NOT_PAGES)
+    assert not missing, (f"pages the reflow test never opens: {sorted(missing)}; add them to a role in "
+                         "tests/browser/test_reflow.py (or to NOT_PAGES if they are not pages)")
+    assert not set(NOT_PAGES) - pages, "NOT_PAGES names routes that no longer exist"
+
+
+@pytest.mark.parametrize("role_name", ["private", "admin"])
+@pytest.mark.parametrize("width", [WIDTH, 1280])
+def test_the_pages_with_stacked_tables_and_status_pills_have_no_axe_violations(axe_page, world, role_name, width):
+    """The stacked tables, the pills' colours and signs, the file inputs: axe-core at both widths."""
+    role = world.roles[role_name]
+    axe_page.set_viewport_size({"width": width, "height": 900})
+    axe = Axe(axe_page)
+    sign_in(axe_page, role.email, PASSWORD)
+    for label, path, _status in role.pages:
+        axe_page.goto(path)
+        axe.check(f"reflow-{role_name}-{width}-{label}".replace(" ", "-"))
+    axe.assert_clean()
