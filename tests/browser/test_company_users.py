@@ -8,9 +8,10 @@ from playwright.sync_api import expect
 
 import models
 import rules
+from models.company import Invitation
 from models.documents import Document
 
-from .helpers import screenshot, sign_in, submit
+from .helpers import Axe, screenshot, sign_in, submit
 
 LINK = re.compile(r"http://portal\.test(/invitations/[A-Za-z0-9_\-]+)")
 
@@ -110,3 +111,39 @@ def test_invite_accept_see_only_what_was_granted_then_revoke(browser, page, live
         errors = [e for e in page.console_errors if "status of 422" not in e]
         assert errors == [], errors
         assert page.evaluate("() => window.__cspViolations") == []
+
+
+def test_company_pages_have_no_axe_violations(axe_page, live_server, person):
+    n = person.phone[-6:]
+    main_email = f"galvenais.axe{n}@example.lv"
+    main_id, company = _company(live_server, main_email, f"+3712{n}8"[:12])
+    with live_server.app.app_context(), models.db.connection_context():
+        colleague = models.User.create(email=person.email, phone=person.e164, full_name="Ilze Kolēģe",
+                                       password_hash="x")
+        member = models.Membership.grant(colleague, models.Client.get_by_id(company), rules.COLLEAGUE)
+        _row, token = Invitation.issue(models.Client.get_by_id(company), models.User.get_by_id(main_id),
+                                       {"documents"}, True, email=f"jauns{n}@example.lv",
+                                       link=lambda t: f"/invitations/{t}")
+        models.AuditLog.record("company.invitation_sent", user=models.User.get_by_id(main_id), client=company,
+                               invited=f"jauns{n}@example.lv", rights=["documents"], own_items_only=True)
+    axe = Axe(axe_page)
+    page = axe.page
+    page.goto(f"/invitations/{token}")
+    axe.check("company-invitation-signed-out")
+    sign_in(page, main_email)
+    for name, path in (("company-users", f"/companies/{company}/users"),
+                       ("company-member", f"/companies/{company}/users/{member.id}"),
+                       ("company-history", f"/companies/{company}/history"),
+                       ("company-invite", f"/companies/{company}/invitations/new")):
+        page.goto(path)
+        axe.check(name)
+    submit(page, "#email")
+    expect(page.locator("#error-summary")).to_be_visible()
+    axe.check("company-invite-errors")
+    page.goto(f"/companies/{company}/users/{member.id}")
+    submit(page, "#confirm")
+    expect(page.locator("#error-summary")).to_be_visible()
+    axe.check("company-revoke-errors")
+    page.goto(f"/invitations/{token}")
+    axe.check("company-invitation-signed-in")
+    axe.assert_clean()
