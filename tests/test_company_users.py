@@ -293,7 +293,10 @@ def test_invite_by_email_register_and_accept(app, alfa, mailbox):
     assert not invitation.own_items_only
     page = anna.get(users_url(alfa["company"])).get_data(as_text=True)
     assert f'id="invitation-{invitation.id}-row"' in page and "jana@example.lv" in page
+    [sent] = audit_rows(app, "company.invitation_sent")
+    assert sent.client_id == alfa["company"] and sent.details["invited"] == "jana@example.lv"
     run_jobs(app)
+    assert "Alfa SIA" in mailbox.last_text("jana@example.lv") and "Anna Bērziņa" in mailbox.last_text("jana@example.lv")
     path = link_in_email(mailbox, "jana@example.lv")
     token = path.rsplit("/", 1)[1]
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -518,3 +521,13 @@ def test_two_acceptances_at_once_use_the_token_once(app, alfa):
             assert second.accept(maris) == "used"
         assert models.Membership.get_by_id(_jana[1]).revoked_at is None  # a revoked membership comes back
         assert not models.Membership.select().where(models.Membership.user == maris).exists()
+
+
+def test_the_invitation_goes_in_the_chosen_language(app, alfa, mailbox):
+    anna = signed_in(app, "anna@example.lv")
+    assert invite(anna, alfa["company"], email="john@example.lv", phone="27777777", language="en").status_code == 303
+    run_jobs(app)
+    assert "invites you to act for Alfa SIA" in mailbox.last_text("john@example.lv")
+    assert mailbox.to("john@example.lv")[-1]["Subject"] == "You are invited to act for a company in the client cabinet"
+    [text] = sms_to(app, "+37127777777")
+    assert text.startswith("Kabinets: Anna Bērziņa invites you to act for Alfa SIA") and LINK.search(text)
