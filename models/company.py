@@ -180,8 +180,15 @@ def member_of_company(client_id, membership_id):
 
 
 def _refused(actor, target, action):
-    return R.refusal(R.member_of(actor), R.member_of(target), action,
-                     main_user_count(target.client_id, lock=True))
+    """The rule's answer on the rows as they are now, inside the action's transaction: the main
+    users locked and counted first, then the actor and the target read again (either may have
+    been revoked since the request read them)."""
+    mains = main_user_count(target.client_id, lock=True)
+    actor_now = Membership.get_or_none(Membership.id == actor.id)
+    target_now = Membership.get_or_none(Membership.id == target.id)
+    if actor_now is None or target_now is None:
+        return R.NOT_FOUND
+    return R.refusal(R.member_of(actor_now), R.member_of(target_now), action, mains)
 
 
 def change_rights(actor, target, rights, own_items_only):

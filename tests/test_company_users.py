@@ -531,3 +531,16 @@ def test_the_invitation_goes_in_the_chosen_language(app, alfa, mailbox):
     assert mailbox.to("john@example.lv")[-1]["Subject"] == "You are invited to act for a company in the client cabinet"
     [text] = sms_to(app, "+37127777777")
     assert text.startswith("Kabinets: Anna Bērziņa invites you to act for Alfa SIA") and LINK.search(text)
+
+
+@pytest.mark.postgres
+def test_a_main_user_revoked_meanwhile_can_no_longer_revoke(app, alfa):
+    """Anna's request read her membership before Māris revoked her: the action reads it again."""
+    _maris, maris_m = add_user(app, alfa["company"], "maris@example.lv", "+37124444444", role=rules.MAIN)
+    with app.app_context(), models.db.connection_context():
+        anna_then = models.Membership.get_by_id(alfa["anna_m"])
+        with models.action():
+            assert models.company.revoke(models.Membership.get_by_id(maris_m), anna_then) is None
+        with models.action():
+            assert models.company.revoke(anna_then, models.Membership.get_by_id(alfa["ilze_m"])) == R.NOT_FOUND
+        assert models.Membership.get_by_id(alfa["ilze_m"]).revoked_at is None
