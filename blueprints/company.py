@@ -74,8 +74,7 @@ def users(client_id):
     pages = keyset_page(members.company_members(client_id), MEMBERS_ORDER, rules.LIST_PAGE_SIZE)
     invitations = list(Invitation.open_ones(client_id).limit(OPEN_INVITATIONS_SHOWN))
     return render("company/users.html", "company/_users.html", manager=manager, company=manager.client,
-                  pages=pages, invitations=invitations, may=_may(manager, main_users),
-                  action_form=ConfirmForm(formdata=None))
+                  pages=pages, invitations=invitations, may=_may(manager, main_users))
 
 
 def _target_or_404(client_id, membership_id):
@@ -88,8 +87,7 @@ def _target_or_404(client_id, membership_id):
 def _member_page(manager, target, form=None, revoke_form=None, status=None):
     context = {"manager": manager, "company": manager.client, "target": target,
                "may": _may(manager, members.main_user_count(manager.client_id)),
-               "form": form or _filled_rights_form(target), "revoke_form": revoke_form or RevokeForm(formdata=None),
-               "action_form": ConfirmForm(formdata=None)}
+               "form": form or _filled_rights_form(target), "revoke_form": revoke_form or RevokeForm(formdata=None)}
     if status is None:
         return render_form("company/member.html", None, **context)
     return render("company/member.html", None, status, **context)
