@@ -579,9 +579,15 @@ def register_error_handlers(app):
 
     @app.errorhandler(404)
     def _not_found(e):
-        return render_template("errors/error.html", code=404,
-                               title=_l("Page not found"),
-                               message=_l("The page does not exist or you have no access to it.")), 404
+        response = make_response(render_template("errors/error.html", code=404, title=_l("Page not found"),
+                                                 message=_l("The page does not exist or you have no access to it.")),
+                                 404)
+        hx = getattr(request, "htmx", None)
+        if hx and hx.boosted and request.method == "GET":
+            # htmx swaps no 4xx answer, so a boosted link to a page the person may no longer see
+            # (access revoked a moment ago) would seem to do nothing: load it as a whole page.
+            response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        return response
 
     @app.errorhandler(403)
     def _forbidden(e):

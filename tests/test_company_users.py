@@ -544,3 +544,12 @@ def test_a_main_user_revoked_meanwhile_can_no_longer_revoke(app, alfa):
         with models.action():
             assert models.company.revoke(anna_then, models.Membership.get_by_id(alfa["ilze_m"])) == R.NOT_FOUND
         assert models.Membership.get_by_id(alfa["ilze_m"]).revoked_at is None
+
+
+def test_a_boosted_link_answered_404_loads_as_a_whole_page(app, alfa):
+    """htmx swaps no 4xx answer: without this, the revoked colleague's click would seem to do nothing."""
+    ilze = signed_in(app, "ilze@example.lv")
+    boosted = ilze.get(users_url(alfa["company"]), headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert boosted.status_code == 404 and boosted.headers["HX-Redirect"] == users_url(alfa["company"])
+    fragment = ilze.get(users_url(alfa["company"]), headers=HX)  # a fragment's request: left to its page
+    assert fragment.status_code == 404 and "HX-Redirect" not in fragment.headers
