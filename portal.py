@@ -259,9 +259,9 @@ def create_app(config=None):
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # we rotate the session ourselves on sign-in
 
-    from blueprints import auth, documents, main, messages, registration, settings, staff
+    from blueprints import auth, company, documents, main, messages, registration, settings, staff
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
-                      documents.bp, messages.bp):
+                      documents.bp, messages.bp, company.bp):
         app.register_blueprint(blueprint)
     from blueprints import main_user
     app.register_blueprint(main_user.bp)
@@ -612,9 +612,15 @@ def register_error_handlers(app):
 
     @app.errorhandler(404)
     def _not_found(e):
-        return render_template("errors/error.html", code=404,
-                               title=_l("Page not found"),
-                               message=_l("The page does not exist or you have no access to it.")), 404
+        response = make_response(render_template("errors/error.html", code=404, title=_l("Page not found"),
+                                                 message=_l("The page does not exist or you have no access to it.")),
+                                 404)
+        hx = getattr(request, "htmx", None)
+        if hx and hx.boosted and request.method == "GET":
+            # htmx swaps no 4xx answer, so a boosted link to a page the person may no longer see
+            # (access revoked a moment ago) would seem to do nothing: load it as a whole page.
+            response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        return response
 
     @app.errorhandler(403)
     def _forbidden(e):

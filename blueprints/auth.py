@@ -83,12 +83,18 @@ def login():
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
 
 
-def _clear_session():
-    """Forget everything in this browser's session but its language."""
-    lang = session.get("lang")
+# What a browser's session keeps when someone signs in or out: the language, and an invitation
+# it opened (``blueprints.company``), so that signing in or registering comes back to accept it
+# without the token travelling in a ``next`` address.
+KEPT_ACROSS_SESSIONS = ("lang", "invitation")
+
+
+def _clear_session(keep=KEPT_ACROSS_SESSIONS):
+    """Forget everything in this browser's session but its language (and, signing in, an
+    opened invitation)."""
+    kept = {k: session[k] for k in keep if session.get(k)}
     session.clear()
-    if lang:
-        session["lang"] = lang
+    session.update(kept)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -105,7 +111,7 @@ def logout():
         audit("logout", user=user)
     forget_polls_of(session_id)
     logout_user()
-    _clear_session()
+    _clear_session(keep=("lang",))
     flash(_("You have signed out in this browser. Your sessions on other devices and browsers go on."),
           "success")
     return see_other("auth.login")
@@ -121,7 +127,7 @@ def logout_everywhere():
             models.User.id == user.id).execute()
         audit("logout.everywhere", user=user)
     logout_user()
-    _clear_session()
+    _clear_session(keep=("lang",))
     flash(_("You have signed out on every device and in every browser."), "success")
     return see_other("auth.login")
 

@@ -497,7 +497,8 @@ def attachment(thread_id, attachment_id):
     user = signed_in_user()
     if user.is_staff:
         with models.action():
-            audit("message.attachment_downloaded", user=user, thread=thread.id, file=row.file_id)
+            audit("message.attachment_downloaded", user=user, client=thread.client_id, thread=thread.id,
+                  file=row.file_id)
     return uploading.send_stored(row.file)
 
 

@@ -11,7 +11,7 @@ from peewee import IntegrityError
 
 import models
 import rules
-from blueprints import audit, client_ip, go_to_page, render, render_form, see_other, throttling
+from blueprints import audit, client_ip, go_to_page, render, render_form, safe_next, see_other, throttling
 from blueprints.auth import start_session
 from forms.registration import ClientForm, ConfirmForm, ContactForm
 from blueprints.extensions import limiter
@@ -20,6 +20,7 @@ from rules import throttle as budgets
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
 STEPS = ("client", "contact", "confirm")
+NEXT_SESSION_KEY = "registration_next"
 
 
 def _pending():
@@ -45,6 +46,8 @@ def client():
     """Step 1: natural or legal person, citizenship or country, the two acceptances."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
+    if request.args.get("next"):  # where to go once registered (an invitation to accept)
+        session[NEXT_SESSION_KEY] = safe_next("main.dashboard")
     pending = _pending()
     form = ClientForm(obj=None)
     form.set_choices(str(get_locale()))
@@ -152,9 +155,10 @@ def confirm():
             user = _complete(pending, email_code, sms_code)
             if user:
                 session.pop("registration", None)
+                next_url = session.pop(NEXT_SESSION_KEY, None) or url_for("main.dashboard")
                 start_session(user)
                 flash(_("Registration is complete. Welcome!"), "success")
-                return throttling.remember_device(go_to_page(url_for("main.dashboard")), user)
+                return throttling.remember_device(go_to_page(next_url), user)
             form.form_errors.append(_("We could not finish the registration with these details. "
                                       "If you already have an account, sign in or recover your password."))
         audit("registration.code_failed", actor=pending.email or "")

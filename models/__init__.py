@@ -21,6 +21,7 @@ from models.registration import (  # noqa: F401
 )
 from models.notifications import DevOutbox, Notification, action  # noqa: F401
 from models.audit import AuditLog  # noqa: F401
+from models.company import Invitation  # noqa: F401
 from models.scoping import active_membership, get_scoped, scoped  # noqa: F401
 from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
@@ -29,5 +30,5 @@ from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode
 from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, RegisterImport  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
-              PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
+              PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS]

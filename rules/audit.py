@@ -2,7 +2,7 @@
 "Ienāca portālā" and "Dokuments: Nr. 12; Statuss: Apstrādē" instead of ``login.success`` and
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
-from rules import LEGAL, NATURAL, STAFF_ROLE_LABELS, identity, throttle
+from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
 from rules import register
 from rules.i18n import _l
@@ -51,6 +51,13 @@ ACTION_LABELS = {
     "main_user.granted": _l("Main-user rights granted"),
     "main_user.refused": _l("Main-user rights refused"),
     "main_user.file_downloaded": _l("Signed authorisation downloaded"),
+    "company.invitation_sent": _l("Colleague invited"),
+    "company.invitation_resent": _l("Invitation sent again"),
+    "company.invitation_cancelled": _l("Invitation cancelled"),
+    "company.invitation_accepted": _l("Invitation accepted"),
+    "company.rights_changed": _l("User's rights changed"),
+    "company.main_user_demoted": _l("Main user made a colleague"),
+    "company.access_revoked": _l("User's access revoked"),
     "demo.seeded": _l("Demo data loaded"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
@@ -89,7 +96,10 @@ LIMIT_LABELS = {
     throttle.CONTACT_CHANGE_PER_ACCOUNT.name: _l("e-mail or phone changes of one account from unknown browsers"),
     throttle.CONTACT_CHANGE_PER_DEVICE.name: _l("e-mail or phone changes from one known browser"),
     throttle.CONTACT_CHANGE_MESSAGES_PER_TARGET.name: _l("codes for a new e-mail or phone to one address or number"),
+    throttle.INVITATIONS_PER_COMPANY.name: _l("invitations of one company"),
+    throttle.INVITATION_MESSAGES_PER_TARGET.name: _l("invitations to one address or number"),
 }
+RIGHT_LABELS = {p: PERMISSION_LABELS[p] for p in PERMISSIONS}
 
 
 def _number(value):
@@ -137,6 +147,10 @@ DETAILS = {
     "companies": (_l("Companies"), None),
     "persons": (_l("Persons"), None),
     "skipped": (_l("Invalid rows left out"), None),
+    "member": (_l("User"), None),
+    "invited": (_l("Invited"), None),
+    "rights": (_l("Rights"), RIGHT_LABELS),
+    "own_items_only": (_l("Own items only"), None),
 }
 
 

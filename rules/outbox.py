@@ -51,7 +51,8 @@ SETTLE_SECONDS = 30
 
 # Parameters that are secrets: wiped as soon as the row can no longer be sent by itself
 # (sent, failed, unknown). A stale code is useless anyway: the person asks for a new one.
-SECRET_TEMPLATES = frozenset({"registration_code", "reset_code", "temporary_password", "contact_code"})
+SECRET_TEMPLATES = frozenset({"registration_code", "reset_code", "temporary_password", "contact_code",
+                              "company_invitation"})  # its link carries the invitation's token
 
 
 def retry_delay(attempt):

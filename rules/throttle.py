@@ -72,6 +72,11 @@ CONTACT_CHANGE_PER_ACCOUNT = Budget("contact-change/account", 5, MINUTES_15)  # 
 CONTACT_CHANGE_PER_DEVICE = Budget("contact-change/device", 5, MINUTES_15)  # each known device on its own
 CONTACT_CHANGE_MESSAGES_PER_TARGET = Budget("contact-change/target", 5, HOUR)
 
+# Invitations to a company (issue 13): new ones and re-sends per company, and messages to one
+# e-mail or phone, so a main user's account in someone else's hands cannot send a flood.
+INVITATIONS_PER_COMPANY = Budget("invitations/company", 30, timedelta(days=1))
+INVITATION_MESSAGES_PER_TARGET = Budget("invitations/target", 5, timedelta(days=1))
+
 
 def minutes_until(reset_at, now):
     """Whole minutes from ``now`` until ``reset_at`` (epoch seconds), at least 1."""

@@ -54,6 +54,7 @@ SUBJECTS = {
     "message_received": lambda: _("We have received your message"),
     "main_user_granted": lambda: _("You are now the company's main user"),
     "main_user_refused": lambda: _("Your request for main-user rights was refused"),
+    "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
 }
 
 

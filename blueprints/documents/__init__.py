@@ -83,7 +83,8 @@ def act(document, action, **data):
                                               existing_count=len(existing),
                                               existing_total=sum(f.size for f in existing)) if files else []
         event = document.transition(action, by=user, **data, **stored)
-        audit(f"document.{action}", user=user, document=document.id, status=document.status)
+        audit(f"document.{action}", user=user, client=document.client_id, document=document.id,
+              status=document.status)
     return event
 
 

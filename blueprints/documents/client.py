@@ -82,7 +82,7 @@ def create():
     if refusal is not None:
         form.doc_type.errors = list(form.doc_type.errors) + [refusal]
         return render("documents/index.html", status=422, **list_page(membership, form=form, existing=existing))
-    audit("document.created", user=user, document=document.id)
+    audit("document.created", user=user, client=document.client_id, document=document.id)
     return go_to_page(url_for("documents.edit", document_id=document.id))
 
 
@@ -312,8 +312,9 @@ def upload_signed(document_id):
                 stream.seek(0)
                 problems = report.problems
                 if problems:
-                    audit("document.signed_container_refused", user=signed_in_user(), document=document.id,
-                          problems=[str(p)[:300] for p in problems[:10]], refused_signers=report.refused[:5])
+                    audit("document.signed_container_refused", user=signed_in_user(), client=document.client_id,
+                          document=document.id, problems=[str(p)[:300] for p in problems[:10]],
+                          refused_signers=report.refused[:5])
             if problems:
                 form.container.errors = list(form.container.errors) + [str(p) for p in problems]
             else:
@@ -362,7 +363,8 @@ def download(document_id, file_id):
     stored = StoredFile.get_by_id(file_id)
     if signed_in_user().is_staff:  # staff reading a client's files is recorded, as for attachments
         with models.action():
-            audit("document.file_downloaded", user=signed_in_user(), document=document.id, file=stored.id)
+            audit("document.file_downloaded", user=signed_in_user(), client=document.client_id, document=document.id,
+                  file=stored.id)
     return uploading.send_stored(stored)
 
 
@@ -379,7 +381,8 @@ def download_version(document_id, number):
         abort(404)
     if signed_in_user().is_staff:
         with models.action():
-            audit("document.version_downloaded", user=signed_in_user(), document=document.id, version=version.number)
+            audit("document.version_downloaded", user=signed_in_user(), client=document.client_id,
+                  document=document.id, version=version.number)
     name = (_("%(title)s Nr. %(number)d for signing, version %(version)d", title=document.title,
               number=document.id, version=version.number) if version.kind == "package"
             else _("%(title)s Nr. %(number)d, version %(version)d", title=document.title,
@@ -398,7 +401,8 @@ def download_signed(document_id):
         abort(404)
     if signed_in_user().is_staff:
         with models.action():
-            audit("document.signed_container_downloaded", user=signed_in_user(), document=document.id,
+            audit("document.signed_container_downloaded", user=signed_in_user(), client=document.client_id,
+                  document=document.id,
                   file=container.id)
     name = _("%(title)s Nr. %(number)d, signed package", title=document.title, number=document.id)
     return uploading.send_stored(container, download_name=uploading.download_name(name, container.extension))

@@ -197,6 +197,31 @@ def _account_pages(role):
                    ("new phone, errors", "/settings/contact/phone", "#phone")]
 
 
+def _company_pages(role, company, main, colleague, main_m, colleague_m):
+    """The main user's pages of the company's users (issue 13): the list with an invitation to a
+    long address and name, each member's page, the invitation form, the activity with long
+    details, and the invitation's acceptance page."""
+    from models.company import Invitation
+    _invitation, token = Invitation.issue(company, main, {"documents", "submit", "messages", "finance"}, True,
+                                          email=long_email("uzaicinats"), phone=phone(),
+                                          full_name=f"Ilze {LONG_WORD[:60]}", link=lambda t: f"/invitations/{t}")
+    for n in range(3):
+        models.AuditLog.record("document.file_downloaded", user=colleague, client=company, document=n,
+                               file=LONG_FILE, note=LONG_WORD)
+    models.AuditLog.record("company.invitation_sent", user=main, client=company, invited=long_email("uzaicinats"),
+                           rights=["documents", "submit", "messages", "finance"], own_items_only=True)
+    base = f"/companies/{company.id}"
+    role.pages += [("company users", f"{base}/users", 200),
+                   ("company colleague", f"{base}/users/{colleague_m.id}", 200),
+                   ("company main user", f"{base}/users/{main_m.id}", 200),
+                   ("company invite", f"{base}/invitations/new", 200),
+                   ("company activity", f"{base}/history", 200),
+                   ("company activity of one", f"{base}/history?person={colleague.id}", 200),
+                   ("invitation to accept", f"/invitations/{token}", 200)]
+    role.forms += [("company invite, errors", f"{base}/invitations/new", "#email"),
+                   ("company revoke, errors", f"{base}/users/{colleague_m.id}", "#confirm")]
+
+
 @pytest.fixture(scope="module")
 def world(live_server):
     """Six people, one of each role, and everything they can open, made once for the module."""
@@ -216,8 +241,8 @@ def world(live_server):
         company = models.Client.create(kind=rules.LEGAL, name=LONG_COMPANY, country="LV",
                                        registration_number="40003000001")
         models.Membership.grant(private, person, rules.SELF)
-        models.Membership.grant(main, company, rules.MAIN)
-        models.Membership.grant(colleague, company, rules.COLLEAGUE)
+        main_m = models.Membership.grant(main, company, rules.MAIN)
+        colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
 
         roles, tokens = {}, []
         for name, u, client in (("private", private, person), ("main", main, company),
@@ -232,6 +257,7 @@ def world(live_server):
             if name == "main":
                 companys = documents, threads
         _staff_records()
+        _company_pages(roles["main"], company, main, colleague, main_m, colleague_m)
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -370,13 +396,15 @@ ROLE_STEPS = ["/settings/contact/confirm"]
 SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
                     ("password recovery", "/password/reset", 200), ("privacy", "/legal/privacy", 200),
                     ("terms", "/legal/terms", 200), ("not found", "/no-such-page", 404),
+                    ("invitation not valid", "/invitations/no-such-token", 404),
                     ("method not allowed", "/logout", 405),
                     ("development identity broker, a request it refuses", "/dev/eid/authorize", 400)]
 SIGNED_OUT_FORMS = [("sign in, errors", "/login", "#identifier"), ("register, errors", "/register", "#accept_terms"),
                     ("password recovery, errors", "/password/reset", "#identifier")]
 # Reached by going through the steps, not by address.
 SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent",
-                    "/eid/link"]  # measured at 320 px in tests/browser/test_eid.py
+                    "/eid/link",  # measured at 320 px in tests/browser/test_eid.py
+                    "/invitations"]  # where an invitation's link leads (/invitations/<token> redirects there)
 
 
 def test_signed_out_pages_fit_320_px(narrow, live_server, person, js):
