@@ -36,6 +36,8 @@ ACTION_LABELS = {
     "notification.close": _l("Notification closed"),
     "staff.created": _l("Staff user created"),
     "demo.seeded": _l("Demo data loaded"),
+    "application.start": _l("Application started"),
+    "application.submit": _l("Application submitted"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -75,6 +77,7 @@ def _signers(value):
 # key: (label, how its value reads: a dict of labels or a function; None: as it is)
 DETAILS = {
     "document": (_l("Document"), _number),
+    "application": (_l("Application"), _number),
     "status": (_l("Status"), R.STATUS_LABELS),
     "channel": (_l("Channel"), CHANNEL_LABELS),
     "client_type": (_l("Client type"), CLIENT_TYPE_LABELS),
