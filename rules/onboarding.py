@@ -178,7 +178,9 @@ def stage_statuses(stage_list, status, has_data, progress=None):
     ACTION_NEEDED: identification results, signing, payment, decisions). Stage 1 is not
     started, in progress (a saved draft) or done (submitted); a later stage cannot start
     until the stages before it are done, then is whatever ``progress`` says, or in progress
-    (with us) once reachable; a stage we have not asked for shows "only if we ask"."""
+    (with us) once reachable — photo identification needs the person's action. A stage we
+    have not asked for shows "only if we ask"; once asked, its recorded status, whatever
+    came before."""
     progress = progress or {}
     first = DONE if status == SUBMITTED else (IN_PROGRESS if has_data else NOT_STARTED)
     result, open_before = [], first != DONE
@@ -187,8 +189,11 @@ def stage_statuses(stage_list, status, has_data, progress=None):
             result.append((stage, first))
             continue
         recorded = progress.get(stage.code)
-        if stage.optional and recorded is None:
-            result.append((stage, NOT_NEEDED))
+        if stage.optional:
+            # Asked for at any time (also later, during the relationship): shown as recorded,
+            # and while open it holds back what follows.
+            result.append((stage, recorded or NOT_NEEDED))
+            open_before = open_before or recorded not in (None, DONE)
             continue
         if open_before:
             result.append((stage, CANNOT_START))

@@ -1,0 +1,225 @@
+"""Onboarding applications (issue 14): the services and the stage table (seed 004 §4, §7–11)
+for every choice of both client types, personal codes, ages, shares, the form's shape; then the
+flow through the web: start, add and remove group entries (no JavaScript and htmx), save, come
+back, check the answers, submit, the receipt, the dashboard's task list, and scoping."""
+import re
+from datetime import date, timedelta
+
+import pytest
+from flask_babel import force_locale
+from hypothesis import given, settings, strategies as st
+
+import models
+from conftest import create_user, login, post_form
+from models.applications import Application
+from portal import create_app
+from rules import LEGAL, NATURAL
+from rules import onboarding as O
+from rules import personal_code as PC
+
+ANNA, BOB = "anna@example.lv", "bob@example.lv"
+
+
+@pytest.fixture(scope="module")
+def rules_app():
+    return create_app({"TESTING": True, "PORTAL_ENV": "development", "SECRET_KEY": "rules",
+                       "DATABASE_URL": "sqlite:///:memory:"})
+
+
+@pytest.fixture
+def english(rules_app):
+    with rules_app.test_request_context(), force_locale("en"):
+        yield
+
+
+# --- The stage table against seed 004 ---------------------------------------------------------
+
+# The seed, restated per service (not computed the rule's way): §4.4/§7 the fee; §5 who
+# identifies; §9–11 what the outcome decides.
+SEED_FEE = {"N_NEW": True, "N_EXTRA": False, "L_ACCOUNT": True, "L_SAFEGUARD": True,
+            "L_ACQUIRING": False, "L_RENEWAL": False, "L_ECOM": False}
+SEED_REPRESENTATIVES_IDENTIFY = {"L_ACCOUNT", "L_SAFEGUARD", "L_ACQUIRING"}
+SEED_OUTCOME = {"N_NEW": "account_opening", "L_ACCOUNT": "account_opening", "L_SAFEGUARD": "account_opening",
+                "L_ACQUIRING": "service_connection", "L_RENEWAL": "renewal_approval",
+                "L_ECOM": "renewal_approval", "N_EXTRA": "card_or_user"}
+
+ALL_CHOICES = [(NATURAL, c) for c in O.every_choice(NATURAL)] + [(LEGAL, c) for c in O.every_choice(LEGAL)]
+
+
+def test_every_choice_is_every_non_empty_combination():
+    assert len(O.every_choice(NATURAL)) == 3 and len(O.every_choice(LEGAL)) == 31
+
+
+@pytest.mark.parametrize("kind,services", ALL_CHOICES, ids=lambda v: "+".join(v) if isinstance(v, list) else v)
+def test_stage_table_follows_the_seed(kind, services):
+    found = O.stages(kind, services)
+    codes = [s.code for s in found]
+    fee = any(SEED_FEE[s] for s in services)
+    expected = ["initial", "photo_id", "documents"] + (["fee"] if fee else []) + ["video_id", "outcome"]
+    assert codes == expected
+    by_code = {s.code: s for s in found}
+    who = "representatives" if kind == LEGAL and set(services) & SEED_REPRESENTATIVES_IDENTIFY else "registrant"
+    assert by_code["photo_id"].who == who and by_code["photo_id"].when == "always"
+    assert by_code["video_id"].when == "on_request" and by_code["video_id"].who == who
+    assert set(by_code["outcome"].outcomes) == {SEED_OUTCOME[s] for s in services}
+    assert all(by_code[c].when == "always" for c in ("initial", "documents", "outcome"))
+
+
+@pytest.mark.parametrize("kind,services", [
+    (NATURAL, []), (NATURAL, ["L_ACCOUNT"]), (LEGAL, ["N_NEW"]), (LEGAL, ["L_ECOM", "L_ECOM"]),
+    ("robot", ["N_NEW"]), (LEGAL, ["nonsense"])])
+def test_a_choice_the_client_could_not_make_is_refused(kind, services):
+    assert not O.valid_services(kind, services)
+    with pytest.raises(ValueError):
+        O.stages(kind, services)
+
+
+def test_stage_statuses_of_a_draft_and_of_a_submitted_application():
+    stages = O.stages(LEGAL, ["L_ACCOUNT"])
+    fresh = dict((s.code, st_) for s, st_ in O.stage_statuses(stages, O.DRAFT, has_data=False))
+    assert fresh == {"initial": "not_started", "photo_id": "cannot_start", "documents": "cannot_start",
+                     "fee": "cannot_start", "video_id": "not_needed", "outcome": "cannot_start"}
+    saved = dict((s.code, st_) for s, st_ in O.stage_statuses(stages, O.DRAFT, has_data=True))
+    assert saved["initial"] == "in_progress"
+    submitted = O.stage_statuses(stages, O.SUBMITTED, has_data=True)
+    shown = dict((s.code, st_) for s, st_ in submitted)
+    assert shown["initial"] == "done" and shown["photo_id"] == "action_needed"
+    assert shown["documents"] == "cannot_start"
+    assert O.current_stage(submitted).code == "photo_id"
+    later = dict((s.code, st_) for s, st_ in O.stage_statuses(
+        stages, O.SUBMITTED, True, {"photo_id": "done", "video_id": "action_needed"}))
+    assert later["documents"] == "in_progress" and later["video_id"] == "action_needed"
+    assert later["outcome"] == "cannot_start"
+
+
+# --- What the form asks --------------------------------------------------------------------
+
+def test_natural_form_asks_linked_client_and_id_copy_only_for_an_additional_user():
+    assert not O.form_shape(NATURAL, ["N_NEW"]).linked_client
+    extra = O.form_shape(NATURAL, ["N_NEW", "N_EXTRA"])
+    assert extra.linked_client and extra.id_document and extra.groups == ()
+
+
+@pytest.mark.parametrize("services,full,url,url_required,id_doc", [
+    (["L_RENEWAL"], False, True, False, True),
+    (["L_ECOM"], False, True, True, True),
+    (["L_ACCOUNT"], True, False, False, False),
+    (["L_SAFEGUARD", "L_ACQUIRING"], True, False, False, False),  # §3.2.2: URL not for an account
+    (["L_ACQUIRING"], True, True, True, False),
+    (["L_ACCOUNT", "L_ECOM"], True, True, True, True),
+])
+def test_legal_form_shape_follows_seed_sections_3_2_1_and_3_2_2(services, full, url, url_required, id_doc):
+    shape = O.form_shape(LEGAL, services)
+    assert (shape.full_company, shape.resource_url, shape.resource_url_required, shape.id_document) == (
+        full, url, url_required, id_doc)
+    assert shape.groups == (O.GROUPS if full else ())
+
+
+# --- Personal codes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", ["010101-10006", "01010110006", " 010101 - 10006 ".replace(" - ", "-"),
+                                  "320000-00000", "32345678901"])
+def test_valid_personal_codes(code):
+    assert PC.problem(code) is None
+
+
+@pytest.mark.parametrize("code,why", [
+    ("010101-10007", "check the digits"),
+    ("010101-10005", "check the digits"),
+    ("310299-10000", "date of birth"),  # 31 February
+    ("010101-30000", "date of birth"),  # no century 3
+    ("0101011000", "11 digits"),
+    ("AB0101-10006", "11 digits"),
+    ("", "11 digits"),
+])
+def test_invalid_personal_codes_say_why(english, code, why):
+    assert why in str(PC.problem(code))
+
+
+def test_old_code_carries_the_birth_date_and_new_one_none():
+    assert PC.birth_date("010101-10006") == date(1901, 1, 1)
+    assert PC.birth_date("320000-00000") is None
+    assert PC.kind("010101-10006") == PC.OLD and PC.kind("32000000000") == PC.NEW
+
+
+def _old_code(day, serial):
+    century = {1800: "0", 1900: "1", 2000: "2"}[day.year // 100 * 100]
+    first = f"{day:%d%m}{day.year % 100:02d}{century}{serial:03d}"
+    return first, PC.check_digit(first)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1800, 1, 1), max_value=date(2099, 12, 31)), st.integers(0, 999))
+def test_property_every_issued_old_code_validates_and_gives_its_birth_date(day, serial):
+    first, check = _old_code(day, serial)
+    if check == 10:  # never issued
+        assert PC.problem(first + "0") is not None
+        return
+    code = f"{first[:6]}-{first[6:]}{check}"
+    assert PC.problem(code) is None
+    assert PC.problem(code.replace("-", "")) is None
+    assert PC.birth_date(code) == day
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1800, 1, 1), max_value=date(2099, 12, 31)), st.integers(0, 999),
+       st.integers(0, 10), st.integers(1, 9))
+def test_property_changing_any_one_digit_of_an_old_code_makes_it_invalid(day, serial, position, delta):
+    first, check = _old_code(day, serial)
+    if check == 10:
+        return
+    digits = list(first + str(check))
+    digits[position] = str((int(digits[position]) + delta) % 10)
+    changed = "".join(digits)
+    if changed.startswith("32"):  # now a new-form code, which carries no check digit
+        assert PC.kind(changed) == PC.NEW
+        return
+    assert PC.problem(changed) is not None
+
+
+@given(st.one_of(st.text(max_size=20), st.from_regex(r"\A\d{6}-?\d{5}\Z")))
+def test_property_any_text_is_judged_without_an_error_and_accepted_only_in_a_valid_shape(text):
+    if PC.problem(text) is None:
+        code = PC.normalise(text)
+        assert code is not None and (code.startswith("32") or PC.birth_date(code) is not None)
+
+
+# --- Ages, dates, shares, addresses ------------------------------------------------------------
+
+def test_a_person_is_of_age_on_the_18th_birthday_and_not_the_day_before():
+    today = date(2026, 12, 6)
+    assert O.birth_date_problem(date(2008, 12, 6), today) is None
+    assert O.birth_date_problem(date(2008, 12, 7), today) is not None
+    assert O.birth_date_problem(today + timedelta(days=1), today) is not None
+    assert O.birth_date_problem(date(1890, 1, 1), today) is not None
+
+
+def test_leap_day_birthday_comes_of_age_on_the_first_of_march():
+    assert O.age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
+    assert O.age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
+
+
+@pytest.mark.parametrize("text,parsed", [("01.02.1990", date(1990, 2, 1)), ("1990-02-01", date(1990, 2, 1)),
+                                         ("31.02.1990", None), ("1.2.90", None), ("", None), ("01.02.0099", None)])
+def test_dates_are_read_as_typed_in_latvia(text, parsed):
+    assert O.parse_date(text) == parsed
+
+
+@pytest.mark.parametrize("text,ok", [("25", True), ("12,5", True), ("12.50", True), ("100", True), ("0", True),
+                                     ("100,01", False), ("101", False), ("-1", False), ("abc", False),
+                                     ("1,234", False)])
+def test_a_share_is_from_0_to_100_per_cent(text, ok):
+    assert (O.share_problem(O.parse_share(text)) is None) is ok
+
+
+def test_a_groups_shares_add_up_to_at_most_100(english):
+    from decimal import Decimal
+    assert O.shares_total_problem([Decimal(60), Decimal(40)], "x") is None
+    assert "100,01" in str(O.shares_total_problem([Decimal("60.01"), Decimal(40)], "x"))
+
+
+@pytest.mark.parametrize("text,ok", [("https://www.example.lv", True), ("example.lv/shop", True),
+                                     ("ftp://example.lv", False), ("http://localhost", False), ("not a url", False),
+                                     ("https://exa mple.lv", False), ("javascript:alert(1)", False)])
+def test_resource_url(text, ok):
+    assert (O.url_problem(text) is None) is ok
