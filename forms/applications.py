@@ -29,8 +29,10 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def text(label, required=None, max_length=TEXT_MAX, validators=(), **kwargs):
-    checks = [DataRequired(required)] if required else [Optional()]
+def text(label, required=None, max_length=TEXT_MAX, validators=(), optional=True, **kwargs):
+    """A text field; ``optional=False`` for one whose check decides when it is required
+    (WTForms' Optional would stop the checks of an empty field before it)."""
+    checks = [DataRequired(required)] if required else ([Optional()] if optional else [])
     checks += list(validators)
     render = {"maxlength": max_length, **kwargs.pop("render_kw", {})}
     return StringField(label, validators=[*checks, Length(max=max_length)], filters=[_strip],
@@ -114,7 +116,7 @@ SHARE_LABEL = _l("Share (%)")
 
 class RepresentativeForm(PersonChecks, SubForm):
     full_name = text(_l("Name, surname"), NAME_REQUIRED, NAME_MAX, description=_l("In Latvian or English."))
-    personal_code = text(_l("Personal code"), max_length=12,
+    personal_code = text(_l("Personal code"), max_length=12, optional=False,
                          description=_l("Required if the person is a Latvian citizen or resident."))
     birth_date = date_text(_l("Date of birth"), BIRTH_REQUIRED)
     citizenship = country(_l("Citizenship"), _l("Choose the citizenship."))
@@ -136,7 +138,7 @@ class RepresentativeForm(PersonChecks, SubForm):
 
 class NaturalOwnerForm(PersonChecks, SubForm):
     full_name = text(_l("Name, surname"), NAME_REQUIRED, NAME_MAX, description=_l("In Latvian or English."))
-    personal_code = text(_l("Personal code"), max_length=12,
+    personal_code = text(_l("Personal code"), max_length=12, optional=False,
                          description=_l("Required if the person is a Latvian citizen or resident."))
     birth_date = date_text(_l("Date of birth"), BIRTH_REQUIRED)
     citizenship = country(_l("Citizenship"), _l("Choose the citizenship."))
@@ -163,7 +165,7 @@ class LegalOwnerForm(SubForm):
 
 class UboForm(PersonChecks, SubForm):
     full_name = text(_l("Name, surname"), NAME_REQUIRED, NAME_MAX, description=_l("In Latvian or English."))
-    personal_code = text(_l("Personal code"), max_length=12,
+    personal_code = text(_l("Personal code"), max_length=12, optional=False,
                          description=_l("Required if the person is a Latvian citizen or resident."))
     birth_date = date_text(_l("Date of birth"), BIRTH_REQUIRED)
     tax_residence = country(_l("Country of tax residence"), _l("Choose the country of tax residence."))
@@ -179,7 +181,7 @@ def _submitter_form(with_role):
     class SubmitterForm(PersonChecks, SubForm):
         full_name = text(_l("Name, surname"), NAME_REQUIRED, NAME_MAX, description=_l("In Latvian or English."))
         latvian = BooleanField(_l("I am a Latvian citizen or resident"))
-        personal_code = text(_l("Personal code"), max_length=12,
+        personal_code = text(_l("Personal code"), max_length=12, optional=False,
                              description=_l("Required if you are a Latvian citizen or resident."))
         birth_date = date_text(_l("Date of birth"), BIRTH_REQUIRED)
         if with_role:
@@ -311,7 +313,7 @@ class ApplicationBase(PortalForm):
 
 class NaturalFields:
     full_name = text(_l("Name, surname"), NAME_REQUIRED, NAME_MAX, description=_l("In Latvian or English."))
-    personal_code = text(_l("Personal code"), max_length=12,
+    personal_code = text(_l("Personal code"), max_length=12, optional=False,
                          description=_l("Required if you are a Latvian citizen or resident."))
     residence_permit = BooleanField(
         _l("I have a residence permit in Latvia"),

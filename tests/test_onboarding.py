@@ -223,3 +223,204 @@ def test_a_groups_shares_add_up_to_at_most_100(english):
                                      ("https://exa mple.lv", False), ("javascript:alert(1)", False)])
 def test_resource_url(text, ok):
     assert (O.url_problem(text) is None) is ok
+
+
+# --- Through the web ------------------------------------------------------------------------
+
+def _company(**extra):
+    data = {"services": "L_ACCOUNT", "company_name": "Zaļā Ēka SIA", "registration_number": "40003000000",
+            "registration_date": "15.03.2012", "industry": "ict", "language": "lv", "personal_manager": "",
+            "employees": "10-49",
+            "submitter-full_name": "Anna Liepa", "submitter-latvian": "y", "submitter-personal_code": "010101-10006",
+            "submitter-birth_date": "01.01.1901", "submitter-role": "board_member"}
+    data.update(extra)
+    return data
+
+
+def _representative(n, **extra):
+    person = {"full_name": f"Pārstāvis {n}", "personal_code": "", "birth_date": "02.03.1980",
+              "citizenship": "EE", "position": "Valdes loceklis", "representation_type": "alone",
+              "email": f"rep{n}@example.lv", "represents": "y"}
+    person.update(extra)
+    return {f"representatives-{n}-{k}": v for k, v in person.items()}
+
+
+def _owner(n, share, **extra):
+    person = {"full_name": f"Īpašnieks {n}", "personal_code": "", "birth_date": "04.05.1975",
+              "citizenship": "DE", "residence": "DE", "share": share}
+    person.update(extra)
+    return {f"owners_natural-{n}-{k}": v for k, v in person.items()}
+
+
+@pytest.fixture
+def company(app):
+    user = create_user(app, email=ANNA, full_name="Anna Liepa", kind=LEGAL, role="registrant")
+    browser = app.test_client()
+    login(browser, ANNA)
+    return user, browser
+
+
+def _start(browser, services="L_ACCOUNT"):
+    r = post_form(browser, "/applications", {"services": services}, page="/applications")
+    assert r.status_code == 303, r.get_data(as_text=True)
+    return r.headers["Location"]
+
+
+def test_dashboard_offers_to_start_an_application_and_services_fit_the_client_type(app, db, company):
+    _user, browser = company
+    assert "Start an application" in browser.get("/dashboard").get_data(as_text=True) or \
+        "Sākt pieteikumu" in browser.get("/dashboard").get_data(as_text=True)
+    page = browser.get("/applications").get_data(as_text=True)
+    assert 'value="L_ACCOUNT"' in page and 'value="N_NEW"' not in page
+    r = post_form(browser, "/applications", {"services": "N_NEW"}, page="/applications")
+    assert r.status_code == 422 and Application.select().count() == 0
+    r = post_form(browser, "/applications", {}, page="/applications")
+    assert r.status_code == 422
+
+
+def test_legal_person_adds_two_representatives_and_two_owners_saves_comes_back_and_submits(app, db, company):
+    user, browser = company
+    edit = _start(browser)
+    page = browser.get(edit).get_data(as_text=True)
+    assert 'id="group-representatives"' in page and "representatives-0-full_name" in page
+    assert "owners_natural-0-full_name" not in page  # owners only if there are any
+
+    # Without JavaScript: "add another" posts the whole form and shows it again with what was typed.
+    r = post_form(browser, edit, {**_company(), **_representative(0), "add": "representatives"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" in page
+    assert 'value="Pārstāvis 0"' in page and "representatives-1-full_name" in page
+    assert 'value="Zaļā Ēka SIA"' in page
+
+    # With htmx: only the group's fragment comes back.
+    r = post_form(browser, edit, {**_company(), **_representative(0), **_owner(0, "60"), "add": "owners_natural"},
+                  headers={"HX-Request": "true"})
+    fragment = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in fragment
+    assert fragment.lstrip().startswith('<fieldset class="group') and 'id="group-owners_natural"' in fragment
+    assert "owners_natural-1-full_name" in fragment and 'value="Īpašnieks 0"' in fragment
+
+    # "Remove" takes an entry out, whichever; the others keep what was typed.
+    r = post_form(browser, edit, {**_company(), **_representative(0), **_representative(1), **_representative(2),
+                                  "remove": "representatives-1"})
+    page = r.get_data(as_text=True)
+    assert "representatives-1-full_name" not in page and 'value="Pārstāvis 2"' in page
+
+    # Save a draft with an invalid code and shares over 100 %: kept as typed, no check yet.
+    typed = {**_company(), **_representative(0), **_representative(1, personal_code="010101-10007",
+                                                                        citizenship="LV"),
+             **_owner(0, "60"), **_owner(1, "50")}
+    r = post_form(browser, edit, {**typed, "action": "save"})
+    assert r.status_code == 303
+    application = Application.get()
+    assert application.is_draft and application.data["representatives"][1]["personal_code"] == "010101-10007"
+
+    # Come back later: the dashboard leads back, the form shows what was saved.
+    dashboard = browser.get("/dashboard").get_data(as_text=True)
+    assert 'id="continue-application"' in dashboard and 'data-stage-status="in_progress"' in dashboard
+    page = browser.get(edit).get_data(as_text=True)
+    assert 'value="010101-10007"' in page and 'value="Īpašnieks 1"' in page
+
+    # Continue: the checks run, each message beside its field and in the summary.
+    r = post_form(browser, edit, {**typed, "action": "check"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert 'href="#representatives-1-personal_code"' in page
+    assert 'id="representatives-1-personal_code-error"' in page
+    assert 'href="#group-owners_natural"' in page and "110" in page
+
+    fixed = {**typed, **_representative(1, personal_code="010101-10006", birth_date="01.01.1901",
+                                        citizenship="LV"), **_owner(1, "40")}
+    r = post_form(browser, edit, {**fixed, "action": "check"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/applications/{application.id}/check")
+    check = browser.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Pārstāvis 1" in check and "Īpašnieks 1" in check
+    assert f'/applications/{application.id}/edit#representatives-1-personal_code' in check
+
+    r = post_form(browser, f"/applications/{application.id}/submit", {}, page=f"/applications/{application.id}/check")
+    assert r.status_code == 303
+    application = Application.get_by_id(application.id)
+    assert application.status == O.SUBMITTED and application.submitted_at is not None
+    assert len(application.data["representatives"]) == 2 and len(application.data["owners_natural"]) == 2
+    assert models.AuditLog.select().where(models.AuditLog.action == "application.submit").count() == 1
+
+    # A second click changes nothing; a submitted application is not edited any more.
+    r = post_form(browser, f"/applications/{application.id}/submit", {}, page="/dashboard")
+    assert r.status_code == 303
+    assert models.AuditLog.select().where(models.AuditLog.action == "application.submit").count() == 1
+    r = post_form(browser, edit, {**fixed, "company_name": "Cits", "action": "save"}, page="/dashboard")
+    assert r.status_code == 303 and Application.get_by_id(application.id).data["company_name"] == "Zaļā Ēka SIA"
+
+    dashboard = browser.get("/dashboard").get_data(as_text=True)
+    assert re.search(r'id="stage-photo_id" aria-current="step"', dashboard)
+    assert 'data-stage-status="action_needed"' in dashboard and 'id="stage-fee"' in dashboard
+
+    receipt = browser.get(f"/applications/{application.id}/receipt.pdf")
+    assert receipt.status_code == 200 and receipt.data.startswith(b"%PDF")
+    assert receipt.headers["Content-Type"] == "application/pdf"
+
+
+def test_personal_code_is_required_for_a_latvian_and_must_match_the_birth_date(app, db, company):
+    _user, browser = company
+    edit = _start(browser)
+    r = post_form(browser, edit, {**_company(), **_representative(0, citizenship="LV"), "action": "check"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'href="#representatives-0-personal_code"' in page
+    r = post_form(browser, edit, {**_company(), **_representative(0, personal_code="010101-10006"),
+                                  "action": "check"})
+    assert r.status_code == 422 and 'href="#representatives-0-birth_date"' in r.get_data(as_text=True)
+
+
+def test_a_minor_cannot_be_named_and_the_message_says_why(app, db, company):
+    _user, browser = company
+    edit = _start(browser)
+    young = (date.today() - timedelta(days=365 * 17)).strftime("%d.%m.%Y")
+    r = post_form(browser, edit, {**_company(), **_representative(0, birth_date=young), "action": "check"})
+    assert r.status_code == 422 and 'href="#representatives-0-birth_date"' in r.get_data(as_text=True)
+
+
+def test_garbage_never_gives_a_500(app, db, company):
+    _user, browser = company
+    edit = _start(browser)
+    for data in ({"add": "nonsense"}, {"remove": "representatives-99"}, {"remove": "x"}, {"action": "delete"},
+                 {**_company(registration_date="99.99.9999"), "action": "check"},
+                 {**_company(services="N_NEW"), "action": "check"},
+                 {**_company(), "representatives-0-share": "x" * 5000, "action": "check"}):
+        r = post_form(browser, edit, data)
+        assert r.status_code in (303, 400, 422), (data, r.status_code)
+    assert browser.get("/applications/99999").status_code == 404
+
+
+def test_another_client_gets_404_everywhere(app, db, company):
+    _user, browser = company
+    edit = _start(browser)
+    number = edit.rstrip("/").split("/")[-2]
+    create_user(app, email=BOB, phone="+37122222222", kind=LEGAL, role="registrant")
+    other = app.test_client()
+    login(other, BOB)
+    for path in (edit, f"/applications/{number}", f"/applications/{number}/check",
+                 f"/applications/{number}/receipt.pdf"):
+        assert other.get(path).status_code == 404, path
+    assert post_form(other, edit, {**_company(), "action": "save"}, page="/dashboard").status_code == 404
+    assert Application.get().data == {}
+
+
+def test_natural_additional_user_needs_the_linked_client_and_an_id_copy(app, db):
+    user = create_user(app, email=ANNA, full_name="Anna")
+    models.Client.update(citizenship="LV").execute()
+    browser = app.test_client()
+    login(browser, ANNA)
+    edit = _start(browser, services="N_EXTRA")
+    page = browser.get(edit).get_data(as_text=True)
+    assert 'name="linked_client"' in page and 'id="id-document"' in page and "residence_permit" in page
+    me = {"services": "N_EXTRA", "full_name": "Anna Liepa", "birth_date": "01.01.1901", "language": "lv",
+          "linked_client": "Jānis Liepa"}
+    r = post_form(browser, edit, {**me, "action": "check"})
+    assert r.status_code == 422 and 'href="#personal_code"' in r.get_data(as_text=True)  # a Latvian citizen
+    r = post_form(browser, edit, {**me, "personal_code": "010101-10006", "action": "check"})
+    assert r.status_code == 303
+    # The ID copy is still missing: the check page sends back to the form, which says so.
+    r = browser.get(r.headers["Location"])
+    assert r.status_code == 302
+    page = browser.get(r.headers["Location"]).get_data(as_text=True)
+    assert "identity document" in page or "personu apliecinošā" in page
