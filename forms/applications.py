@@ -41,7 +41,7 @@ def text(label, required=None, max_length=TEXT_MAX, validators=(), optional=True
 
 def date_text(label, required):
     return text(label, required, max_length=10, description=_l("dd.mm.yyyy"),
-                render_kw={"placeholder": "dd.mm.yyyy", "inputmode": "numeric", "autocomplete": "off"})
+                render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
 
 def select(label, pairs, required=None):
@@ -354,7 +354,7 @@ def _legal_form(shape):
     attrs["registration_number"] = text(_l("Registration number"), _l("Enter the registration number."), 40)
     if shape.full_company:
         attrs["registration_date"] = date_text(_l("Registration date"), _l("Enter the registration date."))
-        attrs["industry"] = select(_l("Field of business"), O.INDUSTRIES, _l("Choose the field of business."))
+        attrs["industry"] = select(_l("Industry"), O.INDUSTRIES, _l("Choose the field of business."))
     attrs["language"] = select(_l("Language for communication"), O.COMMUNICATION_LANGUAGES,
                                _l("Choose the language for communication."))
     attrs["personal_manager"] = SelectField(

@@ -204,6 +204,12 @@ def stage_statuses(stage_list, status, has_data, progress=None):
     return result
 
 
+def waits_on_client(stage, status):
+    """True when the stage in ``status`` is the client's to do: an unfinished application, or
+    what needs their action (the task list marks it so)."""
+    return status == ACTION_NEEDED or (stage.code == INITIAL and status in (NOT_STARTED, IN_PROGRESS))
+
+
 def current_stage(statuses):
     """The first stage that is not done (the one the task list marks as the current step)."""
     return next((stage for stage, status in statuses if status not in (DONE, NOT_NEEDED)), None)
