@@ -87,9 +87,8 @@ def edit(application_id):
     if not application.is_draft:
         return see_other("applications.show", application_id=application.id)
     if request.method == "GET":
-        form = _stored_form(application) if request.args.get("check") else None
-        if form is not None:
-            form.validate()
+        if request.args.get("check"):  # sent back from "check your answers": say what is missing
+            form = _complete(application)[0]
         else:
             form = _setup(application_form(application.kind, application.services,
                                            data={**application.data, "services": application.services}),

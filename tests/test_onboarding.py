@@ -2,6 +2,7 @@
 for every choice of both client types, personal codes, ages, shares, the form's shape; then the
 flow through the web: start, add and remove group entries (no JavaScript and htmx), save, come
 back, check the answers, submit, the receipt, the dashboard's task list, and scoping."""
+import io
 import re
 from datetime import date, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from flask_babel import force_locale
 from hypothesis import given, settings, strategies as st
 
+import fixtures_files
 import models
 from conftest import create_user, login, post_form
 from models.applications import Application
@@ -406,7 +408,7 @@ def test_another_client_gets_404_everywhere(app, db, company):
 
 
 def test_natural_additional_user_needs_the_linked_client_and_an_id_copy(app, db):
-    user = create_user(app, email=ANNA, full_name="Anna")
+    create_user(app, email=ANNA, full_name="Anna")
     models.Client.update(citizenship="LV").execute()
     browser = app.test_client()
     login(browser, ANNA)
@@ -423,4 +425,26 @@ def test_natural_additional_user_needs_the_linked_client_and_an_id_copy(app, db)
     r = browser.get(r.headers["Location"])
     assert r.status_code == 302
     page = browser.get(r.headers["Location"]).get_data(as_text=True)
-    assert "identity document" in page or "personu apliecinošā" in page
+    assert "Augšupielādējiet personu apliecinošā dokumenta kopiju." in page
+    number = edit.rstrip("/").split("/")[-2]
+
+    # An executable dressed as a PDF is refused; a real copy is kept and the application submits.
+    base = f"/applications/{number}/id-document"
+    r = post_form(browser, base, {"files": (io.BytesIO(fixtures_files.exe()), "kopija.pdf")},
+                  page=edit, content_type="multipart/form-data")
+    assert r.status_code == 422 and Application.get().id_document is None
+    r = post_form(browser, base, {"files": (io.BytesIO(fixtures_files.pdf()), "kopija.pdf")},
+                  page=edit, content_type="multipart/form-data")
+    assert r.status_code == 303 and Application.get().id_document is not None
+    assert browser.get(f"/applications/{number}/check").status_code == 200
+    r = post_form(browser, f"/applications/{number}/submit", {}, page=edit)
+    assert r.status_code == 303 and Application.get().status == O.SUBMITTED
+    assert Application.get().data["linked_client"] == "Jānis Liepa"
+
+
+def test_applications_are_only_for_accounts_with_the_services_right(app, db):
+    create_user(app, email=ANNA, full_name="Anna", kind=LEGAL, role="colleague")
+    browser = app.test_client()
+    login(browser, ANNA)
+    assert browser.get("/applications").status_code == 404
+    assert 'id="application"' not in browser.get("/dashboard").get_data(as_text=True)
