@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from flask_babel import force_locale
 from hypothesis import given, settings, strategies as st
+from werkzeug.datastructures import MultiDict
 
 import fixtures_files
 import models
@@ -478,3 +479,35 @@ def test_a_company_needs_a_representative_who_will_represent_it(app, db, company
     assert r.status_code == 422 and 'href="#group-representatives"' in page
     r = post_form(browser, edit, {**_company(), **_representative(0), "action": "check"})
     assert r.status_code == 303
+
+
+HOSTILE = ["", " ", "0", "-1", "1e309", "NaN", "9" * 40, str(2**64), "\x00", "a\nb", "\u202e\u2066evil", "ā" * 3000,
+           "x" * 70000, "<script>alert(1)</script>", "' OR 1=1 --", "{{7*7}}", "%s%n", "LV", "y", "on",
+           "L_ACCOUNT", "N_NEW", "representatives", "representatives-0", "owners_natural-3", "save", "check",
+           "refresh", "31.02.2020", "01.01.0001", "9999-12-31", "010101-10006", "32000000000", "101", "-0", "1,5"]
+NAMES = sorted({"services", "add", "remove", "action", "company_name", "registration_date", "industry",
+                "personal_manager", "resource_url", "employees", "us_related", "submitter-birth_date",
+                "submitter-latvian", "submitter-personal_code", "representatives-0-share", "representatives-0-citizenship",
+                "representatives-0-birth_date", "representatives-9999999999-full_name", "owners_natural-0-share",
+                "owners_natural--1-share", "owners_legal-0-registration_date", "ubos-0-tax_residence",
+                "ubos-x-share", "full_name", "personal_code", "birth_date", "linked_client", "residence_permit"})
+
+
+def test_no_input_to_an_application_answers_500(app, db, company):
+    """Hostile values in every field the application's forms read, on each of its routes."""
+    _user, browser = company
+    edit = _start(browser, services="L_ACCOUNT")
+    number = edit.rstrip("/").split("/")[-2]
+    app.config["WTF_CSRF_ENABLED"] = False
+    paths = [edit, f"/applications/{number}/submit", "/applications", f"/applications/{number}/id-document"]
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @given(st.sampled_from(paths), st.lists(st.tuples(st.sampled_from(NAMES), st.one_of(
+        st.sampled_from(HOSTILE), st.text(max_size=50))), max_size=12), st.booleans())
+    def one(path, fields, htmx):
+        headers = {"HX-Request": "true"} if htmx else {}
+        response = browser.post(path, data=MultiDict(fields), headers=headers)
+        assert response.status_code < 500, (path, fields, response.status_code)
+        for page in (edit + "?check=1", f"/applications/{number}/check", f"/applications/{number}"):
+            assert browser.get(page).status_code < 500, page
+    one()
