@@ -285,6 +285,7 @@ def test_dashboard_offers_to_start_an_application_and_services_fit_the_client_ty
     assert r.status_code == 422
 
 
+@pytest.mark.postgres
 def test_legal_person_adds_two_representatives_and_two_owners_saves_comes_back_and_submits(app, db, company):
     user, browser = company
     edit = _start(browser)
@@ -455,6 +456,7 @@ def test_applications_are_only_for_accounts_with_the_services_right(app, db):
     assert 'id="application"' not in browser.get("/dashboard").get_data(as_text=True)
 
 
+@pytest.mark.postgres  # the conditional UPDATE and the JSON text columns, on both databases
 def test_a_stale_second_submit_changes_nothing_and_is_audited_once(app, db):
     user = create_user(app, email=ANNA, kind=LEGAL, role="registrant")
     client = models.Membership.get().client
