@@ -259,9 +259,9 @@ def create_app(config=None):
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # we rotate the session ourselves on sign-in
 
-    from blueprints import auth, company, documents, main, messages, registration, settings, staff
+    from blueprints import applications, auth, company, documents, main, messages, registration, settings, staff
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
-                      documents.bp, messages.bp, company.bp):
+                      documents.bp, messages.bp, company.bp, applications.bp):
         app.register_blueprint(blueprint)
     from blueprints import main_user
     app.register_blueprint(main_user.bp)

@@ -10,6 +10,7 @@ from blueprints import (HEADER_PARTS, acting_membership, main_user, memberships,
 from blueprints.auth import previous_login
 from blueprints.messages import unread_total
 from models import dashboard as summaries
+from models.applications import Application, latest_of
 from models.documents import Document
 from models.messages import Thread
 from rules import documents as R
@@ -43,6 +44,9 @@ def dashboard():
     elif active is not None:
         if active.allows("documents"):
             context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))
+        if active.allows("services"):
+            context["application"] = latest_of(scoped(Application, "services", client_id=active.client_id))
+            context["show_application"] = True
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))

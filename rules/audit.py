@@ -59,6 +59,8 @@ ACTION_LABELS = {
     "company.main_user_demoted": _l("Main user made a colleague"),
     "company.access_revoked": _l("User's access revoked"),
     "demo.seeded": _l("Demo data loaded"),
+    "application.start": _l("Application started"),
+    "application.submit": _l("Application submitted"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -114,6 +116,7 @@ def _signers(value):
 # key: (label, how its value reads: a dict of labels or a function; None: as it is)
 DETAILS = {
     "document": (_l("Document"), _number),
+    "application": (_l("Application"), _number),
     "status": (_l("Status"), R.STATUS_LABELS),
     "channel": (_l("Channel"), CHANNEL_LABELS),
     "client_type": (_l("Client type"), CLIENT_TYPE_LABELS),

@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 import models
 import rules
+from models.applications import Application
 from models.documents import Document
 from models.messages import CLIENT, STAFF, Thread, ThreadRating
 from rules import documents as R
@@ -57,6 +58,7 @@ NOT_PAGES = {
     "documents.download_signed": "the signed container, a file download",
     "documents.download_version": "a version's files as a zip",
     "documents.questionnaire_pdf": "a PDF",
+    "applications.receipt": "a PDF",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
     "eid.start": "redirects to the identity provider",
@@ -187,6 +189,45 @@ def _client_pages(role, client, documents, threads, invitation):
     role.forms += [("new message, errors", "/messages/new", "#body")]
 
 
+def _person(**extra):
+    return {"full_name": LONG_WORD[:200], "personal_code": "", "birth_date": "02.03.1980", **extra}
+
+
+def _applications(role, client, user):
+    """An application of the client's kind as long as it gets: a complete draft (its "check your
+    answers" page), the same submitted, and a draft with what is missing marked."""
+    if client.kind == rules.NATURAL:
+        services = ["N_NEW"]
+        data = {**_person(personal_code="010101-10006", birth_date="01.01.1901"), "residence_permit": False,
+                "language": "lv"}
+        unfinished = ["N_NEW", "N_EXTRA"]
+    else:
+        services = ["L_ACCOUNT"]
+        owner = {**_person(citizenship="DE", residence="DE"), "share": "33,33"}
+        data = {"company_name": LONG_COMPANY, "registration_number": "40003000001", "registration_date": "15.03.2012",
+                "industry": "professional", "language": "lv", "personal_manager": "", "employees": "250+",
+                "us_related": True, "licensed_payment_institution": False,
+                "representatives": [{**_person(citizenship="EE"), "position": LONG_WORD[:200],
+                                     "representation_type": "attorney", "email": long_email("parstavis"),
+                                     "represents": True}] * 2,
+                "owners_natural": [owner, owner],
+                "owners_legal": [{"company_name": LONG_COMPANY, "registration_number": LONG_WORD[:40],
+                                  "registration_date": "01.01.2001", "country": "LT", "share": "33,34"}],
+                "ubos": [{**_person(citizenship="DE", tax_residence="DE"), "share": "100"}],
+                "submitter": {**_person(), "latvian": False, "role": "authorised"}}
+        unfinished = ["L_ACCOUNT", "L_ACQUIRING", "L_ECOM"]
+    draft = Application.create(client=client, created_by=user, kind=client.kind, services=services, data=data)
+    submitted = Application.create(client=client, created_by=user, kind=client.kind, services=services, data=data,
+                                   status="submitted", submitted_at=models.utcnow())
+    missing = Application.create(client=client, created_by=user, kind=client.kind, services=unfinished,
+                                 data={"company_name": LONG_WORD[:200]} if client.kind == rules.LEGAL else {})
+    role.pages += [("applications", "/applications", 200),
+                   ("application form", f"/applications/{draft.id}/edit", 200),
+                   ("application, check your answers", f"/applications/{draft.id}/check", 200),
+                   ("application submitted", f"/applications/{submitted.id}", 200),
+                   ("application form, what is missing", f"/applications/{missing.id}/edit?check=1", 200)]
+
+
 def _account_pages(role):
     role.pages += [("settings", "/settings", 200), ("change password", "/password/change", 200),
                    ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
@@ -253,6 +294,8 @@ def world(live_server):
             invitation = documents[R.SIGNING].pending_invitation().token
             tokens.append(invitation)
             _client_pages(role, client, documents, threads, invitation)
+            if name != "colleague":  # a colleague has no right to the services
+                _applications(role, client, u)
             _account_pages(role)
             if name == "main":
                 companys = documents, threads
