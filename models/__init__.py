@@ -25,7 +25,8 @@ from models.scoping import active_membership, get_scoped, scoped  # noqa: F401
 from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
+from models.finance import FINANCE_MODELS, BankStatement, Invoice, Payment, StatementEntry  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile,
-              *MESSAGE_MODELS, *DOCUMENT_MODELS]
+              *MESSAGE_MODELS, *DOCUMENT_MODELS, *FINANCE_MODELS]

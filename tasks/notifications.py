@@ -50,6 +50,8 @@ SUBJECTS = {
     "document_signed": lambda: _("Your documents are signed"),
     "message_reply": lambda: _("A new reply in your client cabinet"),
     "message_received": lambda: _("We have received your message"),
+    "invoice_issued": lambda: _("A new invoice in your client cabinet"),
+    "invoice_paid": lambda: _("Your invoice is paid"),
 }
 
 
