@@ -107,7 +107,7 @@ def default_config(instance_path):
         "SUPPORT_PHONE": env("SUPPORT_PHONE"),
         # Where clients pay invoices (the PDF, the page and the EPC069-12 QR code). Unset: a
         # made-up account in development; none in production (the QR code is not shown then).
-        "INVOICE_PAYEE_NAME": env("INVOICE_PAYEE_NAME") or "Kabinets",
+        "INVOICE_PAYEE_NAME": env("INVOICE_PAYEE_NAME"),
         "INVOICE_IBAN": env("INVOICE_IBAN"),
         "INVOICE_BIC": env("INVOICE_BIC") or "",
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
@@ -199,8 +199,9 @@ def settle_environment(config, instance_path):
         raise ConfigurationRefused("INVOICE_IBAN is not a valid IBAN (its length or check digits).")
     if config["INVOICE_BIC"] and not finance_rules.bic_valid(config["INVOICE_BIC"]):
         raise ConfigurationRefused("INVOICE_BIC is not a valid BIC.")
-    if not 0 < len(config.get("INVOICE_PAYEE_NAME") or "") <= finance_rules.EPC_NAME_MAX:
-        raise ConfigurationRefused("INVOICE_PAYEE_NAME must be 1 to 70 characters.")
+    config["INVOICE_PAYEE_NAME"] = " ".join((config.get("INVOICE_PAYEE_NAME") or "Kabinets").split())
+    if len(config["INVOICE_PAYEE_NAME"]) > finance_rules.EPC_NAME_MAX:
+        raise ConfigurationRefused("INVOICE_PAYEE_NAME must be at most 70 characters.")
 
 
 def refuse_development_parts(app):

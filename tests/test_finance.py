@@ -40,7 +40,9 @@ def test_iban_check():
     assert F.iban_valid(IBAN) and F.iban_valid("DE89 3704 0044 0532 0130 00")
     assert F.iban_valid("lv80bank0000435195001")
     assert not F.iban_valid("LV81BANK0000435195001")  # check digits
-    assert not F.iban_valid("LV80BANK000043519500")  # Latvia's length is 21
+    short = "BANK000043519500"  # one digit short of Latvia's 21 characters, with right check digits
+    check = 98 - int("".join(str(int(c, 36)) for c in short + "LV00")) % 97
+    assert not F.iban_valid(f"LV{check:02d}{short}")
     assert not F.iban_valid("US80BANK0000435195001")  # not a SEPA country
     assert not F.iban_valid("")
     assert F.bic_valid("HABALV22") and F.bic_valid("HABALV22XXX") and not F.bic_valid("HABA LV")
@@ -421,7 +423,40 @@ def test_the_parser_itself_expands_no_entity(tmp_path):
     assert root.getroottree().docinfo.internalDTD is not None  # which parse() refuses
 
 
-@pytest.mark.parametrize("raw", [b"", b"not xml", b"<a/>", b"\xff\xfe<\x00", b"<Document xmlns='urn:x'/>",
-                                 b"x" * (F.STATEMENT_MAX_BYTES + 1)])
+def test_a_document_type_is_refused_by_the_parser_too(monkeypatch):
+    # should the text check miss a declaration (an encoding it does not expect), parse() still
+    # finds the parsed document's DTD and refuses it
+    monkeypatch.setattr(bank_statements, "_DOCTYPE", re.compile(rb"(?!)"))
+    for name in ("camt053_xxe.xml", "camt053_laughs.xml"):
+        with pytest.raises(bank_statements.StatementRefused):
+            bank_statements.parse((DATA / name).read_bytes())
+
+
+@pytest.mark.parametrize("raw", [b"", b"not xml", b"<a/>", b"\xff\xfe<\x00", b"<Document xmlns='urn:x'/>"])
 def test_files_that_are_no_statement_are_refused_without_a_500(app, staff, raw):
     assert _import(staff, "x.xml", raw).status_code == 422
+
+
+def test_a_statement_past_the_size_limit_is_refused_unread(app, staff):
+    raw = (DATA / "camt053_payments.xml").read_bytes().replace(b"</Document>", b" " * F.STATEMENT_MAX_BYTES
+                                                                  + b"</Document>")
+    assert bank_statements.parse(raw.replace(b" " * F.STATEMENT_MAX_BYTES, b"")).entries  # the same, small: fine
+    with pytest.raises(bank_statements.StatementRefused, match="too large"):
+        bank_statements.parse(raw)
+    assert _import(staff, "big.xml", raw).status_code == 422  # the view reads no more than the limit + 1
+    with app.app_context(), models.db.connection_context():
+        assert models.finance.BankStatement.select().count() == 0
+
+
+def test_the_payees_account_is_checked_at_start():
+    from portal import ConfigurationRefused, settle_environment
+    for wrong in ({"INVOICE_IBAN": "LV81BANK0000435195001"}, {"INVOICE_BIC": "HABA"},
+                  {"INVOICE_PAYEE_NAME": "x" * 71}):
+        with pytest.raises(ConfigurationRefused):
+            settle_environment({"PORTAL_ENV": "development", "SECRET_KEY": "x", **wrong}, "/tmp")
+    production = {"PORTAL_ENV": "production", "SECRET_KEY": "x", "INVOICE_IBAN": None}
+    settle_environment(production, "/tmp")
+    assert production["INVOICE_IBAN"] == ""  # no made-up account in production: no QR code
+    chosen = {"PORTAL_ENV": "production", "SECRET_KEY": "x", "INVOICE_IBAN": "de89 3704 0044 0532 0130 00"}
+    settle_environment(chosen, "/tmp")
+    assert chosen["INVOICE_IBAN"] == "DE89370400440532013000"
