@@ -34,6 +34,10 @@ ACTION_LABELS = {
     "notification.send_again": _l("Notification to be sent again"),
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
+    "invoice.issued": _l("Invoice issued"),
+    "invoice.payment_recorded": _l("Payment recorded by hand"),
+    "finance.statement_imported": _l("Bank statement imported"),
+    "finance.entry_assigned": _l("Statement entry assigned to an invoice"),
     "staff.created": _l("Staff user created"),
     "demo.seeded": _l("Demo data loaded"),
 }
@@ -93,6 +97,17 @@ DETAILS = {
     "template": (_l("Notification type"), None),  # labelled by the caller (the subjects are the jobs')
     "problems": (_l("Reasons"), None),
     "refused_signers": (_l("Refused signers"), _signers),
+    "invoice": (_l("Invoice"), _number),
+    "number": (_l("Invoice number"), None),
+    "client": (_l("Client"), _number),
+    "amount": (_l("Amount"), None),
+    "payment": (_l("Payment"), _number),
+    "statement": (_l("Bank statement"), _number),
+    "account": (_l("Account (IBAN)"), None),
+    "entries": (_l("New entries"), None),
+    "matched": (_l("Matched"), None),
+    "duplicates": (_l("Imported before"), None),
+    "entry": (_l("Statement entry"), _number),
 }
 
 
