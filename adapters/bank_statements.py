@@ -5,7 +5,7 @@
 The file comes from a person (staff upload it), so it is read defensively: at most
 ``rules.finance.STATEMENT_MAX_BYTES``, no DTD at all (no entities, so no XXE and no
 "billion laughs"), nothing fetched from the network, no huge-tree mode; anything that is not
-a camt.053 statement raises ``StatementRefused`` with a reason the view shows.
+a camt.053 statement raises ``StatementRefused`` with a reason the view shows in words.
 
 An entry is known by its account and AcctSvcrRef (the bank's own reference), else its NtryRef;
 without either, by a digest of the entry itself. Its payment reference is the structured
@@ -24,7 +24,12 @@ from rules import finance as F
 
 
 class StatementRefused(ValueError):
-    """Not a camt.053 statement this portal can read; ``str()`` says why (for staff)."""
+    """Not a camt.053 statement this portal can read: ``code`` says why
+    (``rules.finance.REFUSALS``), ``detail`` what the XML parser said, if anything."""
+
+    def __init__(self, code, detail=""):
+        super().__init__(code, detail)
+        self.code, self.detail = code, detail
 
 
 @dataclass(frozen=True)
@@ -58,27 +63,27 @@ _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 def parse(raw):
     """The statement in ``raw`` (bytes) or ``StatementRefused``."""
     if len(raw) > F.STATEMENT_MAX_BYTES:
-        raise StatementRefused("too large")
+        raise StatementRefused(F.REFUSED_TOO_LARGE)
     if _DOCTYPE.search(raw) or _DOCTYPE.search(raw.replace(b"\x00", b"")):  # also UTF-16 text
-        raise StatementRefused("a document type declaration is not accepted")
+        raise StatementRefused(F.REFUSED_DTD)
     try:
         root = etree.fromstring(raw, _parser())
     except (etree.XMLSyntaxError, ValueError) as error:
-        raise StatementRefused(f"not well-formed XML ({error})") from None
+        raise StatementRefused(F.REFUSED_NOT_XML, str(error)) from None
     if root.getroottree().docinfo.internalDTD is not None:
-        raise StatementRefused("a document type declaration is not accepted")
+        raise StatementRefused(F.REFUSED_DTD)
     if etree.QName(root).localname != "Document" or "camt.053" not in (etree.QName(root).namespace or ""):
-        raise StatementRefused("not a camt.053 bank statement")
+        raise StatementRefused(F.REFUSED_NOT_CAMT053)
     statements = root.findall("{*}BkToCstmrStmt/{*}Stmt")
     if len(statements) != 1:
-        raise StatementRefused("the file must hold exactly one statement")
+        raise StatementRefused(F.REFUSED_STATEMENTS)
     stmt = statements[0]
     account = F.compact(_text(stmt, "{*}Acct/{*}Id/{*}IBAN"))
     if not F.iban_valid(account):
-        raise StatementRefused("the statement names no valid IBAN")
+        raise StatementRefused(F.REFUSED_NO_IBAN)
     entries = stmt.findall("{*}Ntry")
     if len(entries) > F.STATEMENT_MAX_ENTRIES:
-        raise StatementRefused("too many entries")
+        raise StatementRefused(F.REFUSED_TOO_MANY)
     return Statement(account=account, statement_id=_text(stmt, "{*}Id"),
                      entries=[_entry(e) for e in entries])
 
@@ -91,13 +96,13 @@ def _text(element, path):
 def _entry(element):
     amount_element = element.find("{*}Amt")
     if amount_element is None:
-        raise StatementRefused("an entry has no amount")
+        raise StatementRefused(F.REFUSED_AMOUNT)
     try:
         amount = Decimal((amount_element.text or "").strip())
     except InvalidOperation:
-        raise StatementRefused("an entry's amount is not a number") from None
+        raise StatementRefused(F.REFUSED_AMOUNT) from None
     if amount != amount.quantize(F.CENT) or not F.CENT <= amount <= F.MAX_AMOUNT:
-        raise StatementRefused("an entry's amount is out of range")
+        raise StatementRefused(F.REFUSED_AMOUNT)
     key = _text(element, "{*}AcctSvcrRef") or _text(element, "{*}NtryRef")
     if not key:
         key = "sha256:" + hashlib.sha256(etree.tostring(element, method="c14n")).hexdigest()[:56]
@@ -105,11 +110,11 @@ def _entry(element):
     details = element.findall("{*}NtryDtls/{*}TxDtls")
     problem = ""
     if status and status != "BOOK":
-        problem = "not booked"
+        problem = F.REASON_NOT_BOOKED
     elif _text(element, "{*}RvslInd").lower() == "true":
-        problem = "a reversal"
+        problem = F.REASON_REVERSAL
     elif len(details) > 1:
-        problem = "a batch of several payments"
+        problem = F.REASON_BATCH
     tx = details[0] if details else element
     references = [F.compact(r.text) for r in tx.findall(".//{*}RmtInf/{*}Strd/{*}CdtrRefInf/{*}Ref") if r.text]
     texts = [" ".join((u.text or "").split()) for u in tx.findall(".//{*}RmtInf/{*}Ustrd")]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, request
 from flask_babel import gettext as _
+from peewee import IntegrityError
 
 import models
 import rules
@@ -271,17 +272,25 @@ def staff_statements():
         raw = upload.stream.read(F.STATEMENT_MAX_BYTES + 1) if upload else b""
         try:
             if not raw:
-                raise bank_statements.StatementRefused("empty")
+                raise bank_statements.StatementRefused(F.REFUSED_EMPTY)
             statement = bank_statements.parse(raw)
+            if payee()["iban"] and statement.account != payee()["iban"]:
+                raise bank_statements.StatementRefused(F.REFUSED_OTHER_ACCOUNT)
         except bank_statements.StatementRefused as refused:
-            form.statement.errors.append(_("This file is not a camt.053 bank statement we can read (%(why)s).",
-                                           why=str(refused)))
+            form.statement.errors.append(_("This file is not a camt.053 bank statement we can read: %(why)s",
+                                           why=F.REFUSALS[refused.code]))
         else:
             staff = signed_in_user()
-            with models.action():
-                row = models.finance.import_statement(statement, raw, staff)
-                audit("finance.statement_imported", user=staff, actor="staff", statement=row.id,
-                      account=row.account, entries=row.entries, matched=row.matched, duplicates=row.duplicates)
+            try:
+                with models.action():
+                    row = models.finance.import_statement(statement, raw, staff)
+                    audit("finance.statement_imported", user=staff, actor="staff", statement=row.id,
+                          account=row.account, entries=row.entries, matched=row.matched,
+                          duplicates=row.duplicates)
+            except IntegrityError:  # the same entries imported at this very moment by someone else
+                flash(_("The same statement was being imported at the same time. Import it again: "
+                        "what is already in is not added twice."), "error")
+                return see_other("finance.staff_statements")
             flash(_("Statement imported: %(new)d new entries, %(matched)d matched to invoices, "
                     "%(duplicates)d imported before.", new=row.entries, matched=row.matched,
                     duplicates=row.duplicates), "success")

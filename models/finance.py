@@ -174,7 +174,7 @@ class StatementEntry(BaseModel):
     reference = CharField(max_length=35, default="")  # structured (CdtrRefInf/Ref)
     text = CharField(max_length=140, default="")  # unstructured (Ustrd)
     status = CharField(max_length=20, index=True)  # rules.finance: matched, unmatched, assigned, skipped
-    reason = CharField(max_length=200, default="")  # why not matched (for staff)
+    reason = CharField(max_length=200, default="")  # why not matched: rules.finance.REASONS
     invoice = ForeignKeyField(Invoice, null=True, backref="statement_entries", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
 
@@ -251,13 +251,13 @@ def import_statement(statement, raw, by):
         new += 1
         invoice, status, reason = None, F.UNMATCHED, entry.problem
         if entry.problem == "" and not entry.credit:
-            status, reason = F.SKIPPED, "debit"
+            status, reason = F.SKIPPED, F.REASON_DEBIT
         elif entry.problem == "":
             invoice = find_invoice(entry.reference, entry.text)
             if invoice is None:
-                reason = "no invoice named"
+                reason = F.REASON_NO_INVOICE
             elif entry.currency != invoice.currency:
-                invoice, reason = None, "currency"
+                invoice, reason = None, F.REASON_CURRENCY
             else:
                 status = F.MATCHED
         kept = StatementEntry.create(statement=row, account=statement.account, entry_key=entry.key,

@@ -249,6 +249,36 @@ ENTRY_LABELS = {
 }
 
 
+# Why an entry was not matched by itself (``StatementEntry.reason``), in words for staff.
+REASON_NO_INVOICE, REASON_CURRENCY, REASON_DEBIT = "no_invoice", "currency", "debit"
+REASON_NOT_BOOKED, REASON_REVERSAL, REASON_BATCH = "not_booked", "reversal", "batch"
+REASONS = {
+    REASON_NO_INVOICE: _l("Its payment details name no invoice (or more than one)."),
+    REASON_CURRENCY: _l("Not in the invoice's currency."),
+    REASON_DEBIT: _l("Money going out of the account."),
+    REASON_NOT_BOOKED: _l("Not booked yet."),
+    REASON_REVERSAL: _l("A reversal of an earlier entry."),
+    REASON_BATCH: _l("A batch of several payments: assign it by hand."),
+}
+
+# Why a statement file was refused, in words for staff.
+REFUSED_EMPTY, REFUSED_TOO_LARGE, REFUSED_DTD, REFUSED_NOT_XML = "empty", "too_large", "dtd", "not_xml"
+REFUSED_NOT_CAMT053, REFUSED_STATEMENTS, REFUSED_NO_IBAN = "not_camt053", "statements", "no_iban"
+REFUSED_TOO_MANY, REFUSED_AMOUNT, REFUSED_OTHER_ACCOUNT = "too_many", "amount", "other_account"
+REFUSALS = {
+    REFUSED_EMPTY: _l("Choose the statement file."),
+    REFUSED_TOO_LARGE: _l("The file is larger than %(mb)d MB.", mb=STATEMENT_MAX_BYTES // (1024 * 1024)),
+    REFUSED_DTD: _l("The file declares a document type (a DTD), which a bank statement never needs."),
+    REFUSED_NOT_XML: _l("The file is not well-formed XML."),
+    REFUSED_NOT_CAMT053: _l("The file is not an ISO 20022 camt.053 bank statement."),
+    REFUSED_STATEMENTS: _l("The file must hold exactly one statement."),
+    REFUSED_NO_IBAN: _l("The statement names no valid IBAN."),
+    REFUSED_TOO_MANY: _l("The statement has more than %(n)d entries.", n=STATEMENT_MAX_ENTRIES),
+    REFUSED_AMOUNT: _l("An entry's amount is missing, not a number or out of range."),
+    REFUSED_OTHER_ACCOUNT: _l("The statement is of another account than the one clients pay to."),
+}
+
+
 def due_date_valid(due_on, issued_on):
     """A due date is the issue date or later, and at most two years after it."""
     return isinstance(due_on, date) and issued_on <= due_on <= issued_on + timedelta(days=731)

@@ -386,7 +386,7 @@ def test_a_camt053_statement_is_matched_by_reference_and_a_second_import_adds_no
                             "N-4": F.UNMATCHED, "BANK-0005": F.SKIPPED}
         assert models.AuditLog.get(models.AuditLog.action == "finance.statement_imported").details["matched"] == 2
     page = staff.get("/staff/finance/statements").get_data(as_text=True)
-    assert "par pakalpojumiem" in page and "12,34 €" in page
+    assert "par pakalpojumiem" in page and "12,34 €" in page and "nenorāda nevienu rēķinu" in page
 
     assert _import(staff, "camt053_payments.xml").status_code == 303  # again: nothing new
     with app.app_context(), models.db.connection_context():
@@ -405,11 +405,19 @@ def test_a_camt053_statement_is_matched_by_reference_and_a_second_import_adds_no
         assert Payment.select().count() == 3
 
 
+def test_a_statement_of_another_account_is_refused(app, staff):
+    raw = (DATA / "camt053_payments.xml").read_bytes().replace(b"LV80BANK0000435195001", b"DE89370400440532013000")
+    r = _import(staff, "other.xml", raw)
+    assert r.status_code == 422 and "cita konta" in r.get_data(as_text=True)
+    with app.app_context(), models.db.connection_context():
+        assert models.finance.BankStatement.select().count() == 0
+
+
 @pytest.mark.parametrize("name", ["camt053_xxe.xml", "camt053_laughs.xml"])
 def test_hostile_statements_are_refused_without_a_500(app, staff, name):
     r = _import(staff, name)
     assert r.status_code == 422
-    assert "camt.053" in r.get_data(as_text=True)
+    assert "dokumenta tips (DTD)" in r.get_data(as_text=True)
     with app.app_context(), models.db.connection_context():
         assert models.finance.BankStatement.select().count() == 0
 
@@ -441,8 +449,9 @@ def test_a_statement_past_the_size_limit_is_refused_unread(app, staff):
     raw = (DATA / "camt053_payments.xml").read_bytes().replace(b"</Document>", b" " * F.STATEMENT_MAX_BYTES
                                                                   + b"</Document>")
     assert bank_statements.parse(raw.replace(b" " * F.STATEMENT_MAX_BYTES, b"")).entries  # the same, small: fine
-    with pytest.raises(bank_statements.StatementRefused, match="too large"):
+    with pytest.raises(bank_statements.StatementRefused) as refused:
         bank_statements.parse(raw)
+    assert refused.value.code == F.REFUSED_TOO_LARGE
     assert _import(staff, "big.xml", raw).status_code == 422  # the view reads no more than the limit + 1
     with app.app_context(), models.db.connection_context():
         assert models.finance.BankStatement.select().count() == 0
@@ -460,3 +469,14 @@ def test_the_payees_account_is_checked_at_start():
     chosen = {"PORTAL_ENV": "production", "SECRET_KEY": "x", "INVOICE_IBAN": "de89 3704 0044 0532 0130 00"}
     settle_environment(chosen, "/tmp")
     assert chosen["INVOICE_IBAN"] == "DE89370400440532013000"
+
+
+def test_an_import_racing_another_is_told_to_try_again_not_a_500(app, staff, monkeypatch):
+    from peewee import IntegrityError
+
+    def racing(*args, **kwargs):
+        raise IntegrityError("UNIQUE constraint failed: statement_entry.account, statement_entry.entry_key")
+    monkeypatch.setattr(models.finance, "import_statement", racing)
+    r = _import(staff, "camt053_payments.xml")
+    assert r.status_code == 303
+    assert "vienlaikus" in staff.get("/staff/finance/statements").get_data(as_text=True)
