@@ -206,6 +206,8 @@ def test_a_client_sees_their_invoices_and_nobody_elses(app, client):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and mine.number in text and theirs.number not in text
     assert "40,00 €" in text and "60,00 €" in text
+    fragment = client.get("/finance", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="invoices-list">') and mine.number in fragment  # one route, two shapes
     shown = client.get(f"/finance/invoices/{mine.id}").get_data(as_text=True)
     assert mine.reference_grouped in shown and f"/finance/invoices/{mine.id}/qr.svg" in shown
     for url in (f"/finance/invoices/{theirs.id}", f"/finance/invoices/{theirs.id}.pdf",
