@@ -96,7 +96,7 @@ def invoice_qr(invoice_id):
     if payload is None:
         abort(404)
     response = current_app.response_class(_qr_svg(payload), mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

@@ -210,6 +210,7 @@ def test_a_client_sees_their_invoices_and_nobody_elses(app, client):
     assert fragment.lstrip().startswith('<div id="invoices-list">') and mine.number in fragment  # one route, two shapes
     shown = client.get(f"/finance/invoices/{mine.id}").get_data(as_text=True)
     assert mine.reference_grouped in shown and f"/finance/invoices/{mine.id}/qr.svg" in shown
+    assert f'href="/finance/invoices/{mine.id}.pdf" hx-boost="false" download' in shown  # a file, not a page
     for url in (f"/finance/invoices/{theirs.id}", f"/finance/invoices/{theirs.id}.pdf",
                 f"/finance/invoices/{theirs.id}/qr.svg", "/finance/invoices/99999", "/staff/finance",
                 f"/staff/finance/invoices/{mine.id}", "/staff/finance/statements"):
