@@ -483,3 +483,17 @@ def test_an_import_racing_another_is_told_to_try_again_not_a_500(app, staff, mon
     r = _import(staff, "camt053_payments.xml")
     assert r.status_code == 303
     assert "vienlaikus" in staff.get("/staff/finance/statements").get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_the_migration_makes_the_models_tables(app):
+    with app.app_context(), models.db.connection_context():
+        for model in models.finance.FINANCE_MODELS:
+            table = model._meta.table_name
+            columns = {c.name: c for c in models.db.get_columns(table)}
+            assert set(columns) == {f.column_name for f in model._meta.sorted_fields}, table
+            assert {tuple(i.columns) for i in models.db.get_indexes(table) if i.unique} >= {
+                tuple(f.column_name for f in fields) for fields, unique in
+                [((f,), True) for f in model._meta.sorted_fields if f.unique]
+                + [(tuple(model._meta.fields[n] for n in names), u) for names, u in model._meta.indexes]
+                if unique}, table
