@@ -12,7 +12,7 @@ import pytest
 
 import models
 from adapters import bank_statements
-from conftest import create_user, login, post_form
+from conftest import create_user, login, post_form, run_jobs
 from models.finance import Invoice, InvoiceCounter, Payment, StatementEntry
 from rules import finance as F
 from rules import status as S
@@ -175,6 +175,21 @@ def test_partial_payments_sum_in_exact_cents_and_paid_in_full_is_told_once(app):
         assert row.paid_in_full_at is not None
         assert models.Notification.select().where(models.Notification.template == "invoice_paid").count() == 1
         assert sum((p.amount for p in Payment.select()), Decimal("0")) == Decimal("5.30")
+
+
+def test_the_client_is_told_by_e_mail_of_a_new_invoice_and_of_its_payment_in_full(app, mailbox):
+    anna = create_user(app)
+    invoice = _issue(app, _client_of(app, anna), amount="1234.50", due_on=date(2026, 12, 24))
+    run_jobs(app)
+    text = mailbox.last_text("anna@example.lv")
+    assert "KAB-2026-000001" in text and "1\xa0234,50 €" in text and "24.12.2026" in text
+    assert f"http://portal.test/finance/invoices/{invoice.id}" in text
+    assert mailbox.to("anna@example.lv")[-1]["Subject"] == "Jauns rēķins jūsu klienta kabinetā"
+    with app.app_context(), models.db.connection_context(), models.action():
+        Invoice.get_by_id(invoice.id).record_payment(Decimal("1234.50"), ISSUED)
+    run_jobs(app)
+    assert mailbox.to("anna@example.lv")[-1]["Subject"] == "Jūsu rēķins ir samaksāts"
+    assert "samaksāts pilnā apmērā" in mailbox.last_text("anna@example.lv")
 
 
 def test_notifications_go_only_to_users_who_see_the_companys_invoices(app):
