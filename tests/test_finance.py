@@ -209,6 +209,7 @@ def test_notifications_go_only_to_users_who_see_the_companys_invoices(app):
 
 # --- The client's block: scoping --------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_a_client_sees_their_invoices_and_nobody_elses(app, client):
     anna = create_user(app)
     other = create_user(app, email="zane@example.lv", phone="+37124444444")
