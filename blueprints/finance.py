@@ -15,14 +15,15 @@ import io
 import unicodedata
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, request
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
 import models
 import rules
 from adapters import bank_statements
-from blueprints import (acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, page_of,
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, page_of,
                         render, render_form, scoped, see_other, signed_in_user, staff_required)
 from forms.finance import AssignEntryForm, IssueInvoiceForm, PaymentForm, StatementForm
 from models.finance import Invoice, Payment, StatementEntry
@@ -44,6 +45,21 @@ def local_today():
 @bp.context_processor
 def _finance_words():
     return {"F": F}
+
+
+def _finance_link():
+    """The header's finance link: the client's invoices when the acting account has the right
+    "finance" (its memberships are read once a request anyway), staff's when their role has it."""
+    if not current_user or not current_user.is_authenticated:
+        return {"finance_link": None}
+    if current_user.is_staff:
+        allowed = current_user.has_staff_role(FINANCE_STAFF_ROLE)
+        return {"finance_link": url_for("finance.staff_index") if allowed else None}
+    membership = acting_membership()
+    return {"finance_link": url_for("finance.index") if membership and membership.allows("finance") else None}
+
+
+HEADER_PARTS.append(_finance_link)
 
 
 def payee():

@@ -232,6 +232,7 @@ def test_a_client_sees_their_invoices_and_nobody_elses(app, client):
                 f"/staff/finance/invoices/{mine.id}", "/staff/finance/statements"):
         assert client.get(url).status_code == 404, url
     dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert '<a href="/finance">Rēķini</a>' in dashboard  # the header's link
     assert 'id="finance"' in dashboard and "60,00 €" in dashboard and "15.12.2026" in dashboard
 
 
@@ -248,7 +249,8 @@ def test_without_the_finance_right_the_block_is_404_and_own_items_only_see_no_in
     assert client.get("/finance").status_code == 404
     assert client.get(f"/finance/invoices/{invoice.id}").status_code == 404
     assert client.get(f"/finance/invoices/{invoice.id}.pdf").status_code == 404
-    assert 'id="finance"' not in client.get("/dashboard").get_data(as_text=True)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="finance"' not in dashboard and 'href="/finance"' not in dashboard
     with app.app_context(), models.db.connection_context():
         models.Membership.update(can_finance=True).where(models.Membership.user == ilze.id).execute()
     page = client.get("/finance").get_data(as_text=True)
