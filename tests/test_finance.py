@@ -410,7 +410,10 @@ def test_a_camt053_statement_is_matched_by_reference_and_a_second_import_adds_no
     assert "par pakalpojumiem" in page and "12,34 €" in page and "nenorāda nevienu rēķinu" in page
 
     assert _import(staff, "camt053_payments.xml").status_code == 303  # again: nothing new
+    assert "importēti jau agrāk — 5" in staff.get("/staff/finance/statements").get_data(as_text=True)
     with app.app_context(), models.db.connection_context():
+        again = models.finance.BankStatement.select().order_by(models.finance.BankStatement.id.desc()).first()
+        assert (again.entries, again.duplicates, again.matched) == (0, 5, 0)
         assert Invoice.get_by_id(first.id).paid == Decimal("40.00")
         assert Payment.select().count() == 2 and StatementEntry.select().count() == 5
         unmatched = StatementEntry.get(StatementEntry.entry_key == "BANK-0003")
