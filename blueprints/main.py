@@ -12,8 +12,10 @@ from blueprints.messages import unread_total
 from models import dashboard as summaries
 from models.applications import Application, latest_of
 from models.documents import Document
+from models.finance import Invoice, summary as finance_summary
 from models.messages import Thread
 from rules import documents as R
+from rules.calendar import to_local
 
 
 bp = Blueprint("main", __name__)
@@ -38,7 +40,7 @@ def dashboard():
     active = acting_membership()
     context = {"memberships": memberships(), "active": active, "previous_login": previous_login(),
                "withheld": withheld_memberships(),
-               "documents": None, "threads": None, "staff": None, "now": models.utcnow(), "R": R}
+               "documents": None, "threads": None, "finance": None, "staff": None, "now": models.utcnow(), "R": R}
     if user.is_staff:
         context["staff"] = summaries.staff(now=context["now"])
     elif active is not None:
@@ -50,6 +52,9 @@ def dashboard():
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))
+        if active.allows("finance"):
+            context["finance"] = finance_summary(scoped(Invoice, "finance", client_id=active.client_id),
+                                                 to_local(context["now"]).date())
     context.update(main_user.dashboard_context())  # main-user rights: what happens next, the register
     return render("main/dashboard.html", **context)
 

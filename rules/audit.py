@@ -43,6 +43,10 @@ ACTION_LABELS = {
     "notification.send_again": _l("Notification to be sent again"),
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
+    "invoice.issued": _l("Invoice issued"),
+    "invoice.payment_recorded": _l("Payment recorded by hand"),
+    "finance.statement_imported": _l("Bank statement imported"),
+    "finance.entry_assigned": _l("Statement entry assigned to an invoice"),
     "staff.created": _l("Staff user created"),
     "register.imported": _l("Company-register data imported"),
     "main_user.confirmed_by_register": _l("Became main user: confirmed by the company register"),
@@ -154,6 +158,16 @@ DETAILS = {
     "invited": (_l("Invited"), None),
     "rights": (_l("Rights"), RIGHT_LABELS),
     "own_items_only": (_l("Own items only"), None),
+    "invoice": (_l("Invoice"), _number),
+    "number": (_l("Invoice number"), None),
+    "amount": (_l("Amount"), None),
+    "payment": (_l("Payment"), _number),
+    "statement": (_l("Bank statement"), _number),
+    "account": (_l("Account (IBAN)"), None),
+    "entries": (_l("New entries"), None),
+    "matched": (_l("Matched"), None),
+    "duplicates": (_l("Imported before"), None),
+    "entry": (_l("Statement entry"), _number),
 }
 
 

@@ -65,6 +65,8 @@ NOT_PAGES = {
     "eid.callback": "the identity provider's answer: redirects, or the failure page (tests/browser/test_eid.py)",
     "dev_broker.discovery": "the development broker's discovery document (JSON)",
     "dev_broker.jwks": "the development broker's keys (JSON)",
+    "finance.invoice_pdf": "a PDF",
+    "finance.invoice_qr": "the payment QR code, an SVG image",
 }
 
 
@@ -175,8 +177,36 @@ def _staff_records():
                            note=LONG_WORD, file=LONG_FILE)
 
 
-def _client_pages(role, client, documents, threads, invitation):
+def _invoices(client, staff):
+    """A partly paid invoice with a description of one long word, and an overdue one."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.finance import Invoice
+    today = date.today()
+    partly = Invoice.issue(client, staff, Decimal("123456789.99"), today + timedelta(days=30), LONG_WORD,
+                           purpose_ref="application:" + LONG_WORD[:90])
+    partly.record_payment(Decimal("1234567.89"), today, by=staff, note=LONG_WORD)
+    overdue = Invoice.issue(client, staff, Decimal("150.00"), today - timedelta(days=5), LONG_WORD[:120],
+                            issued_on=today - timedelta(days=20))
+    return partly, overdue
+
+
+def _statement_entry():
+    """An imported statement entry nobody could match: a long payer and long payment details."""
+    from models.finance import BankStatement, StatementEntry
+    from rules import finance as F
+    statement = BankStatement.create(account="LV80BANK0000435195001", digest="0" * 64)
+    StatementEntry.create(statement=statement, account=statement.account, entry_key="reflow-1",
+                          amount="987654321.00", debtor=LONG_WORD[:140], text=LONG_WORD[:140],
+                          reference="RF00" + "9" * 21, status=F.UNMATCHED, reason=F.REASON_NO_INVOICE)
+
+
+def _client_pages(role, client, documents, threads, invitation, invoices):
     answered, waiting = threads
+    finance = 404 if role.name == "colleague" else 200  # a colleague has no right "finance" by default
+    role.pages += [("finance", "/finance", finance)]
+    role.pages += [(f"invoice {n}", f"/finance/invoices/{i.id}", finance) for n, i in enumerate(invoices)]
     role.pages += [("dashboard", "/dashboard", 200), ("documents", "/documents", 200)]
     for status, document in documents.items():
         role.pages.append((f"document {status}", f"/documents/{document.id}", 200))
@@ -285,7 +315,7 @@ def world(live_server):
         main_m = models.Membership.grant(main, company, rules.MAIN)
         colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
 
-        roles, tokens = {}, []
+        roles, tokens, companys_invoices = {}, [], []
         for name, u, client in (("private", private, person), ("main", main, company),
                                 ("colleague", colleague, company)):
             role = roles[name] = Role(name, u.email)
@@ -293,7 +323,10 @@ def world(live_server):
             threads = _threads(client, u, staff["consultant"])
             invitation = documents[R.SIGNING].pending_invitation().token
             tokens.append(invitation)
-            _client_pages(role, client, documents, threads, invitation)
+            invoices = _invoices(client, staff["supervisor"]) if name != "colleague" else companys_invoices
+            if name == "main":
+                companys_invoices = invoices
+            _client_pages(role, client, documents, threads, invitation, invoices)
             if name != "colleague":  # a colleague has no right to the services
                 _applications(role, client, u)
             _account_pages(role)
@@ -301,6 +334,7 @@ def world(live_server):
                 companys = documents, threads
         _staff_records()
         _company_pages(roles["main"], company, main, colleague, main_m, colleague_m)
+        _statement_entry()
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -313,7 +347,16 @@ def world(live_server):
                            ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
             role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
                            for status, d in documents.items()]
+            finance = 200 if u.has_staff_role("supervisor") else 404  # until clients are assigned
+            role.pages += [("staff invoices", "/staff/finance", finance),
+                           ("issue an invoice", "/staff/finance/invoices/new", finance),
+                           ("bank statements", "/staff/finance/statements", finance)]
+            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
+                           for n, i in enumerate(companys_invoices)]
             if u.has_staff_role("supervisor"):
+                role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
+                               ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
+                                "#amount")]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
