@@ -50,6 +50,7 @@ LONG_CA = "EParakstsQualifiedCertificationAuthorityForNaturalPersons2026"
 # Routes that are not pages: files, polls and fragments htmx asks for. Everything else in the
 # URL map that answers GET is visited below.
 NOT_PAGES = {
+    "main_user.staff_file": "the signed authorisation's download",
     "static": "stylesheet and scripts",
     "main.health": "the load balancer's JSON health check",
     "documents.rows": "the documents list's poll (an htmx fragment or 204)",
@@ -335,6 +336,11 @@ def world(live_server):
         _staff_records()
         _company_pages(roles["main"], company, main, colleague, main_m, colleague_m)
         _statement_entry()
+        # A colleague asks for main-user rights (issue 13): their page, and the request in the staff queue.
+        from models.register import MainUserRequest
+        asked = MainUserRequest.create(client=company, user=colleague, stored_file=_stored(company, colleague),
+                                       note=LONG_WORD)
+        roles["colleague"].pages += [("main-user rights", f"/companies/{company.id}/main-user", 200)]
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -357,6 +363,8 @@ def world(live_server):
                 role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
                                 "#amount")]
+                role.pages += [("main-user requests", "/staff/main-user-requests", 200),
+                               ("main-user request", f"/staff/main-user-requests/{asked.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
