@@ -1,7 +1,6 @@
 """Onboarding applications (seed 004 §3–4): choose services, fill in the form (repeating groups
 added and removed in place, or by a plain submit without JavaScript), save a draft, check the
 answers, submit, download the receipt. The stage table is ``rules.onboarding.stages``."""
-import unicodedata
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale, gettext as _
@@ -10,7 +9,7 @@ import rules
 import uploads
 from blueprints import (acting_membership, clients_only, render, render_form, scoped, see_other,
                         signed_in_user, get_scoped_or_404, uploading, wants_fragment)
-from blueprints.documents.pdf import UNICODE_FONT
+from blueprints.documents.pdf import new_pdf
 from forms.applications import (IdDocumentForm, NewApplicationForm, SubmitForm, application_form, form_class,
                                summary)
 from models.applications import Application, ApplicationRefused, personal_managers
@@ -235,19 +234,7 @@ def receipt(application_id):
 
 
 def _receipt_pdf(application, sections):
-    from fpdf import FPDF  # heavy: imported when a receipt is asked for
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(_("Application Nr. %(id)d", id=application.id))
-    pdf.add_page()
-    if UNICODE_FONT.exists():
-        pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
-        family, text = "DejaVu", str
-    else:
-        family = "Helvetica"
-
-        def text(value):
-            return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    pdf, family, text = new_pdf(_("Application Nr. %(id)d", id=application.id))
     when = current_app.jinja_env.filters["datetime"](application.submitted_at)
     pdf.set_font(family, size=15)
     pdf.multi_cell(0, 8, text(_("Application Nr. %(id)d — receipt", id=application.id)),

@@ -12,8 +12,6 @@ clients are assigned to consultants (the work queues of issue 15) this is for su
 administrators, who reach every client.
 """
 import io
-import unicodedata
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
@@ -25,6 +23,7 @@ import rules
 from adapters import bank_statements
 from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, page_of,
                         render, render_form, scoped, see_other, signed_in_user, staff_required)
+from blueprints.documents.pdf import new_pdf
 from forms.finance import AssignEntryForm, IssueInvoiceForm, PaymentForm, StatementForm
 from models.finance import Invoice, Payment, StatementEntry
 from models.paging import Keyset
@@ -149,7 +148,6 @@ def _qr_png(payload):
     return out.getvalue()
 
 
-UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
 
 
 def _invoice_pdf(invoice, payments, details, qr_png, today):
@@ -157,23 +155,10 @@ def _invoice_pdf(invoice, payments, details, qr_png, today):
 
     DejaVu Sans carries the Latvian letters (ā č ē ģ ī ķ ļ ņ š ū ž); without it (no
     fonts-dejavu-core) the built-in Helvetica is used and diacritics are folded."""
-    from fpdf import FPDF  # heavy: imported when a PDF is asked for, not by every worker
-
     money = current_app.jinja_env.filters["money"]
     day = current_app.jinja_env.filters["date"]
     balance = invoice.balance(today)
-    pdf = FPDF(format="A4")
-    pdf.set_title(_("Invoice %(number)s", number=invoice.number))
-    pdf.set_creator("Kabinets")
-    pdf.add_page()
-    if UNICODE_FONT.exists():
-        pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
-        family, text = "DejaVu", str
-    else:
-        family = "Helvetica"
-
-        def text(value):
-            return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    pdf, family, text = new_pdf(_("Invoice %(number)s", number=invoice.number))
 
     def row(label, value):
         pdf.set_font(family, size=10)

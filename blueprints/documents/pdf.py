@@ -32,24 +32,31 @@ QUESTIONNAIRE_LINES = (_l("Company name"), _l("Registration number"), _l("Legal 
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
 
 
-def _blank_pdf(doc_type):
-    """A one-page PDF form to print and fill in, in the visitor's language (fpdf2).
+def new_pdf(title):
+    """An A4 PDF (fpdf2) with its first page, the font family to write with and ``text``, which
+    makes a value writable in it: every PDF of the portal starts here.
 
     DejaVu Sans carries the Latvian letters; without it (no fonts-dejavu-core) the
     built-in Helvetica is used and diacritics are folded (ā → a) rather than lost."""
     from fpdf import FPDF  # heavy: imported when a PDF is asked for, not by every worker
 
     pdf = FPDF(format="A4")
-    pdf.set_title(str(doc_type.title))
+    pdf.set_title(str(title))
+    pdf.set_creator("Kabinets")
     pdf.add_page()
     if UNICODE_FONT.exists():
         pdf.add_font("DejaVu", fname=str(UNICODE_FONT))
-        family, text = "DejaVu", str
-    else:
-        family = "Helvetica"
+        return pdf, "DejaVu", str
+    return pdf, "Helvetica", _folded
 
-        def text(value):
-            return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+
+def _folded(value):
+    return unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+
+
+def _blank_pdf(doc_type):
+    """A one-page PDF form to print and fill in, in the visitor's language."""
+    pdf, family, text = new_pdf(doc_type.title)
     pdf.set_font(family, size=16)
     pdf.cell(0, 12, text(doc_type.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, size=10)
