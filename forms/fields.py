@@ -223,3 +223,18 @@ class LocalisedSelect(SelectField):
 def choices(pairs):
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class PhoneNumberChecks:
+    """For a form with ``phone_region`` (a LocalisedSelect) and ``phone``: the country codes in
+    the visitor's language, and the number checked and normalised for the chosen country
+    (``field.normalised``), the same wherever a phone number is typed."""
+
+    def set_choices(self, locale):
+        self.phone_region.share_choices(("phone regions", locale), lambda: rules.phone_regions(locale))
+
+    def validate_phone(self, field):
+        normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")
+        if not normalised:
+            raise ValidationError(_l("Enter a valid phone number for the chosen country."))
+        field.normalised = normalised

@@ -4,7 +4,8 @@ from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
-from forms.fields import LocalisedSelect, choices, ValidEmail, code_field, new_password_fields, PortalForm
+from forms.fields import (LocalisedSelect, PhoneNumberChecks, PortalForm, ValidEmail, choices, code_field,
+                          new_password_fields)
 
 
 class ClientForm(PortalForm):
@@ -46,7 +47,7 @@ class ClientForm(PortalForm):
             raise ValidationError(_l("Choose the country of registration."))
 
 
-class ContactForm(PortalForm):
+class ContactForm(PhoneNumberChecks, PortalForm):
     email = StringField(
         _l("E-mail"), validators=[DataRequired(_l("Enter your e-mail.")), Length(max=254), ValidEmail()],
         render_kw={"autocomplete": "email", "type": "email"})
@@ -56,14 +57,6 @@ class ContactForm(PortalForm):
         render_kw={"autocomplete": "tel-national", "inputmode": "tel"})
     password, confirm = new_password_fields()
 
-    def set_choices(self, locale):
-        self.phone_region.share_choices(("phone regions", locale), lambda: rules.phone_regions(locale))
-
-    def validate_phone(self, field):
-        normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")
-        if not normalised:
-            raise ValidationError(_l("Enter a valid phone number for the chosen country."))
-        field.normalised = normalised
 
 
 class ConfirmForm(PortalForm):

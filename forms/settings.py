@@ -4,7 +4,7 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import rules
-from forms.fields import LocalisedSelect, PortalForm, ValidEmail, choices, code_field
+from forms.fields import PhoneNumberChecks, LocalisedSelect, PortalForm, ValidEmail, choices, code_field
 
 
 class ProfileForm(PortalForm):
@@ -48,7 +48,7 @@ class ChangeEmailForm(PortalForm):
         return self.email.normalised
 
 
-class ChangePhoneForm(PortalForm):
+class ChangePhoneForm(PhoneNumberChecks, PortalForm):
     """Step 1 of a phone change: country code and number, checked as the registration does."""
 
     phone_region = LocalisedSelect(_l("Country code"), validators=[DataRequired(_l("Choose the country code."))])
@@ -56,15 +56,6 @@ class ChangePhoneForm(PortalForm):
         _l("New phone number"), validators=[DataRequired(_l("Enter the new phone number.")), Length(max=32)],
         render_kw={"autocomplete": "tel-national", "inputmode": "tel"})
     password = _current_password()
-
-    def set_choices(self, locale):
-        self.phone_region.share_choices(("phone regions", locale), lambda: rules.phone_regions(locale))
-
-    def validate_phone(self, field):
-        normalised = rules.normalise_phone(field.data, self.phone_region.data or "LV")
-        if not normalised:
-            raise ValidationError(_l("Enter a valid phone number for the chosen country."))
-        field.normalised = normalised
 
     @property
     def new_value(self):
