@@ -10,7 +10,7 @@ import pytest
 
 import models
 from blueprints.extensions import limiter
-from conftest import build_app, create_user, make_config
+from conftest import PASSWORD, build_app, create_user, make_config, post_form
 from oidc_broker import local_path, query_of
 from oidc_provider import (CLIENT_ID, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, client_entry, provider_config,
                            running_provider, sign_in_at_provider)
@@ -43,7 +43,11 @@ def node_app(tmp_path, sqlite_template, redis_url, smtp_server, signing_trust_di
 
 @pytest.fixture
 def client(node_app):
-    return node_app.test_client()
+    """A browser that reads English (the pages' words are checked in English)."""
+    client = node_app.test_client()
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    return client
 
 
 def start(client):
@@ -180,3 +184,185 @@ def test_an_id_token_for_another_client_is_refused(tmp_path, sqlite_template, re
         assert_refused(app, client, client.get(local_path(back)), eid.TOKEN_INVALID)
     finally:
         models.db.close()
+
+
+# --- An employee's first sign-in: the one extra step (seed 003) ----------------------------------
+
+ANNA = "LV:05059610005"  # tests/oidc/provider.mjs "anna": no account, verified phone +37120000055
+
+
+def invite(app, email="anna@firma.lv", phone="+37120000055", **fields):
+    """SIA Firma's main user invites a colleague (documents, own items only); the token."""
+    with app.app_context(), models.db.connection_context():
+        company = models.Client.get_or_none(models.Client.name == "SIA Firma")
+        if company is None:
+            main = models.User.create(email="main@firma.lv", phone="+37129999999",
+                                      password_hash=models.hash_password(PASSWORD))
+            company = models.Client.create(kind="legal", name="SIA Firma")
+            models.Membership.grant(main, company, "main")
+        main = models.User.get(models.User.email == "main@firma.lv")
+        invitation, token = models.Invitation.issue(company, main, ["documents"], True, email=email, phone=phone,
+                                                    full_name="Anna", link=lambda t: f"/invitations/{t}")
+        if fields:
+            models.Invitation.update(**fields).where(models.Invitation.id == invitation.id).execute()
+        return token
+
+
+def membership_of(app, email, company="SIA Firma"):
+    with app.app_context(), models.db.connection_context():
+        return (models.Membership.select().join(models.User).switch(models.Membership).join(models.Client)
+                .where(models.User.email == email, models.Client.name == company).first())
+
+
+def first_sign_in(client, login="anna"):
+    return client.get(local_path(sign_in_at_provider(start(client), login)))
+
+
+def assert_joined(app, client, response, email="anna@firma.lv", via="link", created=True):
+    assert response.status_code == 303 and response.headers["Location"].endswith("/dashboard"), \
+        response.get_data(as_text=True)[:800]
+    dashboard = client.get("/dashboard")
+    assert dashboard.status_code == 200 and "SIA Firma" in dashboard.get_data(as_text=True)
+    member = membership_of(app, email)
+    assert member is not None and member.role == "colleague" and member.can_documents
+    assert not member.can_finance and member.own_items_only
+    [row] = audit_rows(app, "eid.invitation_joined")
+    assert row.details["via"] == via and row.details["created"] is created and row.user.email == email
+    with app.app_context(), models.db.connection_context():
+        assert models.Invitation.get().accepted_by_id == member.user_id
+        assert models.DigitalIdentity.get(models.DigitalIdentity.user == member.user_id)
+
+
+def assert_never_asked_again(app):
+    again = app.test_client()
+    response = first_sign_in(again)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/dashboard")
+    assert len(audit_rows(app, "eid.invitation_joined")) == 1
+
+
+def test_employee_who_followed_the_invitation_link_gets_an_account_and_joins_in_one_step(node_app, client):
+    token = invite(node_app, phone="+37120000001")  # not the phone the provider vouches for
+    assert client.get(f"/invitations/{token}").status_code == 303
+    response = first_sign_in(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/eid/join")
+    page = client.get("/eid/join").get_data(as_text=True)
+    assert "SIA Firma" in page and 'action="/eid/join"' in page and "anna@firma.lv" in page
+    assert not signed_in(client)
+    assert_joined(node_app, client, post_form(client, "/eid/join", {}), via="link")
+    with node_app.app_context(), models.db.connection_context():
+        user = models.User.get(models.User.email == "anna@firma.lv")
+        assert user.phone == "+37120000001" and user.full_name == "Anna Darbiniece"
+        assert not user.check_password("")  # no password: e-identity signs it in
+    assert_never_asked_again(node_app)
+
+
+def test_employee_whose_verified_phone_the_main_user_entered_is_offered_the_invitation(node_app, client):
+    invite(node_app)  # to +37120000055, the number the provider vouches for
+    response = first_sign_in(client)
+    assert response.headers["Location"].endswith("/eid/join")
+    assert_joined(node_app, client, post_form(client, "/eid/join", {}), via="phone")
+    assert_never_asked_again(node_app)
+
+
+def test_a_phone_number_the_provider_has_not_verified_finds_no_invitation(node_app, client):
+    invite(node_app, phone="+37120000066")  # Olga's number, phone_number_verified: false
+    response = first_sign_in(client, "olga")
+    assert response.headers["Location"].endswith("/eid/link")
+    assert "SIA Firma" not in client.get("/eid/link").get_data(as_text=True)
+
+
+def test_employee_enters_the_invitation_code(node_app, client):
+    token = invite(node_app, phone="+37120000001")
+    response = first_sign_in(client)
+    assert response.headers["Location"].endswith("/eid/link")
+    page = client.get("/eid/link").get_data(as_text=True)
+    assert 'action="/eid/join/code"' in page
+    response = post_form(client, "/eid/join/code", {"code": f"https://portal.test/invitations/{token}"},
+                         page="/eid/link")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/eid/join")
+    assert_joined(node_app, client, post_form(client, "/eid/join", {}), via="code")
+    assert_never_asked_again(node_app)
+
+
+@pytest.mark.parametrize("code", ["not-the-code", "x" * 43])
+def test_a_wrong_invitation_code_is_refused(node_app, client, code):
+    invite(node_app, phone="+37120000001")
+    first_sign_in(client)
+    response = post_form(client, "/eid/join/code", {"code": code}, page="/eid/link")
+    assert response.status_code == 422 and "not valid" in response.get_data(as_text=True)
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["unknown"]
+    assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
+
+
+def test_an_expired_invitation_is_refused_by_code_and_at_the_join_step(node_app, client):
+    from datetime import timedelta
+    expired = invite(node_app, phone="+37120000001", expires_at=models.utcnow() - timedelta(minutes=1))
+    first_sign_in(client)
+    response = post_form(client, "/eid/join/code", {"code": expired}, page="/eid/link")
+    assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
+    # an invitation that expires while the person looks at the step
+    token = invite(node_app, phone="+37120000002")
+    post_form(client, "/eid/join/code", {"code": token}, page="/eid/link")
+    with node_app.app_context(), models.db.connection_context():
+        models.Invitation.update(expires_at=models.utcnow() - timedelta(seconds=1)).execute()
+    response = post_form(client, "/eid/join", {})
+    assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["expired", "expired"]
+    assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
+    with node_app.app_context(), models.db.connection_context():
+        assert not models.User.select().where(models.User.email == "anna@firma.lv").exists()
+
+
+def test_another_persons_invitation_is_refused(node_app, client):
+    """The invitation went to an account that stated another personal code (Jānis's): Anna,
+    holding its link, can neither make an account from it nor join with it."""
+    create_user(node_app, email="anna@firma.lv", phone="+37120000001")
+    with node_app.app_context(), models.db.connection_context():
+        models.StatedPersonalCode.state(models.User.get(models.User.email == "anna@firma.lv"), JANIS)
+    token = invite(node_app, phone="+37120000001")
+    client.get(f"/invitations/{token}")
+    first_sign_in(client)
+    page = client.get("/eid/join").get_data(as_text=True)
+    assert 'action="/eid/join"' not in page  # no account can be made from it
+    response = post_form(client, "/eid/join", {}, page="/eid/link")
+    assert response.status_code == 409 and "another person" in response.get_data(as_text=True)
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["other_person"]
+    assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
+    with node_app.app_context(), models.db.connection_context():
+        assert models.DigitalIdentity.get().user_id is None
+
+
+def test_employee_with_an_account_links_it_with_its_password_and_joins(node_app, client):
+    create_user(node_app, email="anna@firma.lv", phone="+37120000001")
+    token = invite(node_app, phone="+37120000001")
+    client.get(f"/invitations/{token}")
+    assert first_sign_in(client).headers["Location"].endswith("/eid/join")
+    page = client.get("/eid/join").get_data(as_text=True)
+    assert 'action="/eid/join"' not in page and 'href="/eid/link"' in page
+    assert "SIA Firma" in client.get("/eid/link").get_data(as_text=True)
+    response = post_form(client, "/eid/link", {"identifier": "anna@firma.lv", "password": PASSWORD})
+    assert_joined(node_app, client, response, via="link", created=False)
+    with client.session_transaction() as session:
+        assert session["client_id"] == membership_of(node_app, "anna@firma.lv").client_id
+    assert_never_asked_again(node_app)
+
+
+def test_join_with_identity_makes_nothing_when_refused(node_app):
+    """The model function alone: refusals change nothing; a join links and accepts together."""
+    from models import company as members
+    invite(node_app, phone="+37120000001")
+    with node_app.app_context(), models.db.connection_context():
+        invitation = models.Invitation.get()
+        mine = models.DigitalIdentity.create(code_hash="a" * 64)
+        taken = models.DigitalIdentity.create(code_hash="b" * 64)
+        taken.link(models.User.get(models.User.email == "main@firma.lv"))
+        assert members.join_with_identity(invitation, taken) == (members.OTHER_PERSON, None)
+        other = models.User.create(email="x@firma.lv", phone="+37120000077", password_hash="")
+        models.StatedPersonalCode.insert(user=other, code_hash="c" * 64).execute()
+        assert members.join_with_identity(invitation, mine, user=other) == (members.OTHER_PERSON, None)
+        assert not models.User.select().where(models.User.email == "anna@firma.lv").exists()
+        outcome, user = members.join_with_identity(invitation, mine, full_name="Anna")
+        assert outcome == members.ACCEPTED and user.email == "anna@firma.lv"
+        assert models.DigitalIdentity.get_by_id(mine.id).user_id == user.id
+        assert members.join_with_identity(models.Invitation.get(), models.DigitalIdentity.create(
+            code_hash="d" * 64)) == (members.USED, None)

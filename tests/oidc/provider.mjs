@@ -29,6 +29,11 @@ const ACCOUNTS = {
     name: 'Anna Darbiniece', given_name: 'Anna', family_name: 'Darbiniece', serial_number: 'PNOLV-050596-10005',
     phone_number: '+37120000055', phone_number_verified: true,
   },
+  // a phone number the provider has not verified: it must not find an invitation
+  olga: {
+    name: 'Olga Nepārbaudītā', given_name: 'Olga', family_name: 'Nepārbaudītā', serial_number: 'PNOLV-060697-10006',
+    phone_number: '+37120000066', phone_number_verified: false,
+  },
   // an identity whose token carries no personal code (e.g. a foreign e-ID without one)
   nocode: { name: 'No Code', given_name: 'No', family_name: 'Code' },
 };
