@@ -444,7 +444,7 @@ def join():
             audit("eid.linked", user=user, provider=pending["provider"])
         else:
             audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", client=invitation.client_id,
-                  invitation=invitation.id, reason=outcome)
+                  invitation=invitation.id, reason=f"invitation_{outcome}")
     if user is None:
         if outcome in JOIN_REFUSALS:
             form.form_errors.append(str(JOIN_REFUSALS[outcome]))
@@ -477,7 +477,7 @@ def join_code():
                   company_rules.EXPIRED: members.EXPIRED}[invitation.status]
     if reason:
         with models.action():
-            audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", reason=reason,
+            audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", reason=f"invitation_{reason}",
                   client=invitation.client_id if invitation else None)
         from blueprints.company import DEAD_MESSAGES
         code_form.code.errors = [*code_form.code.errors, DEAD_MESSAGES[reason]()]

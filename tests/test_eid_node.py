@@ -290,7 +290,7 @@ def test_a_wrong_invitation_code_is_refused(node_app, client, code):
     first_sign_in(client)
     response = post_form(client, "/eid/join/code", {"code": code}, page="/eid/link")
     assert response.status_code == 422 and "not valid" in response.get_data(as_text=True)
-    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["unknown"]
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["invitation_unknown"]
     assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
 
 
@@ -307,7 +307,7 @@ def test_an_expired_invitation_is_refused_by_code_and_at_the_join_step(node_app,
         models.Invitation.update(expires_at=models.utcnow() - timedelta(seconds=1)).execute()
     response = post_form(client, "/eid/join", {})
     assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
-    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["expired", "expired"]
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["invitation_expired"] * 2
     assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
     with node_app.app_context(), models.db.connection_context():
         assert not models.User.select().where(models.User.email == "anna@firma.lv").exists()
@@ -326,7 +326,7 @@ def test_another_persons_invitation_is_refused(node_app, client):
     assert 'action="/eid/join"' not in page  # no account can be made from it
     response = post_form(client, "/eid/join", {}, page="/eid/link")
     assert response.status_code == 409 and "another person" in response.get_data(as_text=True)
-    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["other_person"]
+    assert [r.details["reason"] for r in audit_rows(node_app, "eid.invitation_refused")] == ["invitation_other_person"]
     assert not signed_in(client) and membership_of(node_app, "anna@firma.lv") is None
     with node_app.app_context(), models.db.connection_context():
         assert models.DigitalIdentity.get().user_id is None
