@@ -27,6 +27,7 @@ import rules
 from adapters.identity import DevBroker, Provider, providers_from_config
 from blueprints import audit, render, render_form, safe_next, see_other, signed_in_user, stepup, throttling
 from blueprints.auth import start_session
+from blueprints.company import DEAD_MESSAGES, INVITATION_SESSION_KEY
 from forms.auth import LoginForm
 from forms.company import ConfirmForm
 from forms.eid import ChooseAccountForm, InvitationCodeForm
@@ -202,7 +203,6 @@ def _invitation_held(claims):
     """A pending company invitation this person holds at their first trusted sign-in: the one
     whose link this browser opened, else the newest sent to the phone number the broker
     vouches for (a verified ``phone_number`` claim). ``(invitation, how)`` or ``(None, None)``."""
-    from blueprints.company import INVITATION_SESSION_KEY
     found = models.Invitation.find(session.get(INVITATION_SESSION_KEY))
     if found is not None and found.status == company_rules.PENDING:
         return found, "link"
@@ -366,6 +366,7 @@ def link():
                 session.pop("eid_pending", None)
                 response = _sign_in(user, _how(pending))
                 if invitation is not None:
+                    session.pop(INVITATION_SESSION_KEY, None)
                     session["client_id"] = invitation.client_id
                 flash(_("Your e-identity is now linked to this account: next time, signing in with it is "
                         "enough."), "success")
@@ -404,10 +405,16 @@ JOIN_REFUSALS = {
 def _join_page(pending, identity, invitation, status=None, code_form=None, form=None):
     context = {"invitation": invitation, "form": form or ConfirmForm(formdata=None),
                "code_form": code_form or InvitationCodeForm(formdata=None),
-               "can_create": invitation is not None and invitation.account_for_new_person() is None}
+               "can_create": invitation is not None and _may_create(pending, invitation)}
     if status is None:
         return render_form("eid/join.html", None, **context)
     return render("eid/join.html", None, status, **context)
+
+
+def _may_create(pending, invitation):
+    """A new account from the invitation, unless the person has one already (an account that
+    stated their personal code: they link that one) or the invitation cannot make one."""
+    return not pending.get("candidates") and invitation.account_for_new_person() is None
 
 
 def _pending_or_back():
@@ -438,7 +445,10 @@ def join():
     if not form.validate_on_submit():
         return _join_page(pending, identity, invitation, form=form)
     with models.action():
-        outcome, user = members.join_with_identity(invitation, identity, full_name=pending.get("name", ""))
+        if pending.get("candidates") and invitation.status == company_rules.PENDING:
+            outcome, user = members.NEEDS_ACCOUNT, None  # they have an account: link that one
+        else:
+            outcome, user = members.join_with_identity(invitation, identity, full_name=pending.get("name", ""))
         if user is not None:
             _audit_joined(user, invitation, pending, created=True)
             audit("eid.linked", user=user, provider=pending["provider"])
@@ -449,11 +459,11 @@ def join():
         if outcome in JOIN_REFUSALS:
             form.form_errors.append(str(JOIN_REFUSALS[outcome]))
             return _join_page(pending, identity, invitation, status=409, form=form)
-        from blueprints.company import DEAD_MESSAGES
         form.form_errors.append(DEAD_MESSAGES[outcome]())
         return _join_page(pending, identity, None, status=410, form=form)
     session.pop("eid_pending", None)
     response = _sign_in(user, _how(pending))
+    session.pop(INVITATION_SESSION_KEY, None)
     session["client_id"] = invitation.client_id  # act for the company straight away
     flash(_("Welcome! You now have access to %(company)s. Next time, signing in with e-identity is enough.",
             company=invitation.client.name), "success")
@@ -479,7 +489,6 @@ def join_code():
         with models.action():
             audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", reason=f"invitation_{reason}",
                   client=invitation.client_id if invitation else None)
-        from blueprints.company import DEAD_MESSAGES
         code_form.code.errors = [*code_form.code.errors, DEAD_MESSAGES[reason]()]
         return _join_page(pending, identity, None, status=422, code_form=code_form)
     session["eid_pending"] = {**pending, "invitation": invitation.id, "via": "code"}

@@ -366,3 +366,21 @@ def test_join_with_identity_makes_nothing_when_refused(node_app):
         assert models.DigitalIdentity.get_by_id(mine.id).user_id == user.id
         assert members.join_with_identity(models.Invitation.get(), models.DigitalIdentity.create(
             code_hash="d" * 64)) == (members.USED, None)
+
+
+def test_a_person_whose_account_stated_the_code_links_it_rather_than_making_a_second_one(node_app, client):
+    user = create_user(node_app, email="janis@example.lv", phone="+37120000011")
+    with node_app.app_context(), models.db.connection_context():
+        models.StatedPersonalCode.state(models.User.get_by_id(user.id), JANIS)
+    token = invite(node_app, email="janis@firma.lv", phone="+37120000012")
+    client.get(f"/invitations/{token}")
+    assert first_sign_in(client, "janis").headers["Location"].endswith("/eid/join")
+    assert 'action="/eid/join"' not in client.get("/eid/join").get_data(as_text=True)
+    refused = post_form(client, "/eid/join", {}, page="/eid/link")
+    assert refused.status_code == 409 and not signed_in(client)
+    with node_app.app_context(), models.db.connection_context():
+        assert not models.User.select().where(models.User.email == "janis@firma.lv").exists()
+    response = post_form(client, "/eid/link", {"account": user.id, "password": PASSWORD})
+    assert_joined(node_app, client, response, email="janis@example.lv", via="link", created=False)
+    with client.session_transaction() as session:
+        assert "invitation" not in session and "eid_pending" not in session
