@@ -22,7 +22,7 @@ const ACCOUNTS = {
   liga: { name: 'Līga Ozola', given_name: 'Līga', family_name: 'Ozola', serial_number: 'PNOLV-020279-10002' },
   peteris: {
     name: 'Pēteris Kalniņš', given_name: 'Pēteris', family_name: 'Kalniņš', serial_number: 'PNOLV-030390-10003',
-    phone_number: '+37120000003', phone_number_verified: true,
+    phone_number: '+37120000033', phone_number_verified: true,
   },
   ilze: { name: 'Ilze Jaunā', given_name: 'Ilze', family_name: 'Jaunā', serial_number: 'PNOLV-040495-10004' },
   anna: {
