@@ -365,9 +365,10 @@ def link():
             if linked:
                 session.pop("eid_pending", None)
                 response = _sign_in(user, _how(pending))
-                if invitation is not None:
+                if invitation is not None:  # joined: to the dashboard, acting for the company
                     session.pop(INVITATION_SESSION_KEY, None)
                     session["client_id"] = invitation.client_id
+                    response = redirect(url_for("main.dashboard"), code=303)
                 flash(_("Your e-identity is now linked to this account: next time, signing in with it is "
                         "enough."), "success")
                 return response
@@ -462,12 +463,13 @@ def join():
         form.form_errors.append(DEAD_MESSAGES[outcome]())
         return _join_page(pending, identity, None, status=410, form=form)
     session.pop("eid_pending", None)
-    response = _sign_in(user, _how(pending))
+    _sign_in(user, _how(pending))
     session.pop(INVITATION_SESSION_KEY, None)
     session["client_id"] = invitation.client_id  # act for the company straight away
     flash(_("Welcome! You now have access to %(company)s. Next time, signing in with e-identity is enough.",
             company=invitation.client.name), "success")
-    return response
+    # The dashboard, not the sign-in's ``next``: that was the invitation's page, used up now.
+    return redirect(url_for("main.dashboard"), code=303)
 
 
 @bp.route("/join/code", methods=["POST"])

@@ -84,7 +84,8 @@ EID_FAILURE_LABELS = {
     "invitation_used": _l("the invitation was used already"),
     "invitation_cancelled": _l("the invitation was cancelled"),
     "invitation_other_person": _l("the invitation was sent to another person's account"),
-    "invitation_needs_account": _l("an account has the invitation's e-mail or phone: it must be linked with its password"),
+    "invitation_needs_account": _l("an account has the invitation's e-mail or phone: it must be linked "
+                                   "with its password"),
 }
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}

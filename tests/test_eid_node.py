@@ -214,8 +214,9 @@ def membership_of(app, email, company="SIA Firma"):
                 .where(models.User.email == email, models.Client.name == company).first())
 
 
-def first_sign_in(client, login="anna"):
-    return client.get(local_path(sign_in_at_provider(start(client), login)))
+def first_sign_in(client, login="anna", next_path=None):
+    url = start(client) if next_path is None else client.get(f"/eid/node/start?next={next_path}").headers["Location"]
+    return client.get(local_path(sign_in_at_provider(url, login)))
 
 
 def assert_joined(app, client, response, email="anna@firma.lv", via="link", created=True):
@@ -243,7 +244,7 @@ def assert_never_asked_again(app):
 def test_employee_who_followed_the_invitation_link_gets_an_account_and_joins_in_one_step(node_app, client):
     token = invite(node_app, phone="+37120000001")  # not the phone the provider vouches for
     assert client.get(f"/invitations/{token}").status_code == 303
-    response = first_sign_in(client)
+    response = first_sign_in(client, next_path="/invitations")  # "Sign in" on the invitation's page
     assert response.status_code == 303 and response.headers["Location"].endswith("/eid/join")
     page = client.get("/eid/join").get_data(as_text=True)
     assert "SIA Firma" in page and 'action="/eid/join"' in page and "anna@firma.lv" in page
@@ -336,7 +337,7 @@ def test_employee_with_an_account_links_it_with_its_password_and_joins(node_app,
     create_user(node_app, email="anna@firma.lv", phone="+37120000001")
     token = invite(node_app, phone="+37120000001")
     client.get(f"/invitations/{token}")
-    assert first_sign_in(client).headers["Location"].endswith("/eid/join")
+    assert first_sign_in(client, next_path="/invitations").headers["Location"].endswith("/eid/join")
     page = client.get("/eid/join").get_data(as_text=True)
     assert 'action="/eid/join"' not in page and 'href="/eid/link"' in page
     assert "SIA Firma" in client.get("/eid/link").get_data(as_text=True)
