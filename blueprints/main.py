@@ -12,7 +12,7 @@ from blueprints.messages import unread_total
 from models import dashboard as summaries
 from models.documents import Document
 from models.messages import Thread
-from rules import documents as R
+from rules import access, documents as R
 
 
 bp = Blueprint("main", __name__)
@@ -36,6 +36,8 @@ def dashboard():
     user = signed_in_user()
     active = acting_membership()
     context = {"memberships": memberships(), "active": active, "previous_login": previous_login(),
+               "account_groups": access.grouped_accounts(memberships()),
+               "ACCOUNT_GROUP_TITLES": access.ACCOUNT_GROUP_TITLES,
                "withheld": withheld_memberships(),
                "documents": None, "threads": None, "staff": None, "now": models.utcnow(), "R": R}
     if user.is_staff:

@@ -385,3 +385,27 @@ def test_a_person_whose_account_stated_the_code_links_it_rather_than_making_a_se
     assert_joined(node_app, client, response, email="janis@example.lv", via="link", created=False)
     with client.session_transaction() as session:
         assert "invitation" not in session and "eid_pending" not in session
+
+
+# --- Everything in one place (seed 003) ----------------------------------------------------------
+
+def test_after_a_trusted_sign_in_every_account_is_shown_in_its_group_and_can_be_chosen(node_app, client):
+    """Jānis's private account, the company he runs as main user and the one he works for as a
+    colleague: three groups, kept apart, each account chosen with a plain form."""
+    user = linked_user(node_app)  # with a private account (create_user)
+    with node_app.app_context(), models.db.connection_context():
+        runs = models.Client.create(kind="legal", name="SIA Bērziņa Darbnīca")
+        works = models.Client.create(kind="legal", name="SIA Cits Uzņēmums")
+        models.Membership.grant(user, runs, "main")
+        models.Membership.grant(user, works, "colleague")
+    client.get(local_path(sign_in_at_provider(start(client), "janis")))
+    html = client.get("/dashboard").get_data(as_text=True)
+    groups = html[html.index('id="accounts-title"'):html.index('id="contact-title"')]
+    private, managed, colleague = (groups.index(f'id="accounts-{g}"') for g in ("private", "managed", "colleague"))
+    assert private < groups.index("Private account") < managed
+    assert managed < groups.index("SIA Bērziņa Darbnīca") < colleague < groups.index("SIA Cits Uzņēmums")
+    assert f'action="/accounts/{works.id}"' in groups
+    response = post_form(client, f"/accounts/{works.id}", {}, page="/dashboard")
+    assert response.status_code == 303
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert f'class="account account--active" id="account-{works.id}"' in html

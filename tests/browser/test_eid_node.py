@@ -25,6 +25,8 @@ from portal import create_app
 
 from .conftest import CSP_RECORDER
 from .helpers import Axe, submit
+
+PRIVATE_ACCOUNT = "Privātpersonas konts"  # the pages are in Latvian, the default
 from .test_reflow import TOO_WIDE
 
 
@@ -111,10 +113,11 @@ def test_person_signs_in_through_the_providers_pages_links_the_account_and_switc
     page.fill("#password", demo.PASSWORD)
     submit(page, "#password")
     page.wait_for_url("**/dashboard")
-    mine = page.locator("ul.accounts").first  # the accounts overview (the register's companies follow)
-    expect(mine.locator("> li")).to_have_count(2)
-    expect(mine).to_contain_text("SIA Demo Būve")
-    other = mine.locator("> li:not(.account--active)")
+    mine = page.locator('section[aria-labelledby="accounts-title"]')  # not the register's companies
+    expect(mine.locator("ul.accounts > li")).to_have_count(2)
+    expect(mine.locator("#accounts-private + ul.accounts")).to_contain_text(PRIVATE_ACCOUNT)
+    expect(mine.locator("#accounts-managed + ul.accounts")).to_contain_text("SIA Demo Būve")
+    other = mine.locator("ul.accounts > li:not(.account--active)")
     other_id = other.get_attribute("id")
     other.locator("button[type=submit]").click()
     expect(page.locator(f"#{other_id}")).to_have_class("account account--active")
@@ -140,14 +143,14 @@ def test_employees_first_sign_in_joins_the_company_in_one_step_and_is_not_asked_
     expect(page.locator("#eid-join")).to_contain_text("SIA Demo Būve")
     page.locator('#eid-join form[action="/eid/join"] button[type=submit]').click()
     page.wait_for_url("**/dashboard")
-    expect(page.locator("ul.accounts").first.locator(".account--active")).to_contain_text("SIA Demo Būve")
+    expect(page.locator("#accounts-colleague + ul.accounts .account--active")).to_contain_text("SIA Demo Būve")
     page.locator('form[action="/logout"] button[type=submit]').first.click()
     page.wait_for_url("**/login")
     # Still signed in at the provider (its own session): straight back, and straight in, since
     # the step is not asked again.
     page.locator('a[href="/eid/node/start"]').click()
     page.wait_for_url("**/dashboard")
-    expect(page.locator("ul.accounts").first.locator(".account--active")).to_contain_text("SIA Demo Būve")
+    expect(page.locator("#accounts-colleague + ul.accounts .account--active")).to_contain_text("SIA Demo Būve")
     if js:
         assert page.evaluate("() => window.__cspViolations") == []
 
