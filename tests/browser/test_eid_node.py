@@ -25,9 +25,9 @@ from portal import create_app
 
 from .conftest import CSP_RECORDER
 from .helpers import Axe, submit
+from .test_reflow import TOO_WIDE
 
 PRIVATE_ACCOUNT = "Privātpersonas konts"  # the pages are in Latvian, the default
-from .test_reflow import TOO_WIDE
 
 
 @pytest.fixture(scope="module")
