@@ -38,7 +38,7 @@ from blueprints.extensions import (SummarisedWarnings, babel, compress, csrf, ht
                                    retry_minutes)
 from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
-from rules import outbox, status as status_rules
+from rules import finance as finance_rules, outbox, status as status_rules
 from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
@@ -49,6 +49,7 @@ BASE_DIR = Path(__file__).resolve().parent
 
 PRODUCTION, DEVELOPMENT = "production", "development"
 DEVELOPMENT_SUPPORT_PHONE = "+371 6000 0000"  # made up: a real deployment sets SUPPORT_PHONE
+DEVELOPMENT_INVOICE_IBAN = "LV80BANK0000435195001"  # ISO 13616's example: a real deployment sets INVOICE_IBAN
 
 
 class ConfigurationRefused(RuntimeError):
@@ -105,6 +106,11 @@ def default_config(instance_path):
         # written here, e.g. "+371 6777 4118"). Unset: a made-up number in development, none
         # shown in production.
         "SUPPORT_PHONE": env("SUPPORT_PHONE"),
+        # Where clients pay invoices (the PDF, the page and the EPC069-12 QR code). Unset: a
+        # made-up account in development; none in production (the QR code is not shown then).
+        "INVOICE_PAYEE_NAME": env("INVOICE_PAYEE_NAME"),
+        "INVOICE_IBAN": env("INVOICE_IBAN"),
+        "INVOICE_BIC": env("INVOICE_BIC") or "",
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
@@ -196,6 +202,17 @@ def settle_environment(config, instance_path):
                                    "brokers in EID_PROVIDERS (README: E-identity sign-in).")
     if config.get("SUPPORT_PHONE") is None:
         config["SUPPORT_PHONE"] = "" if production else DEVELOPMENT_SUPPORT_PHONE
+    if config.get("INVOICE_IBAN") is None:
+        config["INVOICE_IBAN"] = "" if production else DEVELOPMENT_INVOICE_IBAN
+    config["INVOICE_IBAN"] = finance_rules.compact(config["INVOICE_IBAN"])
+    config["INVOICE_BIC"] = finance_rules.compact(config.get("INVOICE_BIC"))
+    if config["INVOICE_IBAN"] and not finance_rules.iban_valid(config["INVOICE_IBAN"]):
+        raise ConfigurationRefused("INVOICE_IBAN is not a valid IBAN (its length or check digits).")
+    if config["INVOICE_BIC"] and not finance_rules.bic_valid(config["INVOICE_BIC"]):
+        raise ConfigurationRefused("INVOICE_BIC is not a valid BIC.")
+    config["INVOICE_PAYEE_NAME"] = " ".join((config.get("INVOICE_PAYEE_NAME") or "Kabinets").split())
+    if len(config["INVOICE_PAYEE_NAME"]) > finance_rules.EPC_NAME_MAX:
+        raise ConfigurationRefused("INVOICE_PAYEE_NAME must be at most 70 characters.")
 
 
 def refuse_development_parts(app):
@@ -259,9 +276,10 @@ def create_app(config=None):
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # we rotate the session ourselves on sign-in
 
-    from blueprints import auth, company, documents, main, messages, registration, settings, staff
+    from blueprints import (applications, auth, company, documents, finance, main, messages, registration, settings,
+                            staff)
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
-                      documents.bp, messages.bp, company.bp):
+                      documents.bp, messages.bp, company.bp, applications.bp, finance.bp):
         app.register_blueprint(blueprint)
     from blueprints import main_user
     app.register_blueprint(main_user.bp)

@@ -10,9 +10,12 @@ from blueprints import (HEADER_PARTS, acting_membership, main_user, memberships,
 from blueprints.auth import previous_login
 from blueprints.messages import unread_total
 from models import dashboard as summaries
+from models.applications import Application, latest_of
 from models.documents import Document
+from models.finance import Invoice, summary as finance_summary
 from models.messages import Thread
 from rules import access, documents as R
+from rules.calendar import to_local
 
 
 bp = Blueprint("main", __name__)
@@ -39,15 +42,21 @@ def dashboard():
                "account_groups": access.grouped_accounts(memberships()),
                "ACCOUNT_GROUP_TITLES": access.ACCOUNT_GROUP_TITLES,
                "withheld": withheld_memberships(),
-               "documents": None, "threads": None, "staff": None, "now": models.utcnow(), "R": R}
+               "documents": None, "threads": None, "finance": None, "staff": None, "now": models.utcnow(), "R": R}
     if user.is_staff:
         context["staff"] = summaries.staff(now=context["now"])
     elif active is not None:
         if active.allows("documents"):
             context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))
+        if active.allows("services"):
+            context["application"] = latest_of(scoped(Application, "services", client_id=active.client_id))
+            context["show_application"] = True
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))
+        if active.allows("finance"):
+            context["finance"] = finance_summary(scoped(Invoice, "finance", client_id=active.client_id),
+                                                 to_local(context["now"]).date())
     context.update(main_user.dashboard_context())  # main-user rights: what happens next, the register
     return render("main/dashboard.html", **context)
 

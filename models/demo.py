@@ -74,6 +74,7 @@ def seed():
         _demo_invitation()
         _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
         _demo_documents(users, person, company)
+        _demo_invoices(users, person, company)
         models.AuditLog.record("demo.seeded", actor="cli")
     return True
 
@@ -139,6 +140,23 @@ def _demo_invitation():
                              can_documents=True, can_messages=True, own_items_only=True,
                              token_hash=token_hash(secrets.token_urlsafe(32)), created_at=now, sent_at=now,
                              expires_at=now + INVITATION_LIFETIME)
+
+
+def _demo_invoices(users, person, company):
+    """The company's commission fee, partly paid, and a paid invoice of the private client, so
+    the finance block shows paid and remaining amounts (issue 15)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.finance import Invoice
+    from rules import finance as F
+    staff, today = users["admin@kabinets.test"], date.today()
+    fee = Invoice.issue(company, staff, Decimal("150.00"), today + timedelta(days=14),
+                        "Komisijas nauda par norēķinu konta atvēršanu", purpose=F.COMMISSION_FEE)
+    fee.record_payment(Decimal("50.00"), today, by=staff, note="Daļēja samaksa")
+    paid = Invoice.issue(person, staff, Decimal("25.50"), today + timedelta(days=7),
+                         "Konta izraksta sagatavošana", purpose=F.OTHER)
+    paid.record_payment(Decimal("25.50"), today, by=staff)
 
 
 def describe(created):

@@ -43,6 +43,10 @@ ACTION_LABELS = {
     "notification.send_again": _l("Notification to be sent again"),
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
+    "invoice.issued": _l("Invoice issued"),
+    "invoice.payment_recorded": _l("Payment recorded by hand"),
+    "finance.statement_imported": _l("Bank statement imported"),
+    "finance.entry_assigned": _l("Statement entry assigned to an invoice"),
     "staff.created": _l("Staff user created"),
     "register.imported": _l("Company-register data imported"),
     "main_user.confirmed_by_register": _l("Became main user: confirmed by the company register"),
@@ -61,6 +65,8 @@ ACTION_LABELS = {
     "company.main_user_demoted": _l("Main user made a colleague"),
     "company.access_revoked": _l("User's access revoked"),
     "demo.seeded": _l("Demo data loaded"),
+    "application.start": _l("Application started"),
+    "application.submit": _l("Application submitted"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -124,6 +130,7 @@ def _signers(value):
 # key: (label, how its value reads: a dict of labels or a function; None: as it is)
 DETAILS = {
     "document": (_l("Document"), _number),
+    "application": (_l("Application"), _number),
     "status": (_l("Status"), R.STATUS_LABELS),
     "channel": (_l("Channel"), CHANNEL_LABELS),
     "client_type": (_l("Client type"), CLIENT_TYPE_LABELS),
@@ -164,6 +171,16 @@ DETAILS = {
     "via": (_l("Invitation found by"), {"link": _l("its link"), "code": _l("its code"),
                                           "phone": _l("the verified phone number")}),
     "created": (_l("Account created"), None),
+    "invoice": (_l("Invoice"), _number),
+    "number": (_l("Invoice number"), None),
+    "amount": (_l("Amount"), None),
+    "payment": (_l("Payment"), _number),
+    "statement": (_l("Bank statement"), _number),
+    "account": (_l("Account (IBAN)"), None),
+    "entries": (_l("New entries"), None),
+    "matched": (_l("Matched"), None),
+    "duplicates": (_l("Imported before"), None),
+    "entry": (_l("Statement entry"), _number),
 }
 
 

@@ -8,7 +8,7 @@ colour *and* a sign of its own (and the pill always carries the status's words),
 never the only cue.
 """
 from rules import documents as D
-from rules import outbox
+from rules import finance as F, outbox
 
 ACTION, INSTITUTION, DONE, REFUSED = "action", "institution", "done", "refused"
 MEANINGS = (ACTION, INSTITUTION, DONE, REFUSED)
@@ -41,8 +41,12 @@ NOTIFICATION_MEANINGS = {
     outbox.NOWHERE: DONE,
 }
 
-DOCUMENT, THREAD, NOTIFICATION = "document", "thread", "notification"
-TABLES = {DOCUMENT: DOCUMENT_MEANINGS, THREAD: THREAD_MEANINGS, NOTIFICATION: NOTIFICATION_MEANINGS}
+# An invoice: the client pays until it is paid in full.
+INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, F.PAID: DONE}
+
+DOCUMENT, THREAD, NOTIFICATION, INVOICE = "document", "thread", "notification", "invoice"
+TABLES = {DOCUMENT: DOCUMENT_MEANINGS, THREAD: THREAD_MEANINGS, NOTIFICATION: NOTIFICATION_MEANINGS,
+          INVOICE: INVOICE_MEANINGS}
 
 
 def meaning(kind, status, question_open=False):

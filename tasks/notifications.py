@@ -55,6 +55,8 @@ SUBJECTS = {
     "main_user_granted": lambda: _("You are now the company's main user"),
     "main_user_refused": lambda: _("Your request for main-user rights was refused"),
     "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
+    "invoice_issued": lambda: _("A new invoice in your client cabinet"),
+    "invoice_paid": lambda: _("Your invoice is paid"),
 }
 
 

@@ -113,7 +113,7 @@ def test_person_signs_in_through_the_providers_pages_links_the_account_and_switc
     page.fill("#password", demo.PASSWORD)
     submit(page, "#password")
     page.wait_for_url("**/dashboard")
-    mine = page.locator('section[aria-labelledby="accounts-title"]')  # not the register's companies
+    mine = page.locator("#your-accounts")  # not the register's companies beside it
     expect(mine.locator("ul.accounts > li")).to_have_count(2)
     expect(mine.locator("#accounts-private + ul.accounts")).to_contain_text(PRIVATE_ACCOUNT)
     expect(mine.locator("#accounts-managed + ul.accounts")).to_contain_text("SIA Demo Būve")

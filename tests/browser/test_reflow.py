@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 import models
 import rules
+from models.applications import Application
 from models.documents import Document
 from models.messages import CLIENT, STAFF, Thread, ThreadRating
 from rules import documents as R
@@ -49,6 +50,7 @@ LONG_CA = "EParakstsQualifiedCertificationAuthorityForNaturalPersons2026"
 # Routes that are not pages: files, polls and fragments htmx asks for. Everything else in the
 # URL map that answers GET is visited below.
 NOT_PAGES = {
+    "main_user.staff_file": "the signed authorisation's download",
     "static": "stylesheet and scripts",
     "main.health": "the load balancer's JSON health check",
     "documents.rows": "the documents list's poll (an htmx fragment or 204)",
@@ -57,12 +59,15 @@ NOT_PAGES = {
     "documents.download_signed": "the signed container, a file download",
     "documents.download_version": "a version's files as a zip",
     "documents.questionnaire_pdf": "a PDF",
+    "applications.receipt": "a PDF",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
     "eid.start": "redirects to the identity provider",
     "eid.callback": "the identity provider's answer: redirects, or the failure page (tests/browser/test_eid.py)",
     "dev_broker.discovery": "the development broker's discovery document (JSON)",
     "dev_broker.jwks": "the development broker's keys (JSON)",
+    "finance.invoice_pdf": "a PDF",
+    "finance.invoice_qr": "the payment QR code, an SVG image",
 }
 
 
@@ -173,8 +178,36 @@ def _staff_records():
                            note=LONG_WORD, file=LONG_FILE)
 
 
-def _client_pages(role, client, documents, threads, invitation):
+def _invoices(client, staff):
+    """A partly paid invoice with a description of one long word, and an overdue one."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.finance import Invoice
+    today = date.today()
+    partly = Invoice.issue(client, staff, Decimal("123456789.99"), today + timedelta(days=30), LONG_WORD,
+                           purpose_ref="application:" + LONG_WORD[:90])
+    partly.record_payment(Decimal("1234567.89"), today, by=staff, note=LONG_WORD)
+    overdue = Invoice.issue(client, staff, Decimal("150.00"), today - timedelta(days=5), LONG_WORD[:120],
+                            issued_on=today - timedelta(days=20))
+    return partly, overdue
+
+
+def _statement_entry():
+    """An imported statement entry nobody could match: a long payer and long payment details."""
+    from models.finance import BankStatement, StatementEntry
+    from rules import finance as F
+    statement = BankStatement.create(account="LV80BANK0000435195001", digest="0" * 64)
+    StatementEntry.create(statement=statement, account=statement.account, entry_key="reflow-1",
+                          amount="987654321.00", debtor=LONG_WORD[:140], text=LONG_WORD[:140],
+                          reference="RF00" + "9" * 21, status=F.UNMATCHED, reason=F.REASON_NO_INVOICE)
+
+
+def _client_pages(role, client, documents, threads, invitation, invoices):
     answered, waiting = threads
+    finance = 404 if role.name == "colleague" else 200  # a colleague has no right "finance" by default
+    role.pages += [("finance", "/finance", finance)]
+    role.pages += [(f"invoice {n}", f"/finance/invoices/{i.id}", finance) for n, i in enumerate(invoices)]
     role.pages += [("dashboard", "/dashboard", 200), ("documents", "/documents", 200)]
     for status, document in documents.items():
         role.pages.append((f"document {status}", f"/documents/{document.id}", 200))
@@ -185,6 +218,45 @@ def _client_pages(role, client, documents, threads, invitation):
                    ("thread waiting", f"/messages/{waiting.id}", 200),
                    ("dev signing service", f"/signing-service/dev/{invitation}", 200)]
     role.forms += [("new message, errors", "/messages/new", "#body")]
+
+
+def _person(**extra):
+    return {"full_name": LONG_WORD[:200], "personal_code": "", "birth_date": "02.03.1980", **extra}
+
+
+def _applications(role, client, user):
+    """An application of the client's kind as long as it gets: a complete draft (its "check your
+    answers" page), the same submitted, and a draft with what is missing marked."""
+    if client.kind == rules.NATURAL:
+        services = ["N_NEW"]
+        data = {**_person(personal_code="010101-10006", birth_date="01.01.1901"), "residence_permit": False,
+                "language": "lv"}
+        unfinished = ["N_NEW", "N_EXTRA"]
+    else:
+        services = ["L_ACCOUNT"]
+        owner = {**_person(citizenship="DE", residence="DE"), "share": "33,33"}
+        data = {"company_name": LONG_COMPANY, "registration_number": "40003000001", "registration_date": "15.03.2012",
+                "industry": "professional", "language": "lv", "personal_manager": "", "employees": "250+",
+                "us_related": True, "licensed_payment_institution": False,
+                "representatives": [{**_person(citizenship="EE"), "position": LONG_WORD[:200],
+                                     "representation_type": "attorney", "email": long_email("parstavis"),
+                                     "represents": True}] * 2,
+                "owners_natural": [owner, owner],
+                "owners_legal": [{"company_name": LONG_COMPANY, "registration_number": LONG_WORD[:40],
+                                  "registration_date": "01.01.2001", "country": "LT", "share": "33,34"}],
+                "ubos": [{**_person(citizenship="DE", tax_residence="DE"), "share": "100"}],
+                "submitter": {**_person(), "latvian": False, "role": "authorised"}}
+        unfinished = ["L_ACCOUNT", "L_ACQUIRING", "L_ECOM"]
+    draft = Application.create(client=client, created_by=user, kind=client.kind, services=services, data=data)
+    submitted = Application.create(client=client, created_by=user, kind=client.kind, services=services, data=data,
+                                   status="submitted", submitted_at=models.utcnow())
+    missing = Application.create(client=client, created_by=user, kind=client.kind, services=unfinished,
+                                 data={"company_name": LONG_WORD[:200]} if client.kind == rules.LEGAL else {})
+    role.pages += [("applications", "/applications", 200),
+                   ("application form", f"/applications/{draft.id}/edit", 200),
+                   ("application, check your answers", f"/applications/{draft.id}/check", 200),
+                   ("application submitted", f"/applications/{submitted.id}", 200),
+                   ("application form, what is missing", f"/applications/{missing.id}/edit?check=1", 200)]
 
 
 def _account_pages(role):
@@ -244,7 +316,7 @@ def world(live_server):
         main_m = models.Membership.grant(main, company, rules.MAIN)
         colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
 
-        roles, tokens = {}, []
+        roles, tokens, companys_invoices = {}, [], []
         for name, u, client in (("private", private, person), ("main", main, company),
                                 ("colleague", colleague, company)):
             role = roles[name] = Role(name, u.email)
@@ -252,12 +324,23 @@ def world(live_server):
             threads = _threads(client, u, staff["consultant"])
             invitation = documents[R.SIGNING].pending_invitation().token
             tokens.append(invitation)
-            _client_pages(role, client, documents, threads, invitation)
+            invoices = _invoices(client, staff["supervisor"]) if name != "colleague" else companys_invoices
+            if name == "main":
+                companys_invoices = invoices
+            _client_pages(role, client, documents, threads, invitation, invoices)
+            if name != "colleague":  # a colleague has no right to the services
+                _applications(role, client, u)
             _account_pages(role)
             if name == "main":
                 companys = documents, threads
         _staff_records()
         _company_pages(roles["main"], company, main, colleague, main_m, colleague_m)
+        _statement_entry()
+        # A colleague asks for main-user rights (issue 13): their page, and the request in the staff queue.
+        from models.register import MainUserRequest
+        asked = MainUserRequest.create(client=company, user=colleague, stored_file=_stored(company, colleague),
+                                       note=LONG_WORD)
+        roles["colleague"].pages += [("main-user rights", f"/companies/{company.id}/main-user", 200)]
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -270,7 +353,18 @@ def world(live_server):
                            ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
             role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
                            for status, d in documents.items()]
+            finance = 200 if u.has_staff_role("supervisor") else 404  # until clients are assigned
+            role.pages += [("staff invoices", "/staff/finance", finance),
+                           ("issue an invoice", "/staff/finance/invoices/new", finance),
+                           ("bank statements", "/staff/finance/statements", finance)]
+            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
+                           for n, i in enumerate(companys_invoices)]
             if u.has_staff_role("supervisor"):
+                role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
+                               ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
+                                "#amount")]
+                role.pages += [("main-user requests", "/staff/main-user-requests", 200),
+                               ("main-user request", f"/staff/main-user-requests/{asked.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
