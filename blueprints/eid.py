@@ -482,6 +482,13 @@ def join_code():
     code_form = InvitationCodeForm()
     if not code_form.validate_on_submit():
         return _join_page(pending, identity, None, status=422, code_form=code_form)
+    try:
+        charged = throttling.charge(budgets.INVITATION_CODE_PER_SOURCE, throttling.client_ip(),
+                                    actor=f"eid:{pending['provider']}")
+    except throttling.Throttled as refused:
+        code_form.code.errors = [*code_form.code.errors,
+                                 _("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes)]
+        return refused.answer(_join_page(pending, identity, None, status=429, code_form=code_form))
     invitation = models.Invitation.find(code_form.token)
     reason = members.UNKNOWN if invitation is None else None
     if invitation is not None and invitation.status != company_rules.PENDING:
@@ -493,5 +500,6 @@ def join_code():
                   client=invitation.client_id if invitation else None)
         code_form.code.errors = [*code_form.code.errors, DEAD_MESSAGES[reason]()]
         return _join_page(pending, identity, None, status=422, code_form=code_form)
+    throttling.refund(charged)
     session["eid_pending"] = {**pending, "invitation": invitation.id, "via": "code"}
     return see_other("eid.join")

@@ -409,3 +409,17 @@ def test_after_a_trusted_sign_in_every_account_is_shown_in_its_group_and_can_be_
     assert response.status_code == 303
     html = client.get("/dashboard").get_data(as_text=True)
     assert f'class="account account--active" id="account-{works.id}"' in html
+
+
+def test_wrong_invitation_codes_are_throttled_per_address_and_a_right_one_is_given_back(node_app, client):
+    from rules.throttle import INVITATION_CODE_PER_SOURCE
+    token = invite(node_app, phone="+37120000001")
+    first_sign_in(client)
+    for _ in range(INVITATION_CODE_PER_SOURCE.amount - 1):
+        assert post_form(client, "/eid/join/code", {"code": "wrong"}, page="/eid/link").status_code == 422
+    assert post_form(client, "/eid/join/code", {"code": token}, page="/eid/link").status_code == 303  # given back
+    assert post_form(client, "/eid/join/code", {"code": "wrong"}, page="/eid/link").status_code == 422
+    refused = post_form(client, "/eid/join/code", {"code": token}, page="/eid/link")
+    assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
+    assert refused.headers["Retry-After"]
+    assert len(audit_rows(node_app, "auth.throttled")) == 1
