@@ -6,7 +6,8 @@ so the relying party is tested against somebody else's reading of the specificat
 ``running_provider(clients)`` installs the npm packages when ``tests/oidc/node_modules`` is missing
 (``npm ci`` from the committed lock file), starts ``provider.mjs`` on a free port, waits until it
 answers, and stops it afterwards. Without Node.js 20+ and npm the tests that need it are skipped
-with a loud reason, or fail when ``CI`` is set (CI must run them).
+with a loud reason, or fail when ``CI`` is set (CI must run them). Debian 12's own nodejs (18)
+is too old: take Node.js 20.12 or later (Debian 13, or nodejs.org / NodeSource packages).
 
 ``sign_in_at_provider`` does what a person does on the provider's own pages (its development
 login form, then its consent form), with ``requests``."""
@@ -28,6 +29,7 @@ import requests
 
 HERE = Path(__file__).resolve().parent / "oidc"
 NPM_CI_TIMEOUT = 300
+MINIMUM_NODE = (20, 12)  # oidc-provider 9 calls crypto.hash (Node 20.12); Debian 12's nodejs 18 is too old
 START_TIMEOUT = 30
 CLIENT_ID, CLIENT_SECRET = "kabinets-node", "node-client-secret-0123456789abcdef"
 OTHER_CLIENT_ID, OTHER_CLIENT_SECRET = "another-app", "another-app-secret-0123456789abcdef"
@@ -48,8 +50,8 @@ def ensure_installed():
     if not node or not npm:
         _unavailable("node or npm is not on PATH (apt-get install nodejs npm, or nodejs.org)")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    found = re.match(r"v(\d+)\.", version)
-    if not found or int(found.group(1)) < 20:
+    found = re.match(r"v(\d+)\.(\d+)\.", version)
+    if not found or (int(found.group(1)), int(found.group(2))) < MINIMUM_NODE:
         _unavailable(f"found node {version or '(no version)'}")
     with _install_lock:
         if not (HERE / "node_modules" / "oidc-provider" / "package.json").exists():
