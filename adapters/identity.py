@@ -139,7 +139,8 @@ def _s256(verifier):
 
 class DevBroker:
     """An OpenID Connect provider for development and the tests: ``persons`` are the people one
-    may sign in as (dicts with ``id``, ``name``, ``personal_code`` in the ETSI form), ``clients``
+    may sign in as (dicts with ``id``, ``name``, ``personal_code`` in the ETSI form, and ``phone``
+    when the broker vouches for one), ``clients``
     maps a client id to its secret and redirect URIs. Authorization requests and codes are
     sealed with ``keyring`` (no state kept between processes); a code is taken once per process.
 
@@ -173,7 +174,8 @@ class DevBroker:
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["openid", "profile"],
-            "claims_supported": ["sub", "name", "given_name", "family_name", "serial_number", "acr", "amr"],
+            "claims_supported": ["sub", "name", "given_name", "family_name", "serial_number", "phone_number",
+                                 "phone_number_verified", "acr", "amr"],
         }
 
     def jwks(self):
@@ -252,6 +254,8 @@ class DevBroker:
                   "name": person["name"], "given_name": given, "family_name": family,
                   "serial_number": person["personal_code"], "acr": "http://eidas.europa.eu/LoA/high",
                   "amr": ["dev"]}
+        if person.get("phone"):  # a phone number the broker vouches for
+            claims.update(phone_number=person["phone"], phone_number_verified=True)
         if grant.get("nonce"):
             claims["nonce"] = grant["nonce"]
         if self.id_token_hook:

@@ -27,10 +27,12 @@ import rules
 from adapters.identity import DevBroker, Provider, providers_from_config
 from blueprints import audit, render, render_form, safe_next, see_other, signed_in_user, stepup, throttling
 from blueprints.auth import start_session
+from blueprints.company import DEAD_MESSAGES, INVITATION_SESSION_KEY
 from forms.auth import LoginForm
-from forms.eid import ChooseAccountForm
-from models import demo
-from rules import identity as eid
+from forms.company import ConfirmForm
+from forms.eid import ChooseAccountForm, InvitationCodeForm
+from models import company as members, demo
+from rules import company as company_rules, identity as eid
 from rules import throttle as budgets
 
 bp = Blueprint("eid", __name__, url_prefix="/eid")
@@ -190,9 +192,31 @@ def callback(provider):
         if not user.is_active:
             return failure(provider, eid.ACCOUNT_CLOSED, 403)
         return _sign_in(user, how)
+    invitation, via = _invitation_held(claims)
     session["eid_pending"] = {**how, "identity": identity.id, "at": time.time(),
-                              "candidates": [u.id for u in candidates]}
-    return see_other("eid.link")
+                              "candidates": [u.id for u in candidates], "name": str(claims.get("name") or "")[:200],
+                              **({"invitation": invitation.id, "via": via} if invitation else {})}
+    return see_other("eid.join" if invitation else "eid.link")
+
+
+def _invitation_held(claims):
+    """A pending company invitation this person holds at their first trusted sign-in: the one
+    whose link this browser opened, else the newest sent to the phone number the broker
+    vouches for (a verified ``phone_number`` claim). ``(invitation, how)`` or ``(None, None)``."""
+    found = models.Invitation.find(session.get(INVITATION_SESSION_KEY))
+    if found is not None and found.status == company_rules.PENDING:
+        return found, "link"
+    if claims.get("phone_number_verified") is True:
+        found = models.Invitation.pending_for_phone(claims.get("phone_number"))
+        if found is not None:
+            return found, "phone"
+    return None, None
+
+
+def _pending_invitation(pending):
+    """The pending invitation the sign-in waiting to be linked holds, or None."""
+    found = models.Invitation.get_or_none(models.Invitation.id == pending.get("invitation"))
+    return found if found is not None and found.status == company_rules.PENDING else None
 
 
 def _signed_in_already(provider, code, acr, amr):
@@ -312,7 +336,9 @@ def link():
                                          budgets.SIGN_IN_PER_DEVICE, actor=account[:100])
         except throttling.Throttled as refused:
             form.form_errors.append(_("Too many sign-in attempts. Try again in %(n)d minutes.", n=refused.minutes))
-            return refused.answer(render("eid/link.html", None, 429, form=form, candidates=candidates))
+            return refused.answer(render("eid/link.html", None, 429, form=form, candidates=candidates,
+                                         invitation=_pending_invitation(pending),
+                                         code_form=InvitationCodeForm(formdata=None)))
         if user is None:
             models.passwords.dummy_check(form.password.data)
         if user and user.is_active and user.check_password(form.password.data):
@@ -322,15 +348,27 @@ def link():
                     audit("eid.link_refused", user=user, actor=account[:100], reason=eid.OTHER_PERSON)
                 form.form_errors.append(_("This account was registered with another personal code, so it cannot "
                                           "be linked to your e-identity."))
-                return render("eid/link.html", None, 409, form=form, candidates=candidates)
+                return render("eid/link.html", None, 409, form=form, candidates=candidates,
+                              invitation=_pending_invitation(pending), code_form=InvitationCodeForm(formdata=None))
             with models.action():
-                linked = identity.link(user)
+                invitation = _pending_invitation(pending)
+                if invitation is not None:
+                    _outcome, joined = members.join_with_identity(invitation, identity, user=user)
+                    linked = joined is not None
+                    if linked:
+                        _audit_joined(user, invitation, pending, created=False)
+                else:
+                    linked = identity.link(user)
                 if linked:
                     audit("eid.linked", user=user, provider=pending["provider"])
                     notify(user, "eid_linked")
             if linked:
                 session.pop("eid_pending", None)
                 response = _sign_in(user, _how(pending))
+                if invitation is not None:  # joined: to the dashboard, acting for the company
+                    session.pop(INVITATION_SESSION_KEY, None)
+                    session["client_id"] = invitation.client_id
+                    response = redirect(url_for("main.dashboard"), code=303)
                 flash(_("Your e-identity is now linked to this account: next time, signing in with it is "
                         "enough."), "success")
                 return response
@@ -339,9 +377,129 @@ def link():
             with models.action():
                 audit("eid.link_refused", user=user, actor=account[:100])
             form.form_errors.append(_("The e-mail, phone number or password is not right."))
-    return render_form("eid/link.html", None, form=form, candidates=candidates)
+    return render_form("eid/link.html", None, form=form, candidates=candidates,
+                       invitation=_pending_invitation(pending), code_form=InvitationCodeForm(formdata=None))
 
 
 def _how(pending):
     return {"provider": pending["provider"], "acr": pending.get("acr", ""), "amr": pending.get("amr", [])}
 
+
+
+# --- An employee's first sign-in (seed 003) --------------------------------------------------------
+
+def _audit_joined(user, invitation, pending, created):
+    audit("eid.invitation_joined", user=user, client=invitation.client_id, invitation=invitation.id,
+          via=pending.get("via", ""), created=created, provider=pending["provider"],
+          rights=sorted(invitation.rights), own_items_only=invitation.own_items_only)
+
+
+JOIN_REFUSALS = {
+    members.NEEDS_ACCOUNT: _l("An account already has this invitation's e-mail or phone number, or the "
+                              "invitation lacks one of them. Sign in to your account with its password "
+                              "below: it is then linked to your e-identity and joins the company."),
+    members.OTHER_PERSON: _l("This invitation was sent to another person's account, so it cannot be used "
+                             "with your e-identity. Ask the company's main user to invite you."),
+}
+
+
+def _join_page(pending, identity, invitation, status=None, code_form=None, form=None):
+    context = {"invitation": invitation, "form": form or ConfirmForm(formdata=None),
+               "code_form": code_form or InvitationCodeForm(formdata=None),
+               "can_create": invitation is not None and _may_create(pending, invitation)}
+    if status is None:
+        return render_form("eid/join.html", None, **context)
+    return render("eid/join.html", None, status, **context)
+
+
+def _may_create(pending, invitation):
+    """A new account from the invitation, unless the person has one already (an account that
+    stated their personal code: they link that one) or the invitation cannot make one."""
+    return not pending.get("candidates") and invitation.account_for_new_person() is None
+
+
+def _pending_or_back():
+    """The sign-in waiting to be linked, or the answer that sends the person back."""
+    pending, identity = _pending()
+    if identity is None:
+        flash(eid.FAILURES[eid.EXPIRED], "info")
+        return None, None, redirect(url_for("auth.login"))
+    if identity.user_id:  # linked meanwhile (another tab): link() signs it in
+        return None, None, see_other("eid.link")
+    return pending, identity, None
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    """The one extra step of an employee's first trusted sign-in: the person holds a company's
+    invitation (its link, its code, or the phone number the main user entered) and has no
+    account linked to their e-identity. Joining makes their account from the invitation and
+    the e-identity (or they link an account of theirs with its password, ``link``), accepts
+    the invitation and signs them in; afterwards e-identity signs straight in."""
+    pending, identity, back = _pending_or_back()
+    if back is not None:
+        return back
+    invitation = models.Invitation.get_or_none(models.Invitation.id == pending.get("invitation"))
+    form = ConfirmForm()
+    if request.method == "GET" or invitation is None:  # a dead one: the page asks for a code again
+        return _join_page(pending, identity, _pending_invitation(pending))
+    if not form.validate_on_submit():
+        return _join_page(pending, identity, invitation, form=form)
+    with models.action():
+        if pending.get("candidates") and invitation.status == company_rules.PENDING:
+            outcome, user = members.NEEDS_ACCOUNT, None  # they have an account: link that one
+        else:
+            outcome, user = members.join_with_identity(invitation, identity, full_name=pending.get("name", ""))
+        if user is not None:
+            _audit_joined(user, invitation, pending, created=True)
+            audit("eid.linked", user=user, provider=pending["provider"])
+        else:
+            audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", client=invitation.client_id,
+                  invitation=invitation.id, reason=f"invitation_{outcome}")
+    if user is None:
+        if outcome in JOIN_REFUSALS:
+            form.form_errors.append(str(JOIN_REFUSALS[outcome]))
+            return _join_page(pending, identity, invitation, status=409, form=form)
+        form.form_errors.append(DEAD_MESSAGES[outcome]())
+        return _join_page(pending, identity, None, status=410, form=form)
+    session.pop("eid_pending", None)
+    _sign_in(user, _how(pending))
+    session.pop(INVITATION_SESSION_KEY, None)
+    session["client_id"] = invitation.client_id  # act for the company straight away
+    flash(_("Welcome! You now have access to %(company)s. Next time, signing in with e-identity is enough.",
+            company=invitation.client.name), "success")
+    # The dashboard, not the sign-in's ``next``: that was the invitation's page, used up now.
+    return redirect(url_for("main.dashboard"), code=303)
+
+
+@bp.route("/join/code", methods=["POST"])
+def join_code():
+    """The invitation's code (or its whole link), typed by a person whose first trusted sign-in
+    found no invitation of theirs."""
+    pending, identity, back = _pending_or_back()
+    if back is not None:
+        return back
+    code_form = InvitationCodeForm()
+    if not code_form.validate_on_submit():
+        return _join_page(pending, identity, None, status=422, code_form=code_form)
+    try:
+        charged = throttling.charge(budgets.INVITATION_CODE_PER_SOURCE, throttling.client_ip(),
+                                    actor=f"eid:{pending['provider']}")
+    except throttling.Throttled as refused:
+        code_form.code.errors = [*code_form.code.errors,
+                                 _("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes)]
+        return refused.answer(_join_page(pending, identity, None, status=429, code_form=code_form))
+    invitation = models.Invitation.find(code_form.token)
+    reason = members.UNKNOWN if invitation is None else None
+    if invitation is not None and invitation.status != company_rules.PENDING:
+        reason = {company_rules.ACCEPTED: members.USED, company_rules.CANCELLED: members.CANCELLED,
+                  company_rules.EXPIRED: members.EXPIRED}[invitation.status]
+    if reason:
+        with models.action():
+            audit("eid.invitation_refused", actor=f"eid:{pending['provider']}", reason=f"invitation_{reason}",
+                  client=invitation.client_id if invitation else None)
+        code_form.code.errors = [*code_form.code.errors, DEAD_MESSAGES[reason]()]
+        return _join_page(pending, identity, None, status=422, code_form=code_form)
+    throttling.refund(charged)
+    session["eid_pending"] = {**pending, "invitation": invitation.id, "via": "code"}
+    return see_other("eid.join")

@@ -14,7 +14,7 @@ from models.applications import Application, latest_of
 from models.documents import Document
 from models.finance import Invoice, summary as finance_summary
 from models.messages import Thread
-from rules import documents as R
+from rules import access, documents as R
 from rules.calendar import to_local
 
 
@@ -39,6 +39,8 @@ def dashboard():
     user = signed_in_user()
     active = acting_membership()
     context = {"memberships": memberships(), "active": active, "previous_login": previous_login(),
+               "account_groups": access.grouped_accounts(memberships()),
+               "ACCOUNT_GROUP_TITLES": access.ACCOUNT_GROUP_TITLES,
                "withheld": withheld_memberships(),
                "documents": None, "threads": None, "finance": None, "staff": None, "now": models.utcnow(), "R": R}
     if user.is_staff:

@@ -9,12 +9,15 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, fn
 import rules
 from models.accounts import Client, Membership, User
 from models.base import BaseModel, db, utcnow
+from models.identity import DigitalIdentity, StatedPersonalCode
 from models.notifications import Notification
 from rules import company as R
 
 # What accepting an invitation came to.
 ACCEPTED, ALREADY_MEMBER, USED, CANCELLED, EXPIRED, UNKNOWN = (
     "accepted", "already_member", "used", "cancelled", "expired", "unknown")
+# What an employee's first e-identity sign-in with an invitation may also come to.
+OTHER_PERSON, NEEDS_ACCOUNT = "other_person", "needs_account"
 
 
 def token_hash(token):
@@ -144,11 +147,76 @@ class Invitation(BaseModel):
         return ACCEPTED
 
     @classmethod
+    def pending_for_phone(cls, phone):
+        """The newest pending invitation sent to this phone number (E.164), or None."""
+        if not isinstance(phone, str) or not phone.startswith("+") or len(phone) > 20:
+            return None
+        now = utcnow()
+        return (cls.select(cls, Client).join(Client)
+                .where(cls.phone == phone, cls.accepted_at.is_null(), cls.cancelled_at.is_null(),
+                       cls.expires_at > now)
+                .order_by(cls.id.desc()).first())
+
+    def account_for_new_person(self):
+        """Whether an account can be made from this invitation for somebody who has none: it
+        needs both the e-mail and the phone (every account has both), and neither may belong to
+        an account already. Returns None (it can), NEEDS_ACCOUNT (a contact is missing, or an
+        account has it: its holder signs in to it), or OTHER_PERSON (that account is another
+        person's: it holds another digital identity or stated another personal code)."""
+        if not (self.email and self.phone):
+            return NEEDS_ACCOUNT
+        holders = list(User.select().where((User.email == self.email) | (User.phone == self.phone)))
+        return (OTHER_PERSON if any(_someone_else(holder) for holder in holders)
+                else NEEDS_ACCOUNT if holders else None)
+
+    @classmethod
     def open_ones(cls, client_id):
         """Invitations neither accepted nor cancelled (pending or expired), newest first."""
         return (cls.select().where(cls.client == client_id, cls.accepted_at.is_null(),
                                    cls.cancelled_at.is_null())
                 .order_by(cls.id.desc()))
+
+
+def _someone_else(user, identity=None):
+    """True when ``user``'s account belongs to a person other than ``identity``'s (any person's
+    when None): it holds a digital identity, or stated a personal code, that is not this one."""
+    own = DigitalIdentity.get_or_none(DigitalIdentity.user == user)
+    if own is not None and (identity is None or own.id != identity.id):
+        return True
+    stated = StatedPersonalCode.get_or_none(StatedPersonalCode.user == user)
+    return stated is not None and (identity is None or stated.code_hash != identity.code_hash)
+
+
+def join_with_identity(invitation, identity, user=None, full_name=""):
+    """An employee's first trusted sign-in (seed 003): the digital identity ``identity`` (not
+    linked yet) holds ``invitation``. Links it to ``user`` (an account the person proved they
+    hold) or, without one, to an account made from the invitation (its e-mail and phone, no
+    password: e-identity signs it in), and accepts the invitation, all or nothing. Afterwards
+    the identity signs straight in: the step is never asked again.
+
+    Returns ``(outcome, user)``: ACCEPTED or ALREADY_MEMBER with the account; else (USED,
+    CANCELLED, EXPIRED, NEEDS_ACCOUNT, OTHER_PERSON) and None, nothing changed. Call inside
+    ``models.action()``."""
+    state = invitation.status
+    if state != R.PENDING:
+        return {R.ACCEPTED: USED, R.CANCELLED: CANCELLED, R.EXPIRED: EXPIRED}[state], None
+    if identity.user_id is not None:
+        return OTHER_PERSON, None
+    with db.atomic() as transaction:
+        if user is None:
+            refused = invitation.account_for_new_person()
+            if refused:
+                return refused, None
+            user = User.create(email=invitation.email, phone=invitation.phone, password_hash="",
+                               full_name=(full_name or invitation.full_name or "")[:200],
+                               language=invitation.language)
+        elif _someone_else(user, identity):
+            return OTHER_PERSON, None
+        outcome = invitation.accept(user)
+        if outcome not in (ACCEPTED, ALREADY_MEMBER) or not identity.link(user):
+            transaction.rollback()
+            return (outcome if outcome not in (ACCEPTED, ALREADY_MEMBER) else OTHER_PERSON), None
+    return outcome, user
 
 
 # --- The company's users ------------------------------------------------------------------------

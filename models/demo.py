@@ -1,6 +1,8 @@
 """Demo data for ``make run``: fixed accounts listed in the README. Never in production."""
 import models
 import rules
+from models.company import token_hash
+from rules.company import INVITATION_LIFETIME
 from rules.i18n import _l
 
 PASSWORD = "Demo-Parole-2026!"
@@ -16,6 +18,9 @@ ACCOUNTS = [
 # personal codes in the form a Latvija.lv-style broker sends them (``serial_number``). The demo
 # accounts stated the codes of the first three (``seed``): their first e-identity sign-in offers
 # to link the account after its password is confirmed.
+# A colleague SIA Demo Būve's main user has invited (e-mail, phone): no account yet.
+DEMO_INVITEE = ("anna@kabinets.test", "+37120000055")
+
 PERSONS = [
     {"id": "janis", "name": "Jānis Bērziņš", "personal_code": "PNOLV-010185-10001",
      "note": _l("private client (klients@kabinets.test)"), "account": "klients@kabinets.test"},
@@ -25,6 +30,9 @@ PERSONS = [
      "note": _l("employee of SIA Demo Būve (kolegis@kabinets.test)"), "account": "kolegis@kabinets.test"},
     {"id": "ilze", "name": "Ilze Jaunā", "personal_code": "PNOLV-040495-10004",
      "note": _l("no account yet"), "account": None},
+    # The broker vouches for her phone number, to which SIA Demo Būve's invitation went.
+    {"id": "anna", "name": "Anna Darbiniece", "personal_code": "PNOLV-050596-10005", "phone": DEMO_INVITEE[1],
+     "note": _l("no account yet; invited by SIA Demo Būve to her phone"), "account": None},
 ]
 
 
@@ -38,6 +46,7 @@ def present():
 def seed():
     """Create the demo accounts once; running it again changes nothing."""
     if models.User.select().where(models.User.email == ACCOUNTS[0][0]).exists():
+        _demo_invitation()
         return False
     with models.db.atomic():
         users = {}
@@ -62,6 +71,7 @@ def seed():
                 models.StatedPersonalCode.state(users[demo_person["account"]],
                                                 personal_code_from_claim(demo_person["personal_code"], ETSI))
         _demo_register()
+        _demo_invitation()
         _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
         _demo_documents(users, person, company)
         _demo_invoices(users, person, company)
@@ -111,6 +121,25 @@ def _demo_documents(users, person, company):
                                                      "change": "Pagarināt termiņu par 12 mēnešiem."})
     amendment.transition(R.REQUEST_INFO, by=users["admin@kabinets.test"],
                          comments={"change": "Norādiet, no kura datuma termiņš jāpagarina."})
+
+
+def _demo_invitation():
+    """Līga's pending invitation for Anna (``DEMO_INVITEE``), made again whenever none is
+    pending and Anna has no account yet: her first e-identity sign-in at the development broker
+    then shows the employee's linking step. No message is sent (the broker finds it by phone)."""
+    import secrets
+    email, phone = DEMO_INVITEE
+    if models.User.select().where(models.User.email == email).exists() or models.Invitation.pending_for_phone(phone):
+        return
+    company = models.Client.get_or_none(models.Client.registration_number == "40003000001")
+    main = models.User.get_or_none(models.User.email == "valde@kabinets.test")
+    if company is None or main is None:
+        return
+    now = models.utcnow()
+    models.Invitation.create(client=company, invited_by=main, full_name="Anna Darbiniece", email=email, phone=phone,
+                             can_documents=True, can_messages=True, own_items_only=True,
+                             token_hash=token_hash(secrets.token_urlsafe(32)), created_at=now, sent_at=now,
+                             expires_at=now + INVITATION_LIFETIME)
 
 
 def _demo_invoices(users, person, company):

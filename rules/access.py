@@ -9,6 +9,7 @@ rule, table by table and on random companies (``tests/test_tenancy.py``).
 from typing import NamedTuple
 
 from rules import PERMISSIONS
+from rules.i18n import _l
 
 
 class Grant(NamedTuple):
@@ -32,3 +33,28 @@ def grant_of(membership):
     """The rule's view of a ``models.Membership`` (or anything with its fields)."""
     return Grant(membership.client_id, frozenset(p for p in PERMISSIONS if getattr(membership, f"can_{p}")),
                  membership.own_items_only, membership.revoked_at is not None)
+
+
+# The accounts overview (seed 003, "everything in one place"): a person's accounts in groups kept
+# apart — their private account, the companies they run as main user, the companies they act for
+# as a colleague (or registrant, or by power of attorney).
+PRIVATE, MANAGED, COLLEAGUE_OF = "private", "managed", "colleague"
+ACCOUNT_GROUPS = (PRIVATE, MANAGED, COLLEAGUE_OF)
+ACCOUNT_GROUP_TITLES = {PRIVATE: _l("Private"), MANAGED: _l("Companies you manage (main user)"),
+                        COLLEAGUE_OF: _l("Companies you act for")}
+
+
+def account_group(is_legal, manages_users):
+    """Which group of the overview an account belongs to."""
+    if not is_legal:
+        return PRIVATE
+    return MANAGED if manages_users else COLLEAGUE_OF
+
+
+def grouped_accounts(memberships):
+    """``[(group, [membership, …]), …]`` in ``ACCOUNT_GROUPS`` order, empty groups left out, each
+    group in the order given. A membership is asked ``client.is_legal`` and ``allows``."""
+    groups = {name: [] for name in ACCOUNT_GROUPS}
+    for m in memberships:
+        groups[account_group(m.client.is_legal, m.allows("manage_users"))].append(m)
+    return [(name, found) for name, found in groups.items() if found]

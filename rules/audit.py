@@ -59,6 +59,8 @@ ACTION_LABELS = {
     "company.invitation_resent": _l("Invitation sent again"),
     "company.invitation_cancelled": _l("Invitation cancelled"),
     "company.invitation_accepted": _l("Invitation accepted"),
+    "eid.invitation_joined": _l("Joined a company by invitation at the first e-identity sign-in"),
+    "eid.invitation_refused": _l("Invitation refused at the first e-identity sign-in"),
     "company.rights_changed": _l("User's rights changed"),
     "company.main_user_demoted": _l("Main user made a colleague"),
     "company.access_revoked": _l("User's access revoked"),
@@ -82,6 +84,14 @@ EID_FAILURE_LABELS = {
     identity.ACCOUNT_CLOSED: _l("the linked account is closed"),
     identity.OTHER_PERSON: _l("another person's e-identity than the signed-in account's"),
     identity.NOT_FRESH: _l("linking without a recent password confirmation"),
+    # an employee's first e-identity sign-in with a company's invitation (eid.invitation_refused)
+    "invitation_unknown": _l("no invitation has this code"),
+    "invitation_expired": _l("the invitation has expired"),
+    "invitation_used": _l("the invitation was used already"),
+    "invitation_cancelled": _l("the invitation was cancelled"),
+    "invitation_other_person": _l("the invitation was sent to another person's account"),
+    "invitation_needs_account": _l("an account has the invitation's e-mail or phone: it must be linked "
+                                   "with its password"),
 }
 CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 CLIENT_TYPE_LABELS = {NATURAL: _l("Natural person"), LEGAL: _l("Legal person")}
@@ -158,6 +168,9 @@ DETAILS = {
     "invited": (_l("Invited"), None),
     "rights": (_l("Rights"), RIGHT_LABELS),
     "own_items_only": (_l("Own items only"), None),
+    "via": (_l("Invitation found by"), {"link": _l("its link"), "code": _l("its code"),
+                                          "phone": _l("the verified phone number")}),
+    "created": (_l("Account created"), None),
     "invoice": (_l("Invoice"), _number),
     "number": (_l("Invoice number"), None),
     "amount": (_l("Amount"), None),

@@ -76,6 +76,10 @@ CONTACT_CHANGE_MESSAGES_PER_TARGET = Budget("contact-change/target", 5, HOUR)
 # e-mail or phone, so a main user's account in someone else's hands cannot send a flood.
 INVITATIONS_PER_COMPANY = Budget("invitations/company", 30, timedelta(days=1))
 INVITATION_MESSAGES_PER_TARGET = Budget("invitations/target", 5, timedelta(days=1))
+# An invitation's code typed at an employee's first e-identity sign-in: wrong codes per 15 minutes
+# from one address (a right one is given back). The codes are 256 random bits, so this keeps the
+# audit log and the database quiet rather than stopping a guess.
+INVITATION_CODE_PER_SOURCE = Budget("invitation-code/source", 10, MINUTES_15)
 
 
 def minutes_until(reset_at, now):

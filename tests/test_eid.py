@@ -663,3 +663,24 @@ def test_sign_in_returns_to_a_local_next_page_only(eid_app, client, next_url, la
     authorize = client.get("/eid/test/start?" + urlencode({"next": next_url})).headers["Location"]
     response = client.get(local_path(choose_at_broker(authorize)))
     assert response.status_code == 303 and response.headers["Location"] == lands
+
+
+def test_make_runs_invited_demo_employee_joins_the_demo_company_at_her_first_sign_in(eid_app, client):
+    """The demo (``make run``): the development broker vouches for Anna's phone, to which SIA Demo
+    Būve's invitation went; her first e-identity sign-in is the employee's one extra step."""
+    from models import demo
+    with eid_app.app_context(), models.db.connection_context():
+        demo.seed()
+        assert not demo.seed()  # running it again keeps the one pending invitation
+        assert models.Invitation.select().count() == 1
+    response = flow(client, "anna")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/eid/join")
+    assert 'action="/eid/join"' in client.get("/eid/join").get_data(as_text=True)
+    response = post_form(client, "/eid/join", {})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/dashboard")
+    assert "SIA Demo Būve" in client.get("/dashboard").get_data(as_text=True)
+    with eid_app.app_context(), models.db.connection_context():
+        anna = models.User.get(models.User.email == demo.DEMO_INVITEE[0])
+        assert anna.phone == demo.DEMO_INVITEE[1] and anna.full_name == "Anna Darbiniece"
+        demo.seed()  # she has an account now: no new invitation
+        assert models.Invitation.select().count() == 1

@@ -225,3 +225,19 @@ def test_names_shown_together_are_made_distinct(names, expected):
     from rules.uploads import distinct_names
     assert distinct_names(names) == expected
     assert len({n.casefold() for n in distinct_names(names)}) == len(names)
+
+
+def test_the_accounts_overview_groups_private_managed_and_colleague_accounts_in_order():
+    from types import SimpleNamespace
+    from rules import access
+
+    def membership(name, legal, manages):
+        return SimpleNamespace(name=name, client=SimpleNamespace(is_legal=legal),
+                               allows=lambda permission: manages and permission == "manage_users")
+
+    mine = [membership("B", True, False), membership("me", False, False), membership("A", True, True),
+            membership("C", True, False)]
+    groups = [(group, [m.name for m in members]) for group, members in access.grouped_accounts(mine)]
+    assert groups == [("private", ["me"]), ("managed", ["A"]), ("colleague", ["B", "C"])]
+    assert access.grouped_accounts([mine[0]])[0][0] == "colleague"  # empty groups are left out
+    assert access.grouped_accounts([]) == []

@@ -22,6 +22,8 @@ from portal import create_app
 from .conftest import CSP_RECORDER
 from .helpers import Axe, submit
 
+PRIVATE_ACCOUNT = "Privātpersonas konts"  # the pages are in Latvian, the default
+
 
 @pytest.fixture(scope="module")
 def eid_portal(tmp_path_factory, sqlite_template, redis_url, smtp_server, signing_trust_dir):
@@ -80,10 +82,11 @@ def test_person_signs_in_with_e_identity_links_the_account_and_switches_accounts
     page.fill("#password", demo.PASSWORD)
     submit(page, "#password")
     page.wait_for_url("**/dashboard")
-    accounts = page.locator("#your-accounts ul.accounts > li")
-    expect(accounts).to_have_count(2)
-    expect(page.locator("#your-accounts ul.accounts")).to_contain_text("SIA Demo Būve")
-    other = page.locator("#your-accounts ul.accounts > li:not(.account--active)")
+    mine = page.locator("#your-accounts")  # not the register's companies beside it
+    expect(mine.locator("ul.accounts > li")).to_have_count(2)
+    expect(mine.locator("#accounts-private + ul.accounts")).to_contain_text(PRIVATE_ACCOUNT)
+    expect(mine.locator("#accounts-managed + ul.accounts")).to_contain_text("SIA Demo Būve")
+    other = mine.locator("ul.accounts > li:not(.account--active)")
     other_id = other.get_attribute("id")
     other.locator("button[type=submit]").click()
     expect(page.locator(f"#{other_id}")).to_have_class("account account--active")

@@ -498,6 +498,7 @@ SIGNED_OUT_FORMS = [("sign in, errors", "/login", "#identifier"), ("register, er
 # Reached by going through the steps, not by address.
 SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent",
                     "/eid/link",  # measured at 320 px in tests/browser/test_eid.py
+                    "/eid/join",  # an employee's first e-identity sign-in: tests/browser/test_eid_node.py
                     "/invitations"]  # where an invitation's link leads (/invitations/<token> redirects there)
 
 
