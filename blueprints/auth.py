@@ -2,41 +2,65 @@
 import secrets
 from datetime import datetime, timezone
 
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 import models
 from models.messages import forget_polls_of
 import rules
-from blueprints import audit, render, render_form, safe_next, see_other, throttling
+from blueprints import audit, client_ip, render, render_form, safe_next, see_other, throttling, trusted_session
 from forms.auth import ChangePasswordForm, LoginForm, ResetCodeForm, ResetRequestForm
 from blueprints.extensions import limiter
+from rules import sessions
 from rules import throttle as budgets
 
 bp = Blueprint("auth", __name__)
 
 
-def start_session(user):
+def start_session(user, method=sessions.PASSWORD, announce=True):
     """A fresh session for a user who has just signed in (nothing carried over from before).
     It keeps the account's sign-in before this one, which the dashboard shows ("Iepriekšējā
-    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one."""
+    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one — in
+    "Your sessions", and, from a browser that is no known device of the account, in a notice
+    to the person (issue 12; not ``announce``-d for an account just registered)."""
     previous = user.last_login_at
-    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None)
+    new_device = announce and not throttling.known_device(user)
+    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None, method=method)
     models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+    if new_device:
+        with models.action():
+            notify_new_device(user)
 
 
-def renew_session(user, previous_login=None):
+def notify_new_device(user):
+    """A security notice by e-mail: someone signed in from a browser the account did not know,
+    with the device, the time and the approximate place, and where to end the session."""
+    browser, system = sessions.describe_user_agent(request.headers.get("User-Agent"))
+    models.Notification.queue(
+        "email", user.email, "new_device_sign_in", language=user.language, user=user,
+        browser=browser, system=system, place=sessions.address_range(client_ip()),
+        at=current_app.jinja_env.filters["datetime"](models.utcnow()))
+
+
+def renew_session(user, previous_login=None, method=None):
     """A fresh session for ``user`` (the language kept): on sign-in, and after a password change,
-    which is no new sign-in (it passes on the session's previous sign-in)."""
+    which is no new sign-in (it passes on the session's previous sign-in, and keeps how it
+    signed in). The session is recorded for "Your sessions", in place of the one it follows."""
+    follows = session.get("sid")
+    if method is None:
+        method = sessions.EID if trusted_session() else sessions.PASSWORD
     _clear_session()
     login_user(user)
     now = datetime.now(timezone.utc).timestamp()
     session["login_at"] = now
     session["seen_at"] = now
+    session["seen_recorded_at"] = now
     session["sid"] = secrets.token_urlsafe(24)  # this session's own id: "sign out here" ends it
     if previous_login is not None:
         session["previous_login_at"] = previous_login
+    models.UserSession.record(user, session["sid"], method, request.headers.get("User-Agent"), client_ip(),
+                              models.utcnow(), replaces=follows)
 
 
 def previous_login():
@@ -108,6 +132,7 @@ def logout():
         return logout_everywhere()
     with models.action():
         models.EndedSession.end(user, session_id, models.utcnow())
+        models.UserSession.forget(session_id)
         audit("logout", user=user)
     forget_polls_of(session_id)
     logout_user()
@@ -125,6 +150,7 @@ def logout_everywhere():
     with models.action():
         models.User.update(session_version=models.User.session_version + 1).where(
             models.User.id == user.id).execute()
+        models.UserSession.forget(user=user)
         audit("logout.everywhere", user=user)
     logout_user()
     _clear_session(keep=("lang",))

@@ -55,6 +55,10 @@ SUBJECTS = {
     "main_user_granted": lambda: _("You are now the company's main user"),
     "main_user_refused": lambda: _("Your request for main-user rights was refused"),
     "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
+    "new_device_sign_in": lambda: _("A sign-in to your account from a new device"),
+    "totp_enabled": lambda: _("Two-step sign-in has been turned on"),
+    "totp_disabled": lambda: _("Two-step sign-in has been turned off"),
+    "totp_recovery_codes": lambda: _("New recovery codes for two-step sign-in"),
 }
 
 

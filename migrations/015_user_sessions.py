@@ -1,0 +1,27 @@
+"""Signed-in sessions as "Your sessions" lists them (issue 12): one row per session id, with the
+device's User-Agent, the address's network, how it signed in, when, and when last seen."""
+import peewee as pw
+from peewee_migrate import Migrator
+
+
+def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    @migrator.create_model
+    class UserSession(pw.Model):
+        id = pw.AutoField()
+        user = pw.ForeignKeyField(column_name="user_id", field="id", model=migrator.orm["user"],
+                                  on_delete="CASCADE")
+        session_id = pw.CharField(max_length=64, unique=True)
+        session_version = pw.IntegerField()
+        method = pw.CharField(max_length=16)
+        user_agent = pw.CharField(max_length=300, default="")
+        address_range = pw.CharField(max_length=64, default="")
+        created_at = pw.DateTimeField()
+        last_seen_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "user_session"
+            indexes = [(("user", "last_seen_at"), False)]
+
+
+def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_model("user_session")
