@@ -1,14 +1,21 @@
 """Account security in the settings (issue 12): "Your sessions" — every signed-in session of the
 person, each of which (or all others at once) can be ended — and the second factor for password
 sign-in (TOTP with recovery codes)."""
+import time
+
+import segno
 from flask import Blueprint, abort, flash, session
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup
 
 import models
-from blueprints import audit, render, see_other, signed_in_user
+from blueprints import audit, render, render_form, see_other, signed_in_user
 from blueprints.auth import logout
+from blueprints.stepup import fresh_sign_in_required
+from forms.security import EnrolTotpForm
 from models.messages import forget_polls_of
+from rules import second_factor
 from rules import sessions as R
 
 bp = Blueprint("security", __name__, url_prefix="/settings")
@@ -61,3 +68,97 @@ def end_other_sessions():
         forget_polls_of(session_id)
     flash(_("Every other session has been ended."), "success")
     return see_other("security.sessions")
+
+
+# --- The second factor: TOTP with recovery codes ------------------------------------------------
+# Turning it on, making new recovery codes and turning it off each need a fresh sign-in (the
+# step-up), and each sends the person a notice by e-mail.
+
+def _notify(user, template):
+    models.Notification.queue("email", user.email, template, language=user.language, user=user)
+
+
+@bp.route("/two-step")
+@login_required
+def two_step():
+    """Whether two-step sign-in is on, and the ways to turn it on or off."""
+    user = signed_in_user()
+    factor = models.SecondFactor.of(user)
+    enabled = factor is not None and factor.enabled_at is not None
+    return render("settings/two_step.html", factor=factor if enabled else None,
+                  codes_left=models.RecoveryCode.left(user) if enabled else 0)
+
+
+@bp.route("/two-step/start", methods=["POST"])
+@fresh_sign_in_required
+def start_two_step():
+    """A new secret for the app, waiting for its first code."""
+    with models.action():
+        started = models.SecondFactor.start(signed_in_user())
+    if started is None:
+        flash(_("Two-step sign-in is on already."), "info")
+        return see_other("security.two_step")
+    return see_other("security.enrol_two_step")
+
+
+def _qr_svg(uri):
+    """The otpauth:// address as an inline SVG (drawn with attributes, no style: the CSP allows it)."""
+    code = segno.make(uri, error="m")
+    svg = code.svg_inline(scale=5, border=4, dark="#000", light="#fff",
+                                                title=_("QR code for your authenticator app"))
+    width, height = code.symbol_size(scale=5, border=4)
+    # A viewBox lets the stylesheet shrink it on a narrow screen instead of cropping it.
+    return Markup(svg.replace("<svg ", f'<svg role="img" viewBox="0 0 {width} {height}" ', 1))
+
+
+@bp.route("/two-step/enrol", methods=["GET", "POST"])
+@fresh_sign_in_required
+def enrol_two_step():
+    """Scan the QR code (or type the secret), then enter the app's first code: two-step sign-in
+    is on, and the ten recovery codes are shown, this once."""
+    user = signed_in_user()
+    factor = models.SecondFactor.of(user)
+    if factor is None or factor.enabled_at is not None:
+        return see_other("security.two_step")
+    form = EnrolTotpForm()
+    if form.validate_on_submit():
+        with models.action():
+            codes = factor.confirm(second_factor.read_code(form.code.data)[1], time.time())
+            if codes:
+                audit("totp.enabled", user=user)
+                _notify(user, "totp_enabled")
+        if codes:
+            return render("settings/recovery_codes.html", codes=codes, first=True)
+        form.code.errors.append(_("The code is not right. Check the app's time and enter the code it shows now."))
+    secret = factor.opened_secret()
+    return render_form("settings/enrol_two_step.html", form=form, qr=_qr_svg(factor.provisioning_uri(user.email)),
+                       secret=second_factor.grouped_secret(secret))
+
+
+@bp.route("/two-step/recovery-codes", methods=["POST"])
+@fresh_sign_in_required
+def new_recovery_codes():
+    """Ten new recovery codes in place of the old ones (which stop working), shown this once."""
+    user = signed_in_user()
+    if not models.SecondFactor.enabled_for(user):
+        return see_other("security.two_step")
+    with models.action():
+        codes = models.RecoveryCode.replace_for(user)
+        audit("totp.recovery_codes", user=user)
+        _notify(user, "totp_recovery_codes")
+    return render("settings/recovery_codes.html", codes=codes, first=False)
+
+
+@bp.route("/two-step/off", methods=["POST"])
+@fresh_sign_in_required
+def turn_off_two_step():
+    """Turn two-step sign-in off: the password alone signs in again."""
+    user = signed_in_user()
+    with models.action():
+        was_on = models.SecondFactor.enabled_for(user)
+        models.SecondFactor.turn_off(user)
+        if was_on:
+            audit("totp.disabled", user=user)
+            _notify(user, "totp_disabled")
+    flash(_("Two-step sign-in is off."), "success")
+    return see_other("security.two_step")

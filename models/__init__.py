@@ -28,8 +28,10 @@ from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode  # noqa: F401
+from models.second_factor import SECOND_FACTOR_MODELS, RecoveryCode, SecondFactor  # noqa: F401
 from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, RegisterImport  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
-              *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS]
+              *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS,
+              *SECOND_FACTOR_MODELS]

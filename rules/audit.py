@@ -162,6 +162,7 @@ DETAILS = {
     "own_items_only": (_l("Own items only"), None),
     "session": (_l("Session"), _number),
     "count": (_l("How many"), None),
+    "second_factor": (_l("Second step"), {"totp": _l("code from the app"), "recovery": _l("recovery code")}),
 }
 
 
