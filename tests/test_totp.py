@@ -234,13 +234,6 @@ def test_hostile_codes_never_cause_a_500(enrolled, app, hostile):
                      page="/settings/two-step").status_code in (303, 422)
 
 
-def test_e_identity_is_not_asked_for_a_code(enrolled, app):
-    """E-identity sign-in goes through ``auth.start_session`` directly (blueprints/eid.py): no
-    second step stands between. Shown by the view's own check on a trusted session."""
-    from blueprints import eid
-    assert "second_step" not in eid._sign_in.__code__.co_names
-
-
 # --- Turning it off ---------------------------------------------------------------------------
 
 def test_turning_it_off_needs_a_fresh_sign_in_and_sends_a_notice(enrolled, app, mailbox):
