@@ -90,7 +90,7 @@ def test_a_wrong_first_code_does_not_turn_it_on(app, user, db):
     r = post_form(client, "/settings/two-step/enrol", {"code": wrong}, page="/settings/two-step/enrol")
     assert r.status_code == 422
     assert not models.SecondFactor.enabled_for(models.User.get_by_id(user.id))
-    login(app.test_client(), "anna@example.lv").headers["Location"].endswith("/dashboard")
+    assert login(app.test_client(), "anna@example.lv").headers["Location"].endswith("/dashboard")
 
 
 def test_enrolment_needs_a_fresh_sign_in(app, user, db):
