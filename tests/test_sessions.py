@@ -54,6 +54,7 @@ def test_the_list_shows_a_network_never_the_address(address, expected):
 
 # --- The list ----------------------------------------------------------------------------------
 
+@pytest.mark.postgres
 def test_sessions_page_lists_each_session_with_device_network_and_method(app, user, db):
     laptop = browser(app, FIREFOX_WINDOWS, "192.0.2.77")
     phone = browser(app, SAFARI_IPHONE, "2001:db8:1:2::99")
@@ -85,6 +86,7 @@ def test_list_never_shows_another_users_sessions_and_ending_one_is_404(app, user
     assert post_form(mine, "/settings/sessions/999999/end", {}, page="/settings/sessions").status_code == 404
 
 
+@pytest.mark.postgres
 def test_ending_another_session_signs_it_out_on_its_next_request_and_stops_its_polls(app, user, db):
     laptop, phone = app.test_client(), browser(app, SAFARI_IPHONE, "198.51.100.9")
     login(laptop, "anna@example.lv")
@@ -102,6 +104,7 @@ def test_ending_another_session_signs_it_out_on_its_next_request_and_stops_its_p
     assert models.AuditLog.select().where(models.AuditLog.action == "session.ended").count() == 1
 
 
+@pytest.mark.postgres
 def test_end_all_others_keeps_this_session(app, user, db):
     here, *elsewhere = [app.test_client() for _ in range(3)]
     for c in (here, *elsewhere):
@@ -159,6 +162,7 @@ def test_a_password_change_lists_only_this_session(app, user, db):
     assert html.count("session-") >= 1 and "Jūsu konts nav pieslēgts nekur citur." in html
 
 
+@pytest.mark.postgres
 def test_timed_out_sessions_leave_the_list_and_the_clean_up_removes_them(app, user, db):
     client = app.test_client()
     login(client, "anna@example.lv")

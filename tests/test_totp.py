@@ -146,6 +146,7 @@ def test_a_wrong_code_is_refused(enrolled, app):
     assert models.AuditLog.select().where(models.AuditLog.action == "login.totp_failed").count() == 1
 
 
+@pytest.mark.postgres
 def test_a_code_is_taken_once_only(enrolled, app):
     _, secret, _ = enrolled
     code = code_of(secret, steps=1)
@@ -187,6 +188,7 @@ def test_the_second_step_cannot_be_skipped_or_forged(enrolled, app):
     assert client.get("/settings/sessions").status_code == 302
 
 
+@pytest.mark.postgres
 def test_a_recovery_code_works_once(enrolled, app, mailbox):
     _, _, codes = enrolled
     client = app.test_client()
@@ -200,6 +202,7 @@ def test_a_recovery_code_works_once(enrolled, app, mailbox):
     assert code_step(other, codes[1]).status_code == 303
 
 
+@pytest.mark.postgres
 def test_new_recovery_codes_replace_the_old_ones(enrolled, app):
     client, secret, old = enrolled
     r = post_form(client, "/settings/two-step/recovery-codes", {}, page="/settings/two-step")

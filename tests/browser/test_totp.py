@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from rules import second_factor as R
 
-from .helpers import sign_in, sign_out, submit
+from .helpers import Axe, sign_in, sign_out, submit
 
 
 def fits(page):
@@ -57,3 +57,32 @@ def test_turn_on_two_step_sign_in_and_sign_in_with_the_apps_code(page, live_serv
         errors = [e for e in page.console_errors if "status of 422" not in e]
         assert errors == [], errors
         assert page.evaluate("() => window.__cspViolations") == []
+
+
+def test_account_security_pages_have_no_axe_violations(axe_page, live_server, person):
+    live_server.create_user(person)
+    axe = Axe(axe_page)
+    page = axe.page
+    sign_in(page, person.email)
+    page.goto("/settings/sessions")
+    axe.check("your-sessions")
+    page.goto("/settings/two-step")
+    axe.check("two-step-off")
+    page.locator("main form[action$='/two-step/start'] button").click()
+    page.wait_for_url("**/settings/two-step/enrol")
+    submit(page, "#code")
+    expect(page.locator("#error-summary")).to_be_visible()
+    axe.check("two-step-enrol-errors")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    submit(page, "#code")
+    expect(page.locator("#recovery-codes")).to_be_visible()
+    axe.check("recovery-codes")
+    page.goto("/settings/two-step")
+    axe.check("two-step-on")
+    sign_out(page)
+    sign_in(page, person.email, lands_on="**/login/code")
+    submit(page, "#code")
+    expect(page.locator("#error-summary")).to_be_visible()
+    axe.check("second-step-errors")
+    axe.assert_clean()
