@@ -180,6 +180,9 @@ def second_step():
                 audit("login.totp_failed", user=user)
             elif kind == second_factor.RECOVERY:
                 audit("login.recovery_code", user=user)
+                # A recovery code is a lost phone, or someone else's hand: the person hears of it.
+                models.Notification.queue("email", user.email, "totp_recovery_code_used", language=user.language,
+                                          user=user, left=models.RecoveryCode.left(user))
         if taken:
             throttling.refund(*charges)
             next_url = session[SECOND_STEP_KEY].get("next") or url_for("main.dashboard")

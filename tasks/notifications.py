@@ -59,6 +59,7 @@ SUBJECTS = {
     "totp_enabled": lambda: _("Two-step sign-in has been turned on"),
     "totp_disabled": lambda: _("Two-step sign-in has been turned off"),
     "totp_recovery_codes": lambda: _("New recovery codes for two-step sign-in"),
+    "totp_recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
 }
 
 

@@ -196,6 +196,9 @@ def test_a_recovery_code_works_once(enrolled, app, mailbox):
     r = code_step(client, " " + codes[0].upper().replace("-", " ") + " ")  # as typed from paper
     assert r.status_code == 303 and signed_in(client)
     assert models.AuditLog.select().where(models.AuditLog.action == "login.recovery_code").count() == 1
+    run_jobs(app)
+    texts = [m.get_body(("plain",)).get_content() for m in mailbox.to("anna@example.lv")]
+    assert any("rezerves kod" in t and "Atlikušie rezerves kodi: 9." in t for t in texts)  # told, with how many are left
     other = app.test_client()
     password_step(other)
     assert code_step(other, codes[0]).status_code == 422
