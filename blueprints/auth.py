@@ -50,8 +50,10 @@ def renew_session(user, previous_login=None, method=None):
     which is no new sign-in (it passes on the session's previous sign-in, and keeps how it
     signed in). The session is recorded for "Your sessions", in place of the one it follows."""
     follows = session.get("sid")
-    if method is None:
+    kept_auth = None
+    if method is None:  # not a sign-in: the session goes on as strong as it signed in
         method = sessions.EID if trusted_session() else sessions.PASSWORD
+        kept_auth = session.get("auth")
     _clear_session()
     login_user(user)
     now = datetime.now(timezone.utc).timestamp()
@@ -61,6 +63,8 @@ def renew_session(user, previous_login=None, method=None):
     session["sid"] = secrets.token_urlsafe(24)  # this session's own id: "sign out here" ends it
     if previous_login is not None:
         session["previous_login_at"] = previous_login
+    if kept_auth:
+        session["auth"] = kept_auth
     models.UserSession.record(user, session["sid"], method, request.headers.get("User-Agent"), client_ip(),
                               models.utcnow(), replaces=follows)
 
@@ -112,6 +116,8 @@ def _signed_in(user, next_url, **how):
     this browser a known device from now on, and on to ``next_url`` — or to the password change
     a temporary password needs first."""
     start_session(user)
+    if how.get("second_factor"):
+        session["auth"] = {"method": sessions.PASSWORD, "second_factor": how["second_factor"], "at": time.time()}
     audit("login.success", user=user, **how)
     if user.must_change_password:
         return throttling.remember_device(see_other("auth.change_password"), user)

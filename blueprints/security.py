@@ -10,18 +10,20 @@ from flask_login import login_required
 from markupsafe import Markup
 
 import models
-from blueprints import audit, render, render_form, see_other, signed_in_user
+import rules
+from blueprints import audit, render, render_form, second_factor_session, see_other, signed_in_user, trusted_session
 from blueprints.auth import logout
+from blueprints.company import managed_company
 from blueprints.stepup import fresh_sign_in_required
-from forms.security import EnrolTotpForm
+from forms.security import CompanyTwoStepForm, EnrolTotpForm
 from models.messages import forget_polls_of
 from rules import second_factor
 from rules import sessions as R
 
-bp = Blueprint("security", __name__, url_prefix="/settings")
+bp = Blueprint("security", __name__)
 
 
-@bp.route("/sessions")
+@bp.route("/settings/sessions")
 @login_required
 def sessions():
     """Every session of the person that may still go on: device and browser, the network it
@@ -35,7 +37,7 @@ def sessions():
                   others=any(not item["current"] for item in listed))
 
 
-@bp.route("/sessions/<int:row_id>/end", methods=["POST"])
+@bp.route("/settings/sessions/<int:row_id>/end", methods=["POST"])
 @login_required
 def end_session(row_id):
     """End one session: from its next request it is signed out (and its message poll stops).
@@ -56,7 +58,7 @@ def end_session(row_id):
     return see_other("security.sessions")
 
 
-@bp.route("/sessions/end-others", methods=["POST"])
+@bp.route("/settings/sessions/end-others", methods=["POST"])
 @login_required
 def end_other_sessions():
     """End every session but this one."""
@@ -78,7 +80,7 @@ def _notify(user, template):
     models.Notification.queue("email", user.email, template, language=user.language, user=user)
 
 
-@bp.route("/two-step")
+@bp.route("/settings/two-step")
 @login_required
 def two_step():
     """Whether two-step sign-in is on, and the ways to turn it on or off."""
@@ -89,7 +91,7 @@ def two_step():
                   codes_left=models.RecoveryCode.left(user) if enabled else 0)
 
 
-@bp.route("/two-step/start", methods=["POST"])
+@bp.route("/settings/two-step/start", methods=["POST"])
 @fresh_sign_in_required
 def start_two_step():
     """A new secret for the app, waiting for its first code."""
@@ -111,7 +113,7 @@ def _qr_svg(uri):
     return Markup(svg.replace("<svg ", f'<svg role="img" viewBox="0 0 {width} {height}" ', 1))
 
 
-@bp.route("/two-step/enrol", methods=["GET", "POST"])
+@bp.route("/settings/two-step/enrol", methods=["GET", "POST"])
 @fresh_sign_in_required
 def enrol_two_step():
     """Scan the QR code (or type the secret), then enter the app's first code: two-step sign-in
@@ -135,7 +137,7 @@ def enrol_two_step():
                        secret=second_factor.grouped_secret(secret))
 
 
-@bp.route("/two-step/recovery-codes", methods=["POST"])
+@bp.route("/settings/two-step/recovery-codes", methods=["POST"])
 @fresh_sign_in_required
 def new_recovery_codes():
     """Ten new recovery codes in place of the old ones (which stop working), shown this once."""
@@ -149,7 +151,7 @@ def new_recovery_codes():
     return render("settings/recovery_codes.html", codes=codes, first=False)
 
 
-@bp.route("/two-step/off", methods=["POST"])
+@bp.route("/settings/two-step/off", methods=["POST"])
 @fresh_sign_in_required
 def turn_off_two_step():
     """Turn two-step sign-in off: the password alone signs in again."""
@@ -162,3 +164,33 @@ def turn_off_two_step():
             _notify(user, "totp_disabled")
     flash(_("Two-step sign-in is off."), "success")
     return see_other("security.two_step")
+
+
+# --- A company's requirement (issue 12) ---------------------------------------------------------
+
+@bp.route("/companies/<int:client_id>/two-step", methods=["POST"])
+@fresh_sign_in_required
+def company_two_step(client_id):
+    """A main user decides whether the company's users act for it only from a strong sign-in
+    (e-identity, or a password with two-step sign-in). Turning it on takes effect at each user's
+    next request; it is refused from a session that would lose the company by it."""
+    manager = managed_company(client_id)
+    if manager.role != rules.MAIN:
+        abort(404)
+    form = CompanyTwoStepForm()
+    if not form.validate_on_submit():
+        flash(_("Choose how the company's users must sign in."), "error")
+        return see_other("company.users", client_id=client_id)
+    required = form.required.data == "yes"
+    if required and not (trusted_session() or second_factor_session()):
+        flash(_("Sign in with two-step sign-in or e-identity yourself first: this session would lose "
+                "the company otherwise."), "error")
+        return see_other("company.users", client_id=client_id)
+    user = signed_in_user()
+    with models.action():
+        models.Client.update(requires_second_factor=required).where(models.Client.id == client_id).execute()
+        audit("company.second_factor_required" if required else "company.second_factor_not_required",
+              user=user, client=client_id)
+    flash(_("The company's users now act for it only after two-step sign-in or e-identity.") if required
+          else _("The company's users may act for it after signing in with a password alone."), "success")
+    return see_other("company.users", client_id=client_id)

@@ -1,9 +1,9 @@
 """Forms of account security (blueprints/security.py, and the second step of signing in)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from forms.fields import PortalForm
+from forms.fields import PortalForm, choices
 from rules import second_factor as R
 
 
@@ -31,3 +31,12 @@ class SecondStepForm(PortalForm):
     code = StringField(_l("Code from the authenticator app, or a recovery code"),
                        validators=[DataRequired(_l("Enter the code.")), Length(max=64), _any_code],
                        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})
+
+
+class CompanyTwoStepForm(PortalForm):
+    """A main user's choice: may the company's users act for it from a password sign-in alone?"""
+
+    required = RadioField(_l("How the company's users must sign in to act for it"),
+                          choices=choices([("yes", _l("With two-step sign-in or e-identity")),
+                                           ("no", _l("Any way, a password alone too"))]),
+                          validators=[DataRequired(_l("Choose one."))])

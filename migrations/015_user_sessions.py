@@ -1,7 +1,7 @@
 """Account security (issue 12). Signed-in sessions as "Your sessions" lists them: one row per
 session id, with the device's User-Agent, the address's network, how it signed in, when, and when
 last seen. The second factor of a password sign-in: a sealed TOTP secret per user, and the
-single-use recovery codes as keyed hashes."""
+single-use recovery codes as keyed hashes; a company's requirement of a strong sign-in."""
 import peewee as pw
 from peewee_migrate import Migrator
 
@@ -49,8 +49,11 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             table_name = "recovery_code"
             indexes = [(("user", "code_hash"), True)]
 
+    migrator.add_fields("client", requires_second_factor=pw.BooleanField(default=False))
+
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_fields("client", "requires_second_factor")
     migrator.remove_model("recovery_code")
     migrator.remove_model("second_factor")
     migrator.remove_model("user_session")

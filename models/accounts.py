@@ -221,6 +221,9 @@ class Client(BaseModel):
     citizenship2 = CharField(null=True)
     registration_number = CharField(null=True)
     requires_trusted_eid = BooleanField(default=False)
+    # Its users act for it only from a strong sign-in: e-identity, or a password with a second
+    # factor (issue 12; set by a main user, blueprints/security.py).
+    requires_second_factor = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
     @property

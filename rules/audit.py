@@ -23,6 +23,8 @@ ACTION_LABELS = {
     "session.ended": _l("Ended one of their other sessions"),
     "session.ended_others": _l("Ended all their other sessions"),
     "totp.enabled": _l("Two-step sign-in turned on"),
+    "company.second_factor_required": _l("Company requires two-step sign-in or e-identity"),
+    "company.second_factor_not_required": _l("Company no longer requires two-step sign-in"),
     "totp.disabled": _l("Two-step sign-in turned off"),
     "totp.recovery_codes": _l("New recovery codes made"),
     "login.totp_failed": _l("Sign-in refused: wrong code of the second step"),

@@ -22,6 +22,17 @@ _RECOVERY_LENGTH = 10
 SECOND_STEP_WINDOW = timedelta(minutes=5)
 
 TOTP, RECOVERY = "totp", "recovery"
+KINDS = (TOTP, RECOVERY)
+
+
+def may_act_for(requires_eid, requires_second_factor, signed_in_with_eid, second_factor_used):
+    """Whether a session may act for a client with these requirements: e-identity is strong by
+    itself; a password is strong with a second factor."""
+    if requires_eid and not signed_in_with_eid:
+        return False
+    if requires_second_factor and not (signed_in_with_eid or second_factor_used):
+        return False
+    return True
 
 
 def new_recovery_code():

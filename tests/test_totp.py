@@ -268,3 +268,58 @@ def test_another_users_codes_do_not_work(enrolled, app):
     with app.app_context():
         zane = models.User.get(models.User.email == "zane@example.lv")
         assert not models.RecoveryCode.use(zane, R.read_code(codes[0])[1])
+
+
+# --- A company may require a strong sign-in -----------------------------------------------------
+
+@pytest.fixture
+def company(app, db):
+    """Anna is the main user of a company; Zane its colleague."""
+    anna = create_user(app, email="anna@example.lv", phone="+37121111111", kind="legal", role="main")
+    membership = models.Membership.get(models.Membership.user == anna.id)
+    zane = create_user(app, email="zane@example.lv", phone="+37121111119")
+    models.Membership.grant(zane, membership.client, "colleague")
+    return membership.client_id
+
+
+def require(client, company_id, value="yes"):
+    return post_form(client, f"/companies/{company_id}/two-step", {"required": value},
+                     page=f"/companies/{company_id}/users")
+
+
+def withheld_two_step(client):
+    return 'id="accounts-withheld-two-step"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_main_user_requires_a_strong_sign_in_for_the_company(app, company):
+    anna = app.test_client()
+    login(anna, "anna@example.lv")
+    r = require(anna, company)  # from a password-only session: it would lock Anna out, refused
+    assert r.status_code == 303 and not models.Client.get_by_id(company).requires_second_factor
+    zane = app.test_client()
+    login(zane, "zane@example.lv")
+    assert not withheld_two_step(zane)
+    secret, _ = enrol(anna)
+    post_form(anna, "/logout", {}, page="/dashboard")
+    password_step(anna)
+    assert code_step(anna, code_of(secret, steps=1)).status_code == 303
+    assert require(anna, company).status_code == 303
+    assert models.Client.get_by_id(company).requires_second_factor
+    assert models.AuditLog.get(models.AuditLog.action == "company.second_factor_required").client_id == company
+    assert not withheld_two_step(anna) and anna.get(f"/companies/{company}/users").status_code == 200
+    assert withheld_two_step(zane)  # Zane's session, signed in with a password alone, loses it at once
+    assert post_form(zane, f"/companies/{company}/two-step", {"required": "no"}, page="/dashboard").status_code == 404
+    assert require(anna, company, "no").status_code == 303
+    assert not withheld_two_step(zane)
+
+
+def test_only_the_companys_main_user_sets_the_requirement(app, company):
+    stranger = create_user(app, email="other@example.lv", phone="+37121111118", kind="legal", role="main")
+    assert stranger
+    client = app.test_client()
+    login(client, "other@example.lv")
+    assert require(client, company).status_code == 404
+    for value in ("maybe", ""):
+        login(anna := app.test_client(), "anna@example.lv")
+        assert require(anna, company, value).status_code == 303
+    assert not models.Client.get_by_id(company).requires_second_factor
