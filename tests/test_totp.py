@@ -323,3 +323,4 @@ def test_only_the_companys_main_user_sets_the_requirement(app, company):
         login(anna := app.test_client(), "anna@example.lv")
         assert require(anna, company, value).status_code == 303
     assert not models.Client.get_by_id(company).requires_second_factor
+    assert not models.AuditLog.select().where(models.AuditLog.action.startswith("company.second_factor")).exists()
