@@ -42,6 +42,7 @@ from rules import finance as finance_rules, outbox, status as status_rules
 from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
+from rules.sessions import last_seen_due
 from rules.uploads import SWEEP_BLOB_GRACE, SWEEP_PART_GRACE
 from uploads import format_size
 
@@ -281,8 +282,9 @@ def create_app(config=None):
     for blueprint in (main.bp, auth.bp, registration.bp, settings.bp, staff.bp,
                       documents.bp, messages.bp, company.bp, applications.bp, finance.bp):
         app.register_blueprint(blueprint)
-    from blueprints import main_user
+    from blueprints import main_user, security
     app.register_blueprint(main_user.bp)
+    app.register_blueprint(security.bp)
 
     init_domain(app)
     init_eid(app)
@@ -481,6 +483,11 @@ def register_request_hooks(app):
             return redirect(url_for("auth.login"))
         if now - seen > 30 and not is_poll():
             session["seen_at"] = now
+            if session.get("sid") and last_seen_due(session.get("seen_recorded_at"), now):
+                # "Your sessions" shows when each was last seen: one UPDATE every few minutes
+                # of activity, not one per request (rules.sessions.LAST_SEEN_EVERY).
+                session["seen_recorded_at"] = now
+                models.UserSession.touch(session["sid"], models.utcnow())
         if current_user.must_change_password and request.endpoint not in FORCED_CHANGE_ALLOWED:
             return redirect(url_for("auth.change_password"))
         return None

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 import models
 import rules
+from rules import second_factor
 
 
 def wants_fragment():
@@ -75,15 +76,26 @@ def trusted_session():
     return isinstance(auth, dict) and auth.get("method") == "eid"
 
 
+def second_factor_session():
+    """True when this session signed in with a password and a second factor (``auth.second_step``)."""
+    auth = session.get("auth")
+    return isinstance(auth, dict) and auth.get("second_factor") in second_factor.KINDS
+
+
 def memberships():
     """The signed-in user's live memberships this session may act for, loaded once per request.
-    A company that requires e-identity (``Client.requires_trusted_eid``) is left out of a
-    session signed in another way (``withheld_memberships``)."""
+    A company that requires e-identity (``Client.requires_trusted_eid``), or a strong sign-in
+    (``Client.requires_second_factor``: e-identity, or a password with a second factor), is left
+    out of a session signed in another way (``withheld_memberships``)."""
     if "memberships" not in g:
         found = list(signed_in_user().memberships_query()) if current_user.is_authenticated else []
-        trusted = trusted_session()
-        g.memberships = [m for m in found if trusted or not m.client.requires_trusted_eid]
-        g.withheld_memberships = [m for m in found if not trusted and m.client.requires_trusted_eid]
+        trusted, strong = trusted_session(), second_factor_session()
+
+        def allowed(m):
+            return second_factor.may_act_for(m.client.requires_trusted_eid, m.client.requires_second_factor,
+                                             trusted, strong)
+        g.memberships = [m for m in found if allowed(m)]
+        g.withheld_memberships = [m for m in found if not allowed(m)]
     return g.memberships
 
 

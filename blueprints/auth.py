@@ -1,42 +1,72 @@
 """Sign-in, sign-out (here or everywhere), password recovery (ACC-9, ACC-11…ACC-13, ACC-15) and password change."""
 import secrets
+import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 import models
 from models.messages import forget_polls_of
 import rules
-from blueprints import audit, render, render_form, safe_next, see_other, throttling
+from blueprints import audit, client_ip, render, render_form, safe_next, see_other, throttling, trusted_session
 from forms.auth import ChangePasswordForm, LoginForm, ResetCodeForm, ResetRequestForm
+from forms.security import SecondStepForm
 from blueprints.extensions import limiter
+from rules import second_factor, sessions
 from rules import throttle as budgets
 
 bp = Blueprint("auth", __name__)
 
 
-def start_session(user):
+def start_session(user, method=sessions.PASSWORD, announce=True):
     """A fresh session for a user who has just signed in (nothing carried over from before).
     It keeps the account's sign-in before this one, which the dashboard shows ("Iepriekšējā
-    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one."""
+    pieslēgšanās", so a sign-in the owner did not make stands out), and records this one — in
+    "Your sessions", and, from a browser that is no known device of the account, in a notice
+    to the person (issue 12; not ``announce``-d for an account just registered)."""
     previous = user.last_login_at
-    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None)
+    new_device = announce and not throttling.known_device(user)
+    renew_session(user, previous.replace(tzinfo=timezone.utc).timestamp() if previous else None, method=method)
     models.User.update(last_login_at=models.utcnow()).where(models.User.id == user.id).execute()
+    if new_device:
+        with models.action():
+            notify_new_device(user)
 
 
-def renew_session(user, previous_login=None):
+def notify_new_device(user):
+    """A security notice by e-mail: someone signed in from a browser the account did not know,
+    with the device, the time and the approximate place, and where to end the session."""
+    browser, system = sessions.describe_user_agent(request.headers.get("User-Agent"))
+    models.Notification.queue(
+        "email", user.email, "new_device_sign_in", language=user.language, user=user,
+        browser=browser, system=system, place=sessions.address_range(client_ip()),
+        at=current_app.jinja_env.filters["datetime"](models.utcnow()))
+
+
+def renew_session(user, previous_login=None, method=None):
     """A fresh session for ``user`` (the language kept): on sign-in, and after a password change,
-    which is no new sign-in (it passes on the session's previous sign-in)."""
+    which is no new sign-in (it passes on the session's previous sign-in, and keeps how it
+    signed in). The session is recorded for "Your sessions", in place of the one it follows."""
+    follows = session.get("sid")
+    kept_auth = None
+    if method is None:  # not a sign-in: the session goes on as strong as it signed in
+        method = sessions.EID if trusted_session() else sessions.PASSWORD
+        kept_auth = session.get("auth")
     _clear_session()
     login_user(user)
     now = datetime.now(timezone.utc).timestamp()
     session["login_at"] = now
     session["seen_at"] = now
+    session["seen_recorded_at"] = now
     session["sid"] = secrets.token_urlsafe(24)  # this session's own id: "sign out here" ends it
     if previous_login is not None:
         session["previous_login_at"] = previous_login
+    if kept_auth:
+        session["auth"] = kept_auth
+    models.UserSession.record(user, session["sid"], method, request.headers.get("User-Agent"), client_ip(),
+                              models.utcnow(), replaces=follows)
 
 
 def previous_login():
@@ -73,14 +103,107 @@ def login():
             models.passwords.dummy_check(form.password.data)  # same cost
         if user and user.is_active and user.check_password(form.password.data):
             throttling.refund(*charges)
-            start_session(user)
-            audit("login.success", user=user)
-            if user.must_change_password:
-                return throttling.remember_device(see_other("auth.change_password"), user)
-            return throttling.remember_device(redirect(safe_next("main.dashboard"), code=303), user)
+            if models.SecondFactor.enabled_for(user):
+                return _ask_second_step(user, safe_next("main.dashboard"))
+            return _signed_in(user, safe_next("main.dashboard"))
         audit("login.failure", user=user, actor=form.identifier.data[:100])
         form.form_errors.append(_("The e-mail, phone number or password is not right."))
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
+
+
+def _signed_in(user, next_url, **how):
+    """The password (and, when the account has one, the second factor) was right: a new session,
+    this browser a known device from now on, and on to ``next_url`` — or to the password change
+    a temporary password needs first."""
+    start_session(user)
+    if how.get("second_factor"):
+        session["auth"] = {"method": sessions.PASSWORD, "second_factor": how["second_factor"], "at": time.time()}
+    audit("login.success", user=user, **how)
+    if user.must_change_password:
+        return throttling.remember_device(see_other("auth.change_password"), user)
+    return throttling.remember_device(redirect(next_url, code=303), user)
+
+
+# --- The second step: a code from the app, or a recovery code (issue 12) -------------------
+# Between the two steps this browser's session holds who got the password right, their session
+# version (a password change or "sign out everywhere" meanwhile ends the wait), when, and where
+# to go; nobody is signed in until the code is right.
+
+SECOND_STEP_KEY = "second_step"
+
+
+def _ask_second_step(user, next_url):
+    _clear_session()
+    session[SECOND_STEP_KEY] = {"user": user.id, "version": user.session_version, "at": time.time(),
+                                "next": next_url}
+    return see_other("auth.second_step")
+
+
+def _waiting_for_second_step():
+    """The user whose password was right in this browser a moment ago, or None."""
+    pending = session.get(SECOND_STEP_KEY)
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), (int, float)):
+        return None
+    if time.time() - pending["at"] > second_factor.SECOND_STEP_WINDOW.total_seconds():
+        return None
+    user = models.User.get_or_none(models.User.id == pending.get("user"))
+    if user is None or not user.is_active or user.session_version != pending.get("version"):
+        return None
+    return user
+
+
+def _second_step_page(form, status=None):
+    if status is None:
+        return render_form("auth/second_step.html", "auth/_second_step_form.html", form=form)
+    return render("auth/second_step.html", "auth/_second_step_form.html", status, form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_step():
+    """Signing in with a password, step 2, for an account with a second factor: the code the
+    authenticator app shows (each taken once) or a recovery code (each used once). Throttled as
+    signing in is: a known device of the account has a budget of its own."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    user = _waiting_for_second_step()
+    if user is None:
+        session.pop(SECOND_STEP_KEY, None)
+        flash(_("Sign in again: enter your e-mail or phone and password."), "info")
+        return see_other("auth.login")
+    form = SecondStepForm()
+    if form.validate_on_submit():
+        try:
+            charges = throttling.attempt(user, f"user:{user.id}", budgets.SIGN_IN_PER_SOURCE,
+                                         budgets.SECOND_STEP_PER_ACCOUNT, budgets.SECOND_STEP_PER_DEVICE,
+                                         actor=user.email)
+        except throttling.Throttled as refused:
+            form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
+            return refused.answer(_second_step_page(form, 429))
+        kind, code = second_factor.read_code(form.code.data)
+        with models.action():
+            taken = _take_second_factor(user, kind, code)
+            if not taken:
+                audit("login.totp_failed", user=user)
+            elif kind == second_factor.RECOVERY:
+                audit("login.recovery_code", user=user)
+                # A recovery code is a lost phone, or someone else's hand: the person hears of it.
+                models.Notification.queue("email", user.email, "totp_recovery_code_used", language=user.language,
+                                          user=user, left=models.RecoveryCode.left(user))
+        if taken:
+            throttling.refund(*charges)
+            next_url = session[SECOND_STEP_KEY].get("next") or url_for("main.dashboard")
+            return _signed_in(user, next_url, second_factor=kind)
+        form.code.errors.append(_("The code is not right, or it has been used already."))
+    return _second_step_page(form)
+
+
+def _take_second_factor(user, kind, code):
+    if kind == second_factor.TOTP:
+        factor = models.SecondFactor.of(user)
+        return bool(factor and factor.enabled_at and factor.take(code, time.time()))
+    if kind == second_factor.RECOVERY:
+        return models.RecoveryCode.use(user, code)
+    return False
 
 
 # What a browser's session keeps when someone signs in or out: the language, and an invitation
@@ -108,6 +231,7 @@ def logout():
         return logout_everywhere()
     with models.action():
         models.EndedSession.end(user, session_id, models.utcnow())
+        models.UserSession.forget(session_id)
         audit("logout", user=user)
     forget_polls_of(session_id)
     logout_user()
@@ -125,6 +249,7 @@ def logout_everywhere():
     with models.action():
         models.User.update(session_version=models.User.session_version + 1).where(
             models.User.id == user.id).execute()
+        models.UserSession.forget(user=user)
         audit("logout.everywhere", user=user)
     logout_user()
     _clear_session(keep=("lang",))

@@ -33,6 +33,7 @@ from forms.company import ConfirmForm
 from forms.eid import ChooseAccountForm, InvitationCodeForm
 from models import company as members, demo
 from rules import company as company_rules, identity as eid
+from rules.sessions import EID as EID_SIGN_IN
 from rules import throttle as budgets
 
 bp = Blueprint("eid", __name__, url_prefix="/eid")
@@ -284,11 +285,12 @@ def notify(user, template):
 def _sign_in(user, how):
     """The same session as a password sign-in (``auth.start_session``), marked as trusted."""
     next_url = session.get("eid_next") or url_for("main.dashboard")
-    start_session(user)
+    start_session(user, method=EID_SIGN_IN)
     session["auth"] = {"method": "eid", **how, "at": time.time()}
     with models.action():
         audit("login.eid", user=user, **how)
-    return redirect(next_url, code=303)
+    # This browser is a known device of the account now: its next sign-in sends no notice.
+    return throttling.remember_device(redirect(next_url, code=303), user)
 
 
 def _pending():

@@ -156,7 +156,7 @@ def confirm():
             if user:
                 session.pop("registration", None)
                 next_url = session.pop(NEXT_SESSION_KEY, None) or url_for("main.dashboard")
-                start_session(user)
+                start_session(user, announce=False)  # the account is new: no notice
                 flash(_("Registration is complete. Welcome!"), "success")
                 return throttling.remember_device(go_to_page(next_url), user)
             form.form_errors.append(_("We could not finish the registration with these details. "

@@ -14,7 +14,8 @@ from models.passwords import (  # noqa: F401
     hash_password, password_matches, set_password_hasher,
 )
 from models.accounts import (  # noqa: F401
-    Client, Consent, EndedSession, Membership, PasswordHistory, User, find_user_by_identifier, user_of_session,
+    Client, Consent, EndedSession, Membership, PasswordHistory, User, UserSession, find_user_by_identifier,
+    user_of_session,
 )
 from models.registration import (  # noqa: F401
     ContactChange, OneTimeCode, PasswordReset, PendingRegistration, clean_expired,
@@ -27,11 +28,12 @@ from models.files import StoredFile  # noqa: F401
 from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode  # noqa: F401
+from models.second_factor import SECOND_FACTOR_MODELS, RecoveryCode, SecondFactor  # noqa: F401
 from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, RegisterImport  # noqa: F401
 from models.applications import APPLICATION_MODELS
 from models.finance import FINANCE_MODELS, BankStatement, Invoice, Payment, StatementEntry  # noqa: F401
 
-ALL_MODELS = [User, EndedSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
+ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS, *APPLICATION_MODELS,
-              *FINANCE_MODELS]
+              *FINANCE_MODELS, *SECOND_FACTOR_MODELS]

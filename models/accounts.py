@@ -3,6 +3,7 @@ from peewee import SQL, BooleanField, CharField, DateTimeField, ForeignKeyField,
 
 import rules
 from models import passwords
+from rules import sessions
 from models.base import BaseModel, Prepared, utcnow
 
 
@@ -112,6 +113,89 @@ class EndedSession(BaseModel):
                    expires_at=now + rules.SESSION_ABSOLUTE_TIMEOUT).on_conflict_ignore().execute()
 
 
+class UserSession(BaseModel):
+    """One signed-in session of a user, as "Your sessions" lists it (issue 12): written at
+    sign-in, its ``last_seen_at`` moved at most every ``rules.sessions.LAST_SEEN_EVERY``, and
+    removed when the session is signed out, ended from the list, or timed out (``clean``).
+    Whether a session may go on is still decided by the session version and ``EndedSession``;
+    a row of an older version is no longer listed."""
+
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    session_id = CharField(max_length=64, unique=True)
+    session_version = IntegerField()
+    method = CharField(max_length=16)  # rules.sessions.METHODS
+    user_agent = CharField(max_length=300, default="")
+    address_range = CharField(max_length=64, default="")
+    created_at = DateTimeField()
+    last_seen_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "last_seen_at"), False),)
+
+    @classmethod
+    def record(cls, user, session_id, method, user_agent, address, now, replaces=None):
+        """A session has begun (``replaces``: the id of the one it follows, e.g. after a password
+        change in the same browser)."""
+        if replaces:
+            cls.delete().where(cls.session_id == replaces, cls.user == user).execute()
+        cls.insert(user=user, session_id=session_id, session_version=user.session_version,
+                   method=method if method in sessions.METHODS else sessions.PASSWORD,
+                   user_agent=(user_agent or "")[:sessions.USER_AGENT_KEPT],
+                   address_range=sessions.address_range(address), created_at=now,
+                   last_seen_at=now).on_conflict_ignore().execute()
+
+    @classmethod
+    def touch(cls, session_id, now):
+        """The session was seen ``now`` (one UPDATE; the caller decides how often)."""
+        return cls.update(last_seen_at=now).where(cls.session_id == session_id).execute()
+
+    @classmethod
+    def live_of(cls, user, now):
+        """The user's sessions that may still go on, last seen first."""
+        return (cls.select().where(cls.user == user, cls.session_version == user.session_version,
+                                   cls.last_seen_at > now - sessions.SEEN_WITHIN,
+                                   cls.created_at > now - sessions.LIVES_AT_MOST)
+                .order_by(cls.last_seen_at.desc(), cls.id.desc()).limit(sessions.MAX_LISTED))
+
+    @classmethod
+    def end(cls, user, row_id, now):
+        """End one of ``user``'s sessions by its row: its id is refused from its next request on
+        (``EndedSession``). Returns the ended session's id, or None when ``user`` has no such row."""
+        row = cls.get_or_none(cls.id == row_id, cls.user == user)
+        if row is None:
+            return None
+        EndedSession.end(user, row.session_id, now)
+        row.delete_instance()
+        return row.session_id
+
+    @classmethod
+    def end_others(cls, user, keep_session_id, now):
+        """End every other listed session of ``user``; the ids ended."""
+        ended = [row.session_id for row in cls.select(cls.session_id).where(
+            cls.user == user, cls.session_id != (keep_session_id or ""))]
+        for session_id in ended:
+            EndedSession.end(user, session_id, now)
+        if ended:
+            cls.delete().where(cls.user == user, cls.session_id.in_(ended)).execute()
+        return ended
+
+    @classmethod
+    def forget(cls, session_id=None, user=None):
+        """The rows of a signed-out session (or of all the user's, signing out everywhere)."""
+        query = cls.delete()
+        if user is not None:
+            return query.where(cls.user == user).execute()
+        return query.where(cls.session_id == session_id).execute()
+
+    @classmethod
+    def clean(cls, now):
+        """Delete rows of sessions that timed out or belong to an older session version."""
+        stale_version = cls.select(cls.id).join(User).where(cls.session_version != User.session_version)
+        return cls.delete().where((cls.last_seen_at <= now - sessions.SEEN_WITHIN)
+                                  | (cls.created_at <= now - sessions.LIVES_AT_MOST)
+                                  | cls.id.in_(stale_version)).execute()
+
+
 def user_of_session(user_id, session_id):
     """The user a session names, loaded with whether that session was ended on its own
     (``session_ended``), in one query: every signed-in request asks it (built once:
@@ -137,6 +221,9 @@ class Client(BaseModel):
     citizenship2 = CharField(null=True)
     registration_number = CharField(null=True)
     requires_trusted_eid = BooleanField(default=False)
+    # Its users act for it only from a strong sign-in: e-identity, or a password with a second
+    # factor (issue 12; set by a main user, blueprints/security.py).
+    requires_second_factor = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
     @property

@@ -5,7 +5,7 @@ import secrets
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 import rules
-from models.accounts import User, find_user_by_identifier
+from models.accounts import User, UserSession, find_user_by_identifier
 from models.base import BaseModel, db, utcnow
 from models.notifications import Notification
 from models.runtime import runtime
@@ -276,8 +276,10 @@ class OneTimeCode(BaseModel):
 
 
 def clean_expired(now=None):
-    """Delete finished or stale registration, reset and contact-change state, and the notifications
-    written for no account (``rules.outbox.NOWHERE_KEPT``) (run by the scheduler)."""
+    """Delete finished or stale registration, reset and contact-change state, the notifications
+    written for no account (``rules.outbox.NOWHERE_KEPT``) and the rows of timed-out sessions (run
+    by the scheduler). Returns how many registration, reset, contact-change and notification rows
+    went."""
     now = now or utcnow()
     with db.atomic():
         stale_reg = now - rules.REGISTRATION_LIFETIME
@@ -287,4 +289,5 @@ def clean_expired(now=None):
             ContactChange.created_at < now - rules.CONTACT_CHANGE_LIFETIME).execute()
         n4 = Notification.delete().where(Notification.status == outbox.NOWHERE,
                                          Notification.created_at < now - outbox.NOWHERE_KEPT).execute()
+        UserSession.clean(now)  # signed-in sessions that timed out ("Your sessions")
     return n1 + n2 + n3 + n4

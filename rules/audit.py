@@ -20,6 +20,15 @@ ACTION_LABELS = {
     "login.step_up_failed": _l("Step-up confirmation refused: wrong password"),
     "logout": _l("Signed out in one browser"),
     "logout.everywhere": _l("Signed out everywhere"),
+    "session.ended": _l("Ended one of their other sessions"),
+    "session.ended_others": _l("Ended all their other sessions"),
+    "totp.enabled": _l("Two-step sign-in turned on"),
+    "company.second_factor_required": _l("Company requires two-step sign-in or e-identity"),
+    "company.second_factor_not_required": _l("Company no longer requires two-step sign-in"),
+    "totp.disabled": _l("Two-step sign-in turned off"),
+    "totp.recovery_codes": _l("New recovery codes made"),
+    "login.totp_failed": _l("Sign-in refused: wrong code of the second step"),
+    "login.recovery_code": _l("Signed in with a recovery code"),
     "auth.throttled": _l("Too many attempts: held back"),
     "password.reset_requested": _l("Password recovery requested"),
     "password.reset_code_failed": _l("Wrong password recovery code"),
@@ -114,6 +123,8 @@ LIMIT_LABELS = {
     throttle.CONTACT_CHANGE_MESSAGES_PER_TARGET.name: _l("codes for a new e-mail or phone to one address or number"),
     throttle.INVITATIONS_PER_COMPANY.name: _l("invitations of one company"),
     throttle.INVITATION_MESSAGES_PER_TARGET.name: _l("invitations to one address or number"),
+    throttle.SECOND_STEP_PER_ACCOUNT.name: _l("second-step codes for one account from unknown browsers"),
+    throttle.SECOND_STEP_PER_DEVICE.name: _l("second-step codes from one known browser"),
 }
 RIGHT_LABELS = {p: PERMISSION_LABELS[p] for p in PERMISSIONS}
 
@@ -181,6 +192,9 @@ DETAILS = {
     "matched": (_l("Matched"), None),
     "duplicates": (_l("Imported before"), None),
     "entry": (_l("Statement entry"), _number),
+    "session": (_l("Session"), _number),
+    "count": (_l("How many"), None),
+    "second_factor": (_l("Second step"), {"totp": _l("code from the app"), "recovery": _l("recovery code")}),
 }
 
 

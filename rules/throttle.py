@@ -61,6 +61,12 @@ REGISTRATION_PER_SOURCE = Budget("registration/source", 20, HOUR)
 REGISTRATION_MESSAGES_PER_TARGET = Budget("registration/target", 5, HOUR)
 
 # Password change of a signed-in user: failures per 15 minutes (a success is given back).
+# The second step of a password sign-in (a TOTP or recovery code, issue 12): the password is
+# right already, so the account's budget is small; a known device has its own, so a guesser
+# who has the password cannot lock the owner out.
+SECOND_STEP_PER_ACCOUNT = Budget("second-step/account", 5, MINUTES_15)  # from unknown browsers
+SECOND_STEP_PER_DEVICE = Budget("second-step/device", 5, MINUTES_15)  # each known device on its own
+
 PASSWORD_CHANGE_PER_ACCOUNT = Budget("password-change/account", 10, MINUTES_15)
 
 # Changing the e-mail or phone: the password check is throttled as sign-in's is (failures per

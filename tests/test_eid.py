@@ -218,6 +218,23 @@ def test_e_identity_session_ends_with_sign_out_everywhere(eid_app, client):
     assert not signed_in(client)
 
 
+def test_e_identity_sign_in_skips_the_second_step_lists_as_e_identity_and_notifies_a_new_device_once(
+        eid_app, client):
+    """E-identity is a strong sign-in: an account with two-step sign-in on is signed in without a
+    code (issue 12). "Your sessions" says how it signed in; the browser becomes a known device."""
+    user = linked_user(eid_app)
+    with eid_app.app_context(), models.db.connection_context():
+        factor = models.SecondFactor.start(user)
+        models.SecondFactor.update(enabled_at=models.utcnow()).where(models.SecondFactor.id == factor.id).execute()
+    assert flow(client).headers["Location"].endswith("/dashboard") and signed_in(client)
+    assert "ar e-identitāti" in client.get("/settings/sessions").get_data(as_text=True)
+    post_form(client, "/logout", {}, page="/dashboard")
+    flow(client)
+    with eid_app.app_context(), models.db.connection_context():
+        notices = models.Notification.select().where(models.Notification.template == "new_device_sign_in")
+        assert notices.count() == 1
+
+
 def test_e_identity_session_has_the_idle_timeout(eid_app, client):
     linked_user(eid_app)
     flow(client)

@@ -263,6 +263,7 @@ def _account_pages(role):
     role.pages += [("settings", "/settings", 200), ("change password", "/password/change", 200),
                    ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
                    ("e-identity", "/eid/settings", 200), ("confirm it is you", "/signin/confirm", 200),
+                   ("your sessions", "/settings/sessions", 200), ("two-step sign-in", "/settings/two-step", 200),
                    ("not found", "/no-such-page", 404), ("method not allowed", "/logout", 405)]
     role.forms += [("change password, errors", "/password/change", "#current_password"),
                    ("new e-mail, errors", "/settings/contact/email", "#email"),
@@ -484,7 +485,8 @@ def test_every_page_of_a_role_fits_320_px(narrow, world, role_name):
 
 
 # Reached by going through the steps of a role, not by address.
-ROLE_STEPS = ["/settings/contact/confirm"]
+ROLE_STEPS = ["/settings/contact/confirm",
+              "/settings/two-step/enrol"]  # measured at 320 px in tests/browser/test_totp.py
 
 
 SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
@@ -499,7 +501,8 @@ SIGNED_OUT_FORMS = [("sign in, errors", "/login", "#identifier"), ("register, er
 SIGNED_OUT_STEPS = ["/register/contact", "/register/confirm", "/password/reset/code", "/password/reset/sent",
                     "/eid/link",  # measured at 320 px in tests/browser/test_eid.py
                     "/eid/join",  # an employee's first e-identity sign-in: tests/browser/test_eid_node.py
-                    "/invitations"]  # where an invitation's link leads (/invitations/<token> redirects there)
+                    "/invitations",  # where an invitation's link leads (/invitations/<token> redirects there)
+                    "/login/code"]  # two-step sign-in's code: measured at 320 px in tests/browser/test_totp.py
 
 
 def test_signed_out_pages_fit_320_px(narrow, live_server, person, js):
