@@ -132,7 +132,7 @@ def test_the_audit_log_shows_actions_and_details_in_words(app, client):
     with app.app_context(), models.db.connection_context():
         models.AuditLog.record("document.submit", user=models.User.get(models.User.email == "anna@example.lv"),
                                document=12, status="processing")
-        models.AuditLog.record("something.new", actor="cli", count=3, ok=True, who={"a": 1})
+        models.AuditLog.record("something.new", actor="cli", tally=3, ok=True, who={"a": 1})
     supervisor = app.test_client()
     login(supervisor, "vaditajs@example.lv")
     page = supervisor.get("/staff/audit").get_data(as_text=True)
@@ -142,5 +142,5 @@ def test_the_audit_log_shows_actions_and_details_in_words(app, client):
     assert "Mainīts: Saziņas valoda, Īsziņa" in text
     assert "|Dokuments: Iesniegts||document.submit|" in text and "Dokuments: Nr. 12; Statuss: Apstrādē" in text
     assert "|Ienāca portālā||login.success|" in text
-    assert "|something.new|" in text and "count: 3; ok: Jā; who: a: 1" in text  # an unknown code as it is
+    assert "|something.new|" in text and "ok: Jā; tally: 3; who: a: 1" in text  # an unknown code as it is
     assert not re.search(r"[\[\]{}]|&#39;", text), text  # no JSON, no Python lists
