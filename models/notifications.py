@@ -5,10 +5,11 @@ import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from models.accounts import User
+from models.accounts import Membership, User
 from models.base import BaseModel, db, utcnow
+from models.paging import Keyset
 from models.runtime import runtime
 from rules import outbox
 SEAL_PURPOSE = "notification-params"
@@ -232,3 +233,28 @@ class DevOutbox(BaseModel):
     subject = CharField(default="")
     body = TextField()
     created_at = DateTimeField(default=utcnow)
+
+
+def notification_log(search="", client_id=None, status="", template=""):
+    """Every e-mail and SMS written for a person (never the ``nowhere`` rows, which answer
+    strangers), for the staff notification log, with the user each went to: filtered by a
+    piece of the recipient's address (or the user's e-mail or phone), a client whose user it
+    went to, a status and a template. Unordered: ``notification_log_order`` pages it."""
+    query = (Notification.select(Notification, User).join(User, join_type=JOIN.LEFT_OUTER,
+                                                          on=(Notification.user == User.id))
+             .where(Notification.status != outbox.NOWHERE))
+    if search:
+        needle = search.lower()
+        query = query.where(fn.LOWER(Notification.recipient).contains(needle)
+                            | fn.LOWER(User.email).contains(needle) | User.phone.contains(needle))
+    if client_id is not None:
+        query = query.where(Notification.user.in_(Membership.select(Membership.user)
+                                                  .where(Membership.client == client_id)))
+    if status:
+        query = query.where(Notification.status == status)
+    if template:
+        query = query.where(Notification.template == template)
+    return query
+
+
+NOTIFICATION_LOG_ORDER = Keyset(Notification.created_at, Notification.id)

@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "notification.send_again": _l("Notification to be sent again"),
     "notification.delivered": _l("Notification marked as delivered"),
     "notification.close": _l("Notification closed"),
+    "staff.exported": _l("Exported a list as CSV"),
     "invoice.issued": _l("Invoice issued"),
     "invoice.payment_recorded": _l("Payment recorded by hand"),
     "finance.statement_imported": _l("Bank statement imported"),
@@ -194,6 +195,9 @@ DETAILS = {
     "entry": (_l("Statement entry"), _number),
     "session": (_l("Session"), _number),
     "count": (_l("How many"), None),
+    "export": (_l("List"), {"audit": _l("audit log"), "documents": _l("documents queue"),
+                            "messages": _l("messages queue")}),
+    "filters": (_l("Filters"), None),
     "second_factor": (_l("Second step"), {"totp": _l("code from the app"), "recovery": _l("recovery code")}),
 }
 
