@@ -68,6 +68,9 @@ NOT_PAGES = {
     "dev_broker.jwks": "the development broker's keys (JSON)",
     "finance.invoice_pdf": "a PDF",
     "finance.invoice_qr": "the payment QR code, an SVG image",
+    "staff.audit_csv": "the audit log as a CSV download",
+    "staff.documents_csv": "the documents queue as a CSV download",
+    "staff.messages_csv": "the messages queue as a CSV download",
 }
 
 
@@ -367,7 +370,8 @@ def world(live_server):
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
                                ("main-user request", f"/staff/main-user-requests/{asked.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
-                               ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200)]
+                               ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
+                               ("notification log", "/staff/notification-log", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
