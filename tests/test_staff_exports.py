@@ -7,6 +7,7 @@ import pytest
 
 import models
 from conftest import create_user, login, post_form, run_jobs
+from models.documents import Document
 from models.messages import Thread
 from rules import export
 
@@ -164,7 +165,10 @@ def test_the_queue_exports_list_what_waits(client, app, db):
     assert len(rows) == 2
     assert rows[1][0] == str(thread.id) and rows[1][1].startswith("'=cmd") and "Bērziņš" in rows[1][1]
     assert rows[1][3] == "'@Jautājums par ķēdi"
+    waiting = Document.create(client=client_row, created_by=anna, doc_type="client_questionnaire",
+                              status="processing", waiting=True, data={}, submitted_at=now)
+    Document.create(client=client_row, created_by=anna, doc_type="client_questionnaire", data={})  # a draft
     rows = read_csv(client.get("/staff/documents.csv"))
-    assert len(rows) == 1  # the header: no document waits
+    assert len(rows) == 2 and rows[1][0] == str(waiting.id) and "Bērziņš" in rows[1][1]
     kinds = [a.details["export"] for a in models.AuditLog.select().where(models.AuditLog.action == "staff.exported")]
     assert kinds == ["messages", "documents"]
