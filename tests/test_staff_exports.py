@@ -41,6 +41,7 @@ def test_other_cells_stay_as_they_are_and_the_limit_holds():
     assert len(lines) == 4 and lines[0] == "\ufeffa\r\n"
 
 
+@pytest.mark.postgres
 # --- The notification log -------------------------------------------------------------------
 
 def test_the_log_shows_every_notification_with_its_state_and_no_secret(client, app, db):
@@ -74,6 +75,7 @@ def test_the_log_shows_every_notification_with_its_state_and_no_secret(client, a
         assert "neizdevas@example.lv" in page and "svesais@example.lv" in page, query
 
 
+@pytest.mark.postgres
 def test_the_log_pages_by_key_newest_first(client, app, db):
     for n in range(30):
         queue_one(app, recipient=f"r{n:02d}@example.lv")
@@ -121,6 +123,7 @@ def test_a_consultant_gets_404(client, app, url):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("query", [
     "q=%00%27%22<script>", "client=-1", "client=99999999999999999999", "status=nowhere", "status[]=x",
     "template=../../etc", "before=abc", "after=1_2_3", "before=" + "9" * 70, "q=" + "x" * 5000,
@@ -131,6 +134,7 @@ def test_hostile_query_strings_are_no_500(client, app, query):
         assert client.get(f"{url}?{query}").status_code == 200, url
 
 
+@pytest.mark.postgres
 # --- CSV exports -----------------------------------------------------------------------------
 
 def test_the_audit_csv_neutralises_formulas_keeps_latvian_letters_and_is_audited(client, app, db):
