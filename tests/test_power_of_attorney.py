@@ -209,3 +209,23 @@ def test_staff_document_page_shows_the_submitters_authority(app, client, db):
         identity.link(models.User.get_by_id(user.id))
     snapshot(app, (NUMBER, "Test client", LIGA, "jointly"))
     assert authority_shown(client, app, document_id) == P.REGISTER
+
+
+def test_the_staff_area_links_the_queue_for_supervisors(app, client, db):
+    login(client, staff_user(app).email)
+    assert 'href="/staff/powers-of-attorney"' in client.get("/staff").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("template", ["poa_verified", "poa_refused", "poa_expiring"])
+@pytest.mark.parametrize("language", ["lv", "en"])
+def test_the_messages_render_in_each_language(app, db, template, language):
+    from tasks.notifications import render_notification
+    user = create_user(app)
+    with app.app_context():
+        with models.action():
+            row = models.Notification.queue("email", "x@example.lv", template, language=language, user=user,
+                                            company="SIA Demo Būve", note="Paraksts nav derīgs.",
+                                            valid_until="2026-12-31", person="Kārlis")
+        subject, text, html = render_notification(row)
+    assert subject and "SIA Demo Būve" in text and "SIA Demo Būve" in html
+    assert ("2026-12-31" in text) == (template != "poa_refused")
