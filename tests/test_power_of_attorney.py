@@ -56,6 +56,10 @@ def waiting(app, client, rights=("finance",)):
     assert login(client, user.email, password="Parole-123-garā").status_code == 303
     assert client.get(f"/companies/{company}/power-of-attorney").status_code == 200
     assert send(client, company, rights).status_code == 303
+    assert send(client, company, rights).status_code == 303  # one waiting at a time
+    assert models.PowerOfAttorney.select().count() == 1
+    page = client.get(f"/companies/{company}/power-of-attorney").get_data(as_text=True)
+    assert 'id="power-of-attorney-' in page and 'enctype="multipart/form-data"' not in page
     sign_out(client)
     return user, main, company, models.PowerOfAttorney.get()
 
