@@ -7,6 +7,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 
 import rules
 from models.accounts import Client, Membership, User
+from models.audit import AuditLog
 from models.base import BaseModel, utcnow
 from models.files import StoredFile
 from models.notifications import Notification
@@ -136,11 +137,13 @@ def expire_powers_of_attorney(now=None):
         if PowerOfAttorney.update(status=P.EXPIRED, expired_at=now).where(
                 PowerOfAttorney.id == poa.id, PowerOfAttorney.status == P.VERIFIED).execute():
             poa._take_back(now)
+            AuditLog.record("power_of_attorney.expired", actor="scheduler", client=poa.client_id,
+                            power_of_attorney=poa.id, client_user=poa.user_id)
             expired += 1
     for poa in PowerOfAttorney.select().where(PowerOfAttorney.status == P.VERIFIED,
                                                PowerOfAttorney.membership.is_null(),
                                                PowerOfAttorney.valid_from <= today):
-        poa._grant()  # verified ahead of its first day
+        poa._grant()  # verified ahead of its first day: its access starts now
     for poa in (PowerOfAttorney.select(PowerOfAttorney, Client).join(Client)
                 .where(PowerOfAttorney.status == P.VERIFIED, PowerOfAttorney.notice_sent_at.is_null(),
                        PowerOfAttorney.valid_until <= today + P.NOTICE_BEFORE)):

@@ -67,6 +67,7 @@ ACTION_LABELS = {
     "power_of_attorney.uploaded": _l("Power of attorney sent for verification"),
     "power_of_attorney.verified": _l("Power of attorney verified: rights granted"),
     "power_of_attorney.refused": _l("Power of attorney refused"),
+    "power_of_attorney.expired": _l("Power of attorney expired: the access it gave ended"),
     "power_of_attorney.file_downloaded": _l("Signed power of attorney downloaded"),
     "company.invitation_sent": _l("Colleague invited"),
     "company.invitation_resent": _l("Invitation sent again"),

@@ -130,6 +130,8 @@ def test_expiry_takes_back_the_rights_it_added_and_notices_once(app, client, db)
     after = membership(user, company)
     assert not after.can_finance and after.can_documents and after.revoked_at is None
     assert models.PowerOfAttorney.get_by_id(poa.id).status == P.EXPIRED
+    [row] = audit("power_of_attorney.expired")
+    assert row.client_id == company and row.actor == "scheduler"
 
 
 def test_expiry_revokes_a_membership_it_created_by_the_scheduled_clean_up(app, client, db):
@@ -141,6 +143,17 @@ def test_expiry_revokes_a_membership_it_created_by_the_scheduled_clean_up(app, c
     assert models.PowerOfAttorney.get_by_id(poa.id).created_membership
     models.clean_expired(datetime.combine(until + timedelta(days=1), datetime.min.time()))
     assert membership(user, company).revoked_at is not None
+
+
+def test_verified_ahead_of_its_first_day_gives_access_from_that_day(app, client, db):
+    user, main, company, poa = waiting(app, client)
+    start = models.utcnow().date() + timedelta(days=3)
+    verified(poa, start + timedelta(days=30), start=start)
+    assert not membership(user, company).can_finance
+    models.expire_powers_of_attorney(datetime.combine(start - timedelta(days=1), datetime.min.time()))
+    assert not membership(user, company).can_finance
+    models.expire_powers_of_attorney(datetime.combine(start, datetime.min.time()))
+    assert membership(user, company).can_finance
 
 
 def test_expiry_leaves_a_membership_it_did_not_create(app, client, db):
