@@ -54,6 +54,8 @@ def audit(action):
 def waiting(app, client, rights=("finance",)):
     user, main, company = colleague(app)
     assert login(client, user.email, password="Parole-123-garā").status_code == 303
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert f'href="/companies/{company}/power-of-attorney"' in dashboard
     assert client.get(f"/companies/{company}/power-of-attorney").status_code == 200
     assert send(client, company, rights).status_code == 303
     assert send(client, company, rights).status_code == 303  # one waiting at a time
