@@ -284,6 +284,8 @@ def create_app(config=None):
         app.register_blueprint(blueprint)
     from blueprints import main_user, security
     app.register_blueprint(main_user.bp)
+    from blueprints import power_of_attorney
+    app.register_blueprint(power_of_attorney.bp)
     app.register_blueprint(security.bp)
 
     init_domain(app)

@@ -50,7 +50,9 @@ def dashboard_context():
     # The registrant is told what happens next; a colleague (whose company has a main user) is
     # not nagged, and reaches the page from the register list when the register shows them.
     asking = [m for m in memberships() if m.role == rules.REGISTRANT]
-    return {"asking_memberships": asking,
+    # A colleague may widen their access with a power of attorney (blueprints/power_of_attorney.py).
+    attorney = [m for m in memberships() if m.role == rules.COLLEAGUE and m.client.is_legal]
+    return {"asking_memberships": asking, "attorney_memberships": attorney,
             "register_companies": companies_of(user, memberships=memberships()) if _trusted(user) else []}
 
 

@@ -290,4 +290,6 @@ def clean_expired(now=None):
         n4 = Notification.delete().where(Notification.status == outbox.NOWHERE,
                                          Notification.created_at < now - outbox.NOWHERE_KEPT).execute()
         UserSession.clean(now)  # signed-in sessions that timed out ("Your sessions")
+        from models.power_of_attorney import expire_powers_of_attorney
+        expire_powers_of_attorney(now)  # access a power of attorney gave ends by itself
     return n1 + n2 + n3 + n4

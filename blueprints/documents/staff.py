@@ -50,6 +50,10 @@ def _staff_context(document, **forms):
                "accept_form": AcceptForm(), "info_form": request_info_form(document.type),
                "package_form": PackageForm(), "resend_form": ResendForm(),
                "actions": R.actions_for(document.status, R.STAFF)}
+    if document.type.needs_authority and document.created_by_id and document.client.is_legal:
+        # Seed 003: the register's representation rights, or a valid power of attorney, or neither.
+        context["signing_authority"], context["power_of_attorney"] = models.submitter_authority(
+            document.created_by, document.client, models.utcnow().date())
     context.update(forms)
     return context
 

@@ -51,6 +51,7 @@ LONG_CA = "EParakstsQualifiedCertificationAuthorityForNaturalPersons2026"
 # URL map that answers GET is visited below.
 NOT_PAGES = {
     "main_user.staff_file": "the signed authorisation's download",
+    "power_of_attorney.staff_file": "the signed power of attorney's download",
     "static": "stylesheet and scripts",
     "main.health": "the load balancer's JSON health check",
     "documents.rows": "the documents list's poll (an htmx fragment or 204)",
@@ -345,6 +346,11 @@ def world(live_server):
         asked = MainUserRequest.create(client=company, user=colleague, stored_file=_stored(company, colleague),
                                        note=LONG_WORD)
         roles["colleague"].pages += [("main-user rights", f"/companies/{company.id}/main-user", 200)]
+        # And sends a power of attorney (issue 13, seed 003): listed on their page, in the staff queue.
+        from models.power_of_attorney import PowerOfAttorney
+        attorney = PowerOfAttorney.create(client=company, user=colleague, stored_file=_stored(company, colleague),
+                                          rights="documents,finance", note=LONG_WORD)
+        roles["colleague"].pages += [("power of attorney", f"/companies/{company.id}/power-of-attorney", 200)]
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -368,7 +374,9 @@ def world(live_server):
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
                                 "#amount")]
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
-                               ("main-user request", f"/staff/main-user-requests/{asked.id}", 200)]
+                               ("main-user request", f"/staff/main-user-requests/{asked.id}", 200),
+                               ("powers of attorney", "/staff/powers-of-attorney", 200),
+                               ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
                                ("notification log", "/staff/notification-log", 200)]

@@ -1,0 +1,140 @@
+"""Powers of attorney (issue 13, seed 003): a person uploads a signed power of attorney for a
+company they act for, with the rights it grants; staff (supervisors and above) verify it in their
+queue, setting its validity (the rights granted), or refuse it with a note; the person is told.
+The access it gave ends by itself when it expires (``models.expire_powers_of_attorney``)."""
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+
+import models
+import rules
+import uploads
+from blueprints import audit, clients_only, memberships, page_of, render, see_other, signed_in_user, staff_required
+from blueprints import uploading
+from forms.power_of_attorney import PowerOfAttorneyDecisionForm, PowerOfAttorneyForm
+from models.power_of_attorney import PowerOfAttorney
+from rules import register as R
+
+bp = Blueprint("power_of_attorney", __name__)
+POLICY = R.AUTHORISATION_POLICY  # one signed document, as the main-user authorisation
+
+
+def _membership_or_404(client_id):
+    """The signed-in user's live membership of a company (one this session may act for), else 404."""
+    membership = next((m for m in memberships() if m.client_id == client_id), None)
+    if membership is None or not membership.client.is_legal:
+        abort(404)
+    return membership
+
+
+def _show(membership, form=None, status=200):
+    user = signed_in_user()
+    mine = list(PowerOfAttorney.select().where(PowerOfAttorney.user == user,
+                                                PowerOfAttorney.client == membership.client_id)
+                .order_by(PowerOfAttorney.id.desc()).limit(20))
+    return render("power_of_attorney/show.html", status=status, membership=membership, client=membership.client,
+                  form=form or PowerOfAttorneyForm(), mine=mine, policy=POLICY,
+                  here=url_for("power_of_attorney.show", client_id=membership.client_id))
+
+
+@bp.route("/companies/<int:client_id>/power-of-attorney")
+@clients_only()
+def show(client_id):
+    """The person's powers of attorney for the company, and the form to send one."""
+    return _show(_membership_or_404(client_id))
+
+
+@bp.route("/companies/<int:client_id>/power-of-attorney", methods=["POST"])
+@clients_only()
+@uploading.accepts_uploads(POLICY)
+def upload(client_id):
+    """Send a signed power of attorney with the rights it grants (one waiting at a time)."""
+    membership = _membership_or_404(client_id)
+    user = signed_in_user()
+    form = PowerOfAttorneyForm()
+    if PowerOfAttorney.waiting_one(user, membership.client):
+        flash(_("Your power of attorney is already waiting for our staff."), "info")
+        return see_other("power_of_attorney.show", client_id=client_id)
+    if form.validate_on_submit():
+        files = [f for f in (form.files.data or []) if f is not None and getattr(f, "filename", None)]
+        if not files:
+            form.files.errors = [_("Choose the file of the signed power of attorney.")]
+        else:
+            try:
+                with uploads.atomic():
+                    [stored] = uploads.store_files(files, POLICY, user, membership.client)
+                    row = PowerOfAttorney.create(client=membership.client, user=user, stored_file=stored,
+                                                 rights=",".join(form.rights))
+                    audit("power_of_attorney.uploaded", user=user, client=client_id, power_of_attorney=row.id)
+            except uploads.UploadRefused as refusal:
+                form.files.errors = list(form.files.errors) + refusal.messages
+            else:
+                flash(_("Thank you: our staff will verify the power of attorney and we will let you know."),
+                      "success")
+                return see_other("power_of_attorney.show", client_id=client_id)
+    return _show(membership, form=form, status=422 if request.method == "POST" else 200)
+
+
+# --- Staff: the queue ---------------------------------------------------------------------------
+
+@bp.route("/staff/powers-of-attorney")
+@staff_required("supervisor")
+def queue():
+    """Powers of attorney waiting to be verified, oldest first."""
+    pages = page_of(PowerOfAttorney.queue(), rules.QUEUE_PAGE_SIZE * 2)
+    return render("power_of_attorney/staff_queue.html", "power_of_attorney/_staff_rows.html", pages=pages)
+
+
+def _one_or_404(poa_id):
+    found = (PowerOfAttorney.select(PowerOfAttorney, models.Client).join(models.Client)
+             .where(PowerOfAttorney.id == poa_id).first())
+    if found is None:
+        abort(404)
+    return found
+
+
+def _staff_page(found, form, status=200):
+    return render("power_of_attorney/staff_one.html", status=status, found=found, form=form,
+                  stored=models.StoredFile.get_by_id(found.stored_file_id))
+
+
+@bp.route("/staff/powers-of-attorney/<int:poa_id>")
+@staff_required("supervisor")
+def staff_one(poa_id):
+    """One power of attorney: who, for which company, what it grants, the file."""
+    return _staff_page(_one_or_404(poa_id), PowerOfAttorneyDecisionForm())
+
+
+@bp.route("/staff/powers-of-attorney/<int:poa_id>/file")
+@staff_required("supervisor")
+def staff_file(poa_id):
+    """The signed power of attorney (staff reading a client's file is recorded)."""
+    found = _one_or_404(poa_id)
+    with models.action():
+        audit("power_of_attorney.file_downloaded", user=signed_in_user(), power_of_attorney=found.id,
+              file=found.stored_file_id)
+    return uploading.send_stored(models.StoredFile.get_by_id(found.stored_file_id))
+
+
+@bp.route("/staff/powers-of-attorney/<int:poa_id>", methods=["POST"])
+@staff_required("supervisor")
+def decide(poa_id):
+    """Verify (with its validity: the rights are granted) or refuse with a note; the person is told."""
+    found = _one_or_404(poa_id)
+    form = PowerOfAttorneyDecisionForm()
+    if not form.validate_on_submit():
+        return _staff_page(found, form, 422)
+    verify, note = form.decision.data == "verify", (form.note.data or "").strip()
+    staff = signed_in_user()
+    with models.action():
+        done = found.decide(verify, staff, note, form.valid_from.data, form.valid_until.data)
+        if done:
+            audit("power_of_attorney.verified" if verify else "power_of_attorney.refused", user=staff,
+                  actor="staff", power_of_attorney=found.id, client=found.client_id, client_user=found.user_id)
+    if not done:
+        flash(_("Someone has already decided about this power of attorney."), "error")
+    else:
+        flash(_("The power of attorney is verified.") if verify else _("The power of attorney was refused."),
+              "success")
+    return see_other("power_of_attorney.queue")
+
+
