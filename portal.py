@@ -130,6 +130,10 @@ def default_config(instance_path):
         # the development broker under /dev/eid (unset: on in development; production refuses it).
         "EID_PROVIDERS": env("EID_PROVIDERS", ""),
         "EID_DEV_BROKER": _switch(env("EID_DEV_BROKER")),
+        # Passkeys (WebAuthn): the relying party's id (a domain) and the origin browsers report.
+        # Unset: the host and the origin of BASE_URL (blueprints/passkeys.py).
+        "WEBAUTHN_RP_ID": env("WEBAUTHN_RP_ID") or None,
+        "WEBAUTHN_ORIGIN": env("WEBAUTHN_ORIGIN") or None,
         # A send job that claimed a notification longer ago than this is presumed dead.
         "NOTIFICATION_LEASE_SECONDS": int(env("NOTIFICATION_LEASE_SECONDS") or outbox.CLAIM_LEASE_SECONDS),
         # argon2 hashes and checks a process runs at a time (each holds 64 MiB while it runs).
@@ -287,6 +291,8 @@ def create_app(config=None):
     from blueprints import power_of_attorney
     app.register_blueprint(power_of_attorney.bp)
     app.register_blueprint(security.bp)
+    from blueprints import passkeys
+    app.register_blueprint(passkeys.bp)
 
     init_domain(app)
     init_eid(app)

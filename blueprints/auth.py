@@ -36,12 +36,12 @@ def start_session(user, method=sessions.PASSWORD, announce=True):
 
 
 def notify_new_device(user):
-    """A security notice by e-mail: someone signed in from a browser the account did not know,
-    with the device, the time and the approximate place, and where to end the session."""
+    """A security notice (e-mail, and SMS to the account's phone): someone signed in from a browser
+    the account did not know, with the device, the time and the approximate place, and where to
+    end the session."""
     browser, system = sessions.describe_user_agent(request.headers.get("User-Agent"))
-    models.Notification.queue(
-        "email", user.email, "new_device_sign_in", language=user.language, user=user,
-        browser=browser, system=system, place=sessions.address_range(client_ip()),
+    models.security_notice(
+        user, "new_device_sign_in", browser=browser, system=system, place=sessions.address_range(client_ip()),
         at=current_app.jinja_env.filters["datetime"](models.utcnow()))
 
 
@@ -103,25 +103,27 @@ def login():
             models.passwords.dummy_check(form.password.data)  # same cost
         if user and user.is_active and user.check_password(form.password.data):
             throttling.refund(*charges)
-            if models.SecondFactor.enabled_for(user):
+            if models.SecondFactor.enabled_for(user) or models.Passkey.exists_for(user):
                 return _ask_second_step(user, safe_next("main.dashboard"))
-            return _signed_in(user, safe_next("main.dashboard"))
+            return signed_in(user, safe_next("main.dashboard"))
         audit("login.failure", user=user, actor=form.identifier.data[:100])
         form.form_errors.append(_("The e-mail, phone number or password is not right."))
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
 
 
-def _signed_in(user, next_url, **how):
+def signed_in(user, next_url, respond=None, **how):
     """The password (and, when the account has one, the second factor) was right: a new session,
     this browser a known device from now on, and on to ``next_url`` — or to the password change
-    a temporary password needs first."""
+    a temporary password needs first. ``respond`` makes the answer from the address (a passkey's
+    JSON); by default a 303."""
     start_session(user)
     if how.get("second_factor"):
         session["auth"] = {"method": sessions.PASSWORD, "second_factor": how["second_factor"], "at": time.time()}
     audit("login.success", user=user, **how)
+    respond = respond or (lambda url: redirect(url, code=303))
     if user.must_change_password:
-        return throttling.remember_device(see_other("auth.change_password"), user)
-    return throttling.remember_device(redirect(next_url, code=303), user)
+        return throttling.remember_device(respond(url_for("auth.change_password")), user)
+    return throttling.remember_device(respond(next_url), user)
 
 
 # --- The second step: a code from the app, or a recovery code (issue 12) -------------------
@@ -139,7 +141,7 @@ def _ask_second_step(user, next_url):
     return see_other("auth.second_step")
 
 
-def _waiting_for_second_step():
+def waiting_for_second_step():
     """The user whose password was right in this browser a moment ago, or None."""
     pending = session.get(SECOND_STEP_KEY)
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), (int, float)):
@@ -152,10 +154,13 @@ def _waiting_for_second_step():
     return user
 
 
-def _second_step_page(form, status=None):
+def _second_step_page(form, user, status=None):
+    """The second step: the code form when the account has an authenticator app, the passkey
+    button when it has a passkey (shown by static/passkeys.js)."""
+    ways = {"totp": models.SecondFactor.enabled_for(user), "passkey": models.Passkey.exists_for(user)}
     if status is None:
-        return render_form("auth/second_step.html", "auth/_second_step_form.html", form=form)
-    return render("auth/second_step.html", "auth/_second_step_form.html", status, form=form)
+        return render_form("auth/second_step.html", "auth/_second_step_form.html", form=form, **ways)
+    return render("auth/second_step.html", "auth/_second_step_form.html", status, form=form, **ways)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -165,7 +170,7 @@ def second_step():
     signing in is: a known device of the account has a budget of its own."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
-    user = _waiting_for_second_step()
+    user = waiting_for_second_step()
     if user is None:
         session.pop(SECOND_STEP_KEY, None)
         flash(_("Sign in again: enter your e-mail or phone and password."), "info")
@@ -178,7 +183,7 @@ def second_step():
                                          actor=user.email)
         except throttling.Throttled as refused:
             form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
-            return refused.answer(_second_step_page(form, 429))
+            return refused.answer(_second_step_page(form, user, 429))
         kind, code = second_factor.read_code(form.code.data)
         with models.action():
             taken = _take_second_factor(user, kind, code)
@@ -187,14 +192,13 @@ def second_step():
             elif kind == second_factor.RECOVERY:
                 audit("login.recovery_code", user=user)
                 # A recovery code is a lost phone, or someone else's hand: the person hears of it.
-                models.Notification.queue("email", user.email, "totp_recovery_code_used", language=user.language,
-                                          user=user, left=models.RecoveryCode.left(user))
+                models.security_notice(user, "totp_recovery_code_used", left=models.RecoveryCode.left(user))
         if taken:
             throttling.refund(*charges)
             next_url = session[SECOND_STEP_KEY].get("next") or url_for("main.dashboard")
-            return _signed_in(user, next_url, second_factor=kind)
+            return signed_in(user, next_url, second_factor=kind)
         form.code.errors.append(_("The code is not right, or it has been used already."))
-    return _second_step_page(form)
+    return _second_step_page(form, user)
 
 
 def _take_second_factor(user, kind, code):

@@ -277,9 +277,9 @@ def unlink():
 
 
 def notify(user, template):
-    """A security notice by e-mail: e-identity linked to or unlinked from the account (sent after
-    the action's commit, like every notification)."""
-    models.Notification.queue("email", user.email, template, language=user.language, user=user)
+    """A security notice (e-mail, and SMS to the account's phone): e-identity linked to or unlinked
+    from the account (sent after the action's commit, like every notification)."""
+    models.security_notice(user, template)
 
 
 def _sign_in(user, how):

@@ -77,7 +77,8 @@ def end_other_sessions():
 # step-up), and each sends the person a notice by e-mail.
 
 def _notify(user, template):
-    models.Notification.queue("email", user.email, template, language=user.language, user=user)
+    """A security notice: e-mail, and SMS to the account's phone (``models.security_notice``)."""
+    models.security_notice(user, template)
 
 
 @bp.route("/settings/two-step")

@@ -2,8 +2,9 @@
 e-identity) needs a sign-in within the last few minutes (``rules.identity.STEP_UP_WINDOW``).
 
 ``fresh_sign_in_required`` guards such a view: a session that proved itself longer ago is sent to
-``/signin/confirm``, where the person confirms with their password or with e-identity (the same
-flow as signing in, ``blueprints/eid.py``), and comes back. Confirming moves
+``/signin/confirm``, where the person confirms with their password, with e-identity (the same
+flow as signing in, ``blueprints/eid.py``), or — with a second factor — with a current code of
+their authenticator app or a passkey (``blueprints/passkeys.py``), and comes back. Confirming moves
 ``session["authenticated_at"]`` only; the absolute timeout still counts from the sign-in."""
 import time
 from functools import wraps
@@ -14,9 +15,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import models
-from blueprints import audit, render_form, safe_next, signed_in_user, throttling
+from blueprints import audit, render, safe_next, signed_in_user, throttling
 from forms.eid import ConfirmPasswordForm
+from forms.security import EnrolTotpForm
 from rules import identity as eid
+from rules import second_factor
 from rules import throttle as budgets
 
 bp = Blueprint("stepup", __name__)
@@ -68,6 +71,24 @@ def _back():
     return url_for("main.dashboard")
 
 
+def _confirm_page(user, form=None, code_form=None):
+    """The confirmation page: the password form, the app's code (with an authenticator app), the
+    passkey button (with a passkey; static/passkeys.js shows it) and the e-identity buttons."""
+    form = form or ConfirmPasswordForm(formdata=None)
+    code_form = code_form or EnrolTotpForm(formdata=None)
+    failed = request.method == "POST" and bool(form.errors or form.form_errors or code_form.errors
+                                                or code_form.form_errors)
+    return render("eid/confirm.html", None, 422 if failed else 200, form=form, code_form=code_form,
+                  next=safe_next("main.dashboard"), totp=models.SecondFactor.enabled_for(user),
+                  passkey=models.Passkey.exists_for(user))
+
+
+def _charge(user):
+    """One attempt at confirming, throttled as signing in is (password, code or passkey alike)."""
+    return throttling.attempt(user, user.email, budgets.SIGN_IN_PER_SOURCE, budgets.SIGN_IN_PER_ACCOUNT,
+                              budgets.SIGN_IN_PER_DEVICE, actor=user.email)
+
+
 @bp.route("/signin/confirm", methods=["GET", "POST"])
 @login_required
 def confirm():
@@ -76,11 +97,10 @@ def confirm():
     form = ConfirmPasswordForm()
     if form.validate_on_submit():
         try:
-            charges = throttling.attempt(user, user.email, budgets.SIGN_IN_PER_SOURCE, budgets.SIGN_IN_PER_ACCOUNT,
-                                         budgets.SIGN_IN_PER_DEVICE, actor=user.email)
+            charges = _charge(user)
         except throttling.Throttled as refused:
             form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
-            return refused.answer(render_form("eid/confirm.html", None, form=form))
+            return refused.answer(_confirm_page(user, form=form))
         if user.check_password(form.password.data):
             throttling.refund(*charges)
             with models.action():
@@ -89,4 +109,33 @@ def confirm():
         with models.action():
             audit("login.step_up_failed", user=user)
         form.password.errors.append(_("The password is not right."))
-    return render_form("eid/confirm.html", None, form=form, next=safe_next("main.dashboard"))
+    return _confirm_page(user, form=form)
+
+
+@bp.route("/signin/confirm/code", methods=["POST"])
+@login_required
+def confirm_code():
+    """Confirm it is still you with the code the authenticator app shows now (each code is taken
+    once, as at sign-in), throttled with the password's attempts."""
+    user = signed_in_user()
+    factor = models.SecondFactor.of(user)
+    if factor is None or factor.enabled_at is None:
+        return redirect(url_for("stepup.confirm", next=safe_next("main.dashboard")), code=303)
+    code_form = EnrolTotpForm()
+    if code_form.validate_on_submit():
+        try:
+            charges = _charge(user)
+        except throttling.Throttled as refused:
+            code_form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
+            return refused.answer(_confirm_page(user, code_form=code_form))
+        with models.action():
+            taken = factor.take(second_factor.read_code(code_form.code.data)[1], time.time())
+            if taken:
+                mark_confirmed("totp")
+            else:
+                audit("login.step_up_failed", user=user, method="totp")
+        if taken:
+            throttling.refund(*charges)
+            return redirect(safe_next("main.dashboard"), code=303)
+        code_form.code.errors.append(_("The code is not right, or it has been used already."))
+    return _confirm_page(user, code_form=code_form)

@@ -21,7 +21,7 @@ from models.registration import (  # noqa: F401
     ContactChange, OneTimeCode, PasswordReset, PendingRegistration, clean_expired,
 )
 from models.notifications import (  # noqa: F401
-    NOTIFICATION_LOG_ORDER, DevOutbox, Notification, action, notification_log)
+    NOTIFICATION_LOG_ORDER, DevOutbox, Notification, action, notification_log, security_notice)
 from models.audit import AuditLog  # noqa: F401
 from models.company import Invitation  # noqa: F401
 from models.scoping import active_membership, get_scoped, scoped  # noqa: F401
@@ -30,6 +30,7 @@ from models.messages import MESSAGE_MODELS
 from models.documents import DOCUMENT_MODELS
 from models.identity import IDENTITY_MODELS, DigitalIdentity, StatedPersonalCode  # noqa: F401
 from models.second_factor import SECOND_FACTOR_MODELS, RecoveryCode, SecondFactor  # noqa: F401
+from models.passkeys import PASSKEY_MODELS, Passkey, PasskeyChallenge, passkey_user_handle  # noqa: F401
 from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, RegisterImport  # noqa: F401
 from models.applications import APPLICATION_MODELS
 from models.power_of_attorney import (POWER_OF_ATTORNEY_MODELS, PowerOfAttorney,  # noqa: F401
@@ -39,4 +40,4 @@ from models.finance import FINANCE_MODELS, BankStatement, Invoice, Payment, Stat
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS, *APPLICATION_MODELS,
-              *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS]
+              *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS, *PASSKEY_MODELS]

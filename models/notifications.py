@@ -225,6 +225,19 @@ class Notification(BaseModel):
         return won
 
 
+def security_notice(user, template, **params):
+    """A security notice to the person (issue 12: a sign-in from a new device, the second factor
+    or a passkey changed, e-identity linked or unlinked, the e-mail or phone changed): by e-mail,
+    and a copy by SMS to the account's phone, whatever the person's channel choices (a notice
+    about their own account is no marketing). Every account's phone was confirmed with a code
+    (registration, a change of phone), or given by the administrator who made a staff account.
+    Call inside the caller's ``action()``; the rows written."""
+    rows = [Notification.queue("email", user.email, template, language=user.language, user=user, **params)]
+    if user.phone:
+        rows.append(Notification.queue("sms", user.phone, template, language=user.language, user=user, **params))
+    return rows
+
+
 class DevOutbox(BaseModel):
     """What the development e-mail/SMS backends "delivered": read by staff and tests."""
 

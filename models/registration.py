@@ -171,6 +171,9 @@ class ContactChange(BaseModel):
             PasswordReset.completed_at.is_null()).execute()
         Notification.queue(self.channel, old, "contact_changed", language=user.language, user=user,
                            contact=self.field, new=rules.mask(self.channel, self.new_value))
+        if self.field == "email" and user.phone:  # a copy by SMS (issue 12); a new phone's old one has it
+            Notification.queue("sms", user.phone, "contact_changed", language=user.language, user=user,
+                               contact=self.field, new=rules.mask(self.channel, self.new_value))
         return old
 
 

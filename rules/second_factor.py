@@ -21,8 +21,8 @@ _RECOVERY_LENGTH = 10
 # Between the right password and the code: the person has this long to enter it.
 SECOND_STEP_WINDOW = timedelta(minutes=5)
 
-TOTP, RECOVERY = "totp", "recovery"
-KINDS = (TOTP, RECOVERY)
+TOTP, RECOVERY, PASSKEY = "totp", "recovery", "passkey"
+KINDS = (TOTP, RECOVERY, PASSKEY)  # what may prove the second step (a passkey: rules/passkeys.py)
 
 
 def may_act_for(requires_eid, requires_second_factor, signed_in_with_eid, second_factor_used):
