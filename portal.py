@@ -130,6 +130,8 @@ def default_config(instance_path):
         # the development broker under /dev/eid (unset: on in development; production refuses it).
         "EID_PROVIDERS": env("EID_PROVIDERS", ""),
         "EID_DEV_BROKER": _switch(env("EID_DEV_BROKER")),
+        # Staff act only from a strong sign-in (two-step or e-identity): unset, on (issue 12).
+        "STAFF_SECOND_FACTOR": _switch(env("STAFF_SECOND_FACTOR")),
         # Passkeys (WebAuthn): the relying party's id (a domain) and the origin browsers report.
         # Unset: the host and the origin of BASE_URL (blueprints/passkeys.py).
         "WEBAUTHN_RP_ID": env("WEBAUTHN_RP_ID") or None,
@@ -462,6 +464,12 @@ def load_user(token):
 # Endpoints a user with a temporary password may still reach.
 FORCED_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.logout_everywhere", "main.language",
                          "static", "main.health", "main.legal"}
+# Endpoints a staff member without a strong sign-in may still reach (issue 12): turning on two-step
+# sign-in or adding a passkey (each after confirming it is them), e-identity, signing out.
+STAFF_ENROL_ALLOWED = FORCED_CHANGE_ALLOWED | {
+    "security.two_step", "security.start_two_step", "security.enrol_two_step", "passkeys.index",
+    "passkeys.registration_options", "passkeys.register", "stepup.confirm", "stepup.confirm_code",
+    "passkeys.confirm_options", "passkeys.confirm"}
 # Endpoints that never look at the visitor: no user lookup, so they answer without the database.
 VISITOR_FREE = {"static", "main.health"}
 
@@ -474,6 +482,7 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 def register_request_hooks(app):
     from blueprints import is_poll
+    from blueprints.security import staff_must_enrol
     from blueprints.messages import PollGate
 
     @app.before_request
@@ -498,6 +507,11 @@ def register_request_hooks(app):
                 models.UserSession.touch(session["sid"], models.utcnow())
         if current_user.must_change_password and request.endpoint not in FORCED_CHANGE_ALLOWED:
             return redirect(url_for("auth.change_password"))
+        if (staff_must_enrol() and request.endpoint not in STAFF_ENROL_ALLOWED
+                and request.blueprint != "eid"):
+            flash(_l("Staff work only after two-step sign-in or e-identity. Turn on two-step sign-in "
+                     "or add a passkey; from then on sign in with it."), "info")
+            return redirect(url_for("security.two_step"))
         return None
 
     @app.after_request

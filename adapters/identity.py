@@ -6,10 +6,17 @@ Providers come from ``EID_PROVIDERS``, a JSON list, one object per broker::
     [{"name": "latvija", "title": "Latvija.lv",
       "issuer": "https://broker.example.lv", "client_id": "kabinets", "client_secret_env": "LVP_SECRET",
       "scopes": "openid profile", "personal_code_claim": "serial_number",
-      "personal_code_format": "etsi", "personal_code_country": "LV"}]
+      "personal_code_format": "etsi", "personal_code_country": "LV",
+      "acr_values": "http://eidas.europa.eu/LoA/substantial",
+      "min_acr": "http://eidas.europa.eu/LoA/substantial",
+      "acr_order": ["http://eidas.europa.eu/LoA/low", "http://eidas.europa.eu/LoA/substantial",
+                    "http://eidas.europa.eu/LoA/high"]}]
 
 ``client_secret`` may be given in place of ``client_secret_env`` (the name of the variable that
-holds it). The relying party (``blueprints/eid.py``) reads the broker's discovery document at
+holds it). ``acr_values`` (optional) is asked of the broker in the authorization request;
+``min_acr`` (optional) is the weakest ``acr`` an ID token may carry — with ``acr_order`` (the
+broker's levels, weakest first) any level at or above it, without it exactly that value (or one of
+a list) — else the sign-in is refused (``rules.identity.acr_sufficient``). The relying party (``blueprints/eid.py``) reads the broker's discovery document at
 ``issuer + /.well-known/openid-configuration``, whose ``issuer`` must be the configured one.
 
 ``DevBroker`` is a real OpenID Connect provider (discovery, JWKS, authorization code with PKCE,
@@ -53,6 +60,12 @@ class Provider:
     personal_code_format: str = eid.ETSI
     personal_code_country: str = "LV"
     development_only: bool = False
+    acr_values: str = ""
+    min_acr: str | tuple = ""
+    acr_order: tuple = ()
+
+    def acr_sufficient(self, acr):
+        return eid.acr_sufficient(acr, self.min_acr, self.acr_order)
 
     @property
     def metadata_url(self):
@@ -101,12 +114,38 @@ def providers_from_config(text, environ, production):
         form = entry.get("personal_code_format") or eid.ETSI
         if form not in eid.FORMATS:
             raise ProviderConfigError(f"{where}: personal_code_format must be one of {', '.join(eid.FORMATS)}")
+        acr_values, min_acr, acr_order = _acr_settings(entry, where)
         providers.append(Provider(
             name=name, title=str(entry.get("title") or name), issuer=entry["issuer"],
             client_id=str(entry["client_id"]), client_secret=secret, scopes=scopes,
             personal_code_claim=entry.get("personal_code_claim") or "serial_number",
-            personal_code_format=form, personal_code_country=entry.get("personal_code_country") or "LV"))
+            personal_code_format=form, personal_code_country=entry.get("personal_code_country") or "LV",
+            acr_values=acr_values, min_acr=min_acr, acr_order=acr_order))
     return providers
+
+
+def _strings(value):
+    return isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+
+
+def _acr_settings(entry, where):
+    """(acr_values, min_acr, acr_order) of one entry, checked."""
+    acr_values = entry.get("acr_values") or ""
+    if not isinstance(acr_values, str):
+        raise ProviderConfigError(f"{where}: acr_values must be a string (levels separated by spaces)")
+    order = entry.get("acr_order") or []
+    if order and not _strings(order):
+        raise ProviderConfigError(f"{where}: acr_order must be a list of acr values, weakest first")
+    minimum = entry.get("min_acr") or ""
+    if isinstance(minimum, list):
+        if not _strings(minimum) or order:
+            raise ProviderConfigError(f"{where}: min_acr is one value (with acr_order) or a list of accepted values")
+        minimum = tuple(minimum)
+    elif not isinstance(minimum, str):
+        raise ProviderConfigError(f"{where}: min_acr must be a string or a list of strings")
+    if order and minimum and minimum not in order:
+        raise ProviderConfigError(f"{where}: min_acr must be one of acr_order")
+    return acr_values, minimum, tuple(order)
 
 
 # --- The development broker -------------------------------------------------------------------

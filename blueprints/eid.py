@@ -120,7 +120,8 @@ def start(provider):
         if metadata.get("issuer") != provider.issuer:
             raise IssuerMismatch(metadata.get("issuer"))
         _forget_pending_flows()
-        answer = client.authorize_redirect(_redirect_uri(provider))
+        extra = {"acr_values": provider.acr_values} if provider.acr_values else {}
+        answer = client.authorize_redirect(_redirect_uri(provider), **extra)
         _keep_small(provider)
     except IssuerMismatch:
         client.server_metadata.pop("_loaded_at", None)  # read it again next time
@@ -176,10 +177,12 @@ def callback(provider):
     claims = token.get("userinfo")
     if not claims:  # no ID token, or no nonce kept for it
         return failure(provider, eid.TOKEN_INVALID, problem="no id_token")
+    acr, amr = str(claims.get("acr") or ""), eid.methods(claims.get("amr"))
+    if not provider.acr_sufficient(acr):  # a weaker method than this broker must use for us
+        return failure(provider, eid.ACR_TOO_LOW, 403, acr=acr[:200])
     code = provider.personal_code(claims)
     if code is None:
         return failure(provider, eid.NO_PERSONAL_CODE, claim=provider.personal_code_claim)
-    acr, amr = str(claims.get("acr") or ""), eid.methods(claims.get("amr"))
     if current_user.is_authenticated:
         return _signed_in_already(provider, code, acr, amr)
     with models.action():

@@ -21,9 +21,11 @@ from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, Authentica
 import models
 from blueprints import audit, render, safe_next, see_other, signed_in_user, throttling
 from blueprints.auth import SECOND_STEP_KEY, signed_in, waiting_for_second_step
+from blueprints.security import mark_second_factor
 from blueprints.stepup import fresh_sign_in_required, mark_confirmed
 from rules import passkeys as R
 from rules import throttle as budgets
+from rules.second_factor import PASSKEY
 
 bp = Blueprint("passkeys", __name__)
 
@@ -219,6 +221,7 @@ def register():
             _notify(user, "passkey_added", name=passkey.name)
     if passkey is None:
         return _refusal(_("This passkey is registered already, or you have as many passkeys as one may have."), 409)
+    mark_second_factor(PASSKEY)
     flash(_("The passkey “%(name)s” has been added.", name=passkey.name), "success")
     return jsonify({"redirect": url_for("passkeys.index")})
 
@@ -273,7 +276,7 @@ def sign_in():
         return _went_wrong()
     throttling.refund(*charges)
     next_url = session[SECOND_STEP_KEY].get("next") or url_for("main.dashboard")
-    return signed_in(user, next_url, respond=lambda url: jsonify({"redirect": url}), second_factor="passkey",
+    return signed_in(user, next_url, respond=lambda url: jsonify({"redirect": url}), second_factor=PASSKEY,
                      passkey=passkey.id)
 
 

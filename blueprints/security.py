@@ -4,14 +4,15 @@ sign-in (TOTP with recovery codes)."""
 import time
 
 import segno
-from flask import Blueprint, abort, flash, session
+from flask import Blueprint, abort, current_app, flash, session
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from markupsafe import Markup
 
 import models
 import rules
-from blueprints import audit, render, render_form, second_factor_session, see_other, signed_in_user, trusted_session
+from blueprints import (audit, render, render_form, second_factor_session, see_other, signed_in_user, staff_required,
+                        trusted_session)
 from blueprints.auth import logout
 from blueprints.company import managed_company
 from blueprints.stepup import fresh_sign_in_required
@@ -70,6 +71,26 @@ def end_other_sessions():
         forget_polls_of(session_id)
     flash(_("Every other session has been ended."), "success")
     return see_other("security.sessions")
+
+
+# --- Staff need a strong sign-in (issue 12) ------------------------------------------------------
+# A staff member who signed in with a password alone is sent to turn on two-step sign-in (or add a
+# passkey) before any other page (portal's request hook, ``STAFF_ENROL_ALLOWED``); signing out
+# still works. E-identity is strong by itself. Enrolling proves the factor in this session, so
+# the session counts as strong from then on (``mark_second_factor``).
+
+def staff_must_enrol():
+    """True when the signed-in user is staff and this session is not strong, unless the
+    ``STAFF_SECOND_FACTOR`` setting is off ("0")."""
+    if current_app.config.get("STAFF_SECOND_FACTOR") is False or not current_user.is_staff:
+        return False
+    return not (trusted_session() or second_factor_session())
+
+
+def mark_second_factor(kind):
+    """This session has just proved a second factor (an enrolment's first code, a new passkey)."""
+    if not (trusted_session() or second_factor_session()):
+        session["auth"] = {"method": R.PASSWORD, "second_factor": kind, "at": time.time()}
 
 
 # --- The second factor: TOTP with recovery codes ------------------------------------------------
@@ -131,6 +152,7 @@ def enrol_two_step():
                 audit("totp.enabled", user=user)
                 _notify(user, "totp_enabled")
         if codes:
+            mark_second_factor(second_factor.TOTP)
             return render("settings/recovery_codes.html", codes=codes, first=True)
         form.code.errors.append(_("The code is not right. Check the app's time and enter the code it shows now."))
     secret = factor.opened_secret()
@@ -195,3 +217,44 @@ def company_two_step(client_id):
     flash(_("The company's users now act for it only after two-step sign-in or e-identity.") if required
           else _("The company's users may act for it after signing in with a password alone."), "success")
     return see_other("company.users", client_id=client_id)
+
+
+# --- Staff end a client user's sessions (issue 12) -----------------------------------------------
+
+def _client_user_or_404(user_id):
+    """A client user (not staff) by id, or 404."""
+    found = models.User.get_or_none(models.User.id == user_id)
+    if found is None or found.is_staff:
+        abort(404)
+    return found
+
+
+@bp.route("/staff/users/<int:user_id>/sessions")
+@staff_required("supervisor")
+def staff_user_sessions(user_id):
+    """A client user's signed-in sessions, as the person's own "Your sessions" lists them, and a
+    form that ends them all (supervisors and administrators)."""
+    person = _client_user_or_404(user_id)
+    rows = list(models.UserSession.live_of(person, models.utcnow()))
+    listed = [{"row": row, "device": R.describe_user_agent(row.user_agent)} for row in rows]
+    return render("staff/user_sessions.html", person=person, sessions=listed)
+
+
+@bp.route("/staff/users/<int:user_id>/sessions/end", methods=["POST"])
+@staff_required("supervisor")
+def staff_end_user_sessions(user_id):
+    """End every session of a client user: the listed ones are recorded as ended and their
+    message polls stop, and the session version moves on, so any session at all is signed out
+    at its next request. Audited with who did it."""
+    person = _client_user_or_404(user_id)
+    staff_member = signed_in_user()
+    with models.action():
+        ended = models.UserSession.end_others(person, None, models.utcnow())
+        models.User.update(session_version=models.User.session_version + 1).where(
+            models.User.id == person.id).execute()
+        models.UserSession.forget(user=person)
+        audit("staff.sessions_ended", user=staff_member, target_user=person.id, count=len(ended))
+    for session_id in ended:
+        forget_polls_of(session_id)
+    flash(_("Every session of %(name)s has been ended.", name=person.display_name), "success")
+    return see_other("security.staff_user_sessions", user_id=person.id)

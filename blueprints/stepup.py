@@ -71,14 +71,14 @@ def _back():
     return url_for("main.dashboard")
 
 
-def _confirm_page(user, form=None, code_form=None):
+def _confirm_page(user, form=None, code_form=None, status=None):
     """The confirmation page: the password form, the app's code (with an authenticator app), the
     passkey button (with a passkey; static/passkeys.js shows it) and the e-identity buttons."""
     form = form or ConfirmPasswordForm(formdata=None)
     code_form = code_form or EnrolTotpForm(formdata=None)
     failed = request.method == "POST" and bool(form.errors or form.form_errors or code_form.errors
                                                 or code_form.form_errors)
-    return render("eid/confirm.html", None, 422 if failed else 200, form=form, code_form=code_form,
+    return render("eid/confirm.html", None, status or (422 if failed else 200), form=form, code_form=code_form,
                   next=safe_next("main.dashboard"), totp=models.SecondFactor.enabled_for(user),
                   passkey=models.Passkey.exists_for(user))
 
@@ -100,7 +100,7 @@ def confirm():
             charges = _charge(user)
         except throttling.Throttled as refused:
             form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
-            return refused.answer(_confirm_page(user, form=form))
+            return refused.answer(_confirm_page(user, form=form, status=429))
         if user.check_password(form.password.data):
             throttling.refund(*charges)
             with models.action():
@@ -127,7 +127,7 @@ def confirm_code():
             charges = _charge(user)
         except throttling.Throttled as refused:
             code_form.form_errors.append(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes))
-            return refused.answer(_confirm_page(user, code_form=code_form))
+            return refused.answer(_confirm_page(user, code_form=code_form, status=429))
         with models.action():
             taken = factor.take(second_factor.read_code(code_form.code.data)[1], time.time())
             if taken:

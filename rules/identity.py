@@ -82,6 +82,20 @@ CLOCK_LEEWAY_SECONDS = 30
  ACCOUNT_CLOSED, OTHER_PERSON, NOT_FRESH) = (
     "cancelled", "provider_error", "state", "code_refused", "token_invalid", "no_personal_code", "unavailable",
     "expired", "account_closed", "other_person", "not_fresh")
+ACR_TOO_LOW = "acr_too_low"
+
+
+def acr_sufficient(acr, minimum, order=()):
+    """Whether an ID token's ``acr`` meets a provider's minimum (issue 12): with an ``order`` (the
+    provider's levels, weakest first) any level at or above the minimum; without one, the minimum
+    exactly (or, given as a list, any of it). No minimum: any acr, none too."""
+    if not minimum:
+        return True
+    if order:
+        levels = list(order)
+        return acr in levels and minimum in levels and levels.index(acr) >= levels.index(minimum)
+    allowed = [minimum] if isinstance(minimum, str) else list(minimum)
+    return acr in allowed
 
 FAILURES = {
     CANCELLED: _l("The sign-in was cancelled at the identity provider. Nothing has changed; you can "
@@ -103,4 +117,7 @@ FAILURES = {
     OTHER_PERSON: _l("This e-identity is not the one linked to the account you are signed in to (or the "
                      "account is linked to another e-identity). Nothing has changed."),
     NOT_FRESH: _l("To link e-identity to your account, first confirm your password, then try again."),
+    ACR_TOO_LOW: _l("The way you confirmed your identity at the identity provider is not strong enough "
+                    "for this portal. Start again and choose a stronger method, e.g. an eID card, "
+                    "eParaksts Mobile or Smart-ID."),
 }

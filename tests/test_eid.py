@@ -231,7 +231,8 @@ def test_e_identity_sign_in_skips_the_second_step_lists_as_e_identity_and_notifi
     post_form(client, "/logout", {}, page="/dashboard")
     flow(client)
     with eid_app.app_context(), models.db.connection_context():
-        notices = models.Notification.select().where(models.Notification.template == "new_device_sign_in")
+        notices = models.Notification.select().where(models.Notification.template == "new_device_sign_in",
+                                                  models.Notification.channel == "email")
         assert notices.count() == 1
 
 

@@ -231,3 +231,54 @@ def test_another_persons_passkey_cannot_be_removed(app, with_passkey, db):
     login(client, "berta@example.lv")
     r = post_form(client, f"/settings/passkeys/{models.Passkey.get().id}/remove", {}, page="/settings/passkeys")
     assert r.status_code == 404 and models.Passkey.select().count() == 1
+
+
+# --- Step-up with a passkey ---------------------------------------------------------------------
+
+def test_a_passkey_confirms_a_step_up_and_a_bad_answer_does_not(app, with_passkey, db):
+    client = app.test_client()
+    password_step(client)
+    passkey_step(client, with_passkey)
+    with client.session_transaction() as session:
+        session["authenticated_at"] = 1.0
+    r = client.get("/settings/contact/email")
+    assert r.status_code == 303 and "/signin/confirm" in r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'data-passkey="get"' in page
+    page_url = "/signin/confirm?next=/settings/contact/email"
+    options = post_json(client, "/signin/confirm/passkey/options", {}, page_url).get_json()
+    r = post_json(client, "/signin/confirm/passkey?next=/settings/contact/email",
+                  {"credential": with_passkey.get(options, origin="https://evil.example")}, page_url)
+    assert r.status_code == 400
+    assert client.get("/settings/contact/email").status_code == 303  # still not confirmed
+    options = post_json(client, "/signin/confirm/passkey/options", {}, page_url).get_json()
+    r = post_json(client, "/signin/confirm/passkey?next=/settings/contact/email",
+                  {"credential": with_passkey.get(options)}, page_url)
+    assert r.status_code == 200 and r.get_json() == {"redirect": "/settings/contact/email"}
+    assert client.get("/settings/contact/email").status_code == 200
+    assert models.AuditLog.select().where(models.AuditLog.action == "login.step_up").first().details["method"] \
+        == "passkey"
+
+
+def test_a_person_without_a_passkey_has_no_passkey_step_up(app, user, db):
+    client = app.test_client()
+    login(client, "anna@example.lv")
+    r = client.post("/signin/confirm/passkey/options", json={},
+                    headers={"X-CSRFToken": form_token(client, "/signin/confirm")})
+    assert r.status_code == 404
+    assert 'data-passkey="get"' not in client.get("/signin/confirm").get_data(as_text=True)
+
+
+# --- The rules ----------------------------------------------------------------------------------
+
+def test_the_relying_party_comes_from_the_base_url_unless_configured():
+    from rules import passkeys as R
+    assert R.relying_party("https://kabinets.example.lv/") == ("kabinets.example.lv", "https://kabinets.example.lv")
+    assert R.relying_party("http://localhost:5000") == ("localhost", "http://localhost:5000")
+    assert R.relying_party("https://a.lv", "lv.example", "https://lv.example") == ("lv.example", "https://lv.example")
+
+
+def test_a_signature_counter_must_move_on_unless_the_authenticator_does_not_count():
+    from rules import passkeys as R
+    assert R.sign_count_moves_on(0, 0) and R.sign_count_moves_on(0, 1) and R.sign_count_moves_on(5, 6)
+    assert not R.sign_count_moves_on(5, 5) and not R.sign_count_moves_on(5, 0) and not R.sign_count_moves_on(5, 4)

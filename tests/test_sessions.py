@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 import models
-from conftest import create_user, login, post_form, run_jobs
+from conftest import create_user, login, post_form, run_jobs, sms_to
 from models.messages import _ended_key, _redis
 from rules import sessions as R
 from test_performance import Statements
@@ -199,9 +199,11 @@ def test_last_seen_is_written_at_most_every_few_minutes(app, user, db, monkeypat
 
 # --- The new-device notice -------------------------------------------------------------------
 
-def _notices(user_id):
+def _notices(user_id, channel="email"):
+    """The new-device notices to the person by ``channel`` (each also goes by SMS: test_sms_copy_...)."""
     return list(models.Notification.select().where(models.Notification.user == user_id,
-                                                   models.Notification.template == "new_device_sign_in"))
+                                                   models.Notification.template == "new_device_sign_in",
+                                                   models.Notification.channel == channel))
 
 
 def test_a_new_device_gets_one_notice_a_known_one_none(app, user, db, mailbox):
@@ -217,6 +219,15 @@ def test_a_new_device_gets_one_notice_a_known_one_none(app, user, db, mailbox):
     assert len(_notices(user.id)) == 1
     login(browser(app, SAFARI_IPHONE, "198.51.100.9"), "anna@example.lv")  # another: a notice
     assert len(_notices(user.id)) == 2
+
+
+def test_the_new_device_notice_goes_by_sms_too(app, user, db):
+    login(browser(app, FIREFOX_WINDOWS, "192.0.2.77"), "anna@example.lv")
+    sms, = _notices(user.id, channel="sms")
+    assert sms.recipient == "+37121111111"
+    run_jobs(app)
+    text = sms_to(app, "+37121111111")[-1]
+    assert "Firefox" in text and "Windows" in text
 
 
 def test_a_failed_sign_in_sends_no_notice(app, user, db):

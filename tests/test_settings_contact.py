@@ -100,10 +100,14 @@ def test_email_change_with_the_code_from_the_new_address(app, signed_in, mailbox
     page = signed_in.get("/settings")  # still signed in, in this browser
     assert page.status_code == 200 and NEW_EMAIL in page.get_data(as_text=True)
 
-    notice, = notifications(template="contact_changed")
+    notice, copy = notifications(template="contact_changed")
     assert (notice.channel, notice.recipient, notice.user_id) == ("email", EMAIL, user.id)
     with app.app_context():
         assert notice.opened_params() == {"contact": "email", "new": "a***@example.lv"}
+    # A copy by SMS to the account's phone (issue 12), in words about the e-mail.
+    assert (copy.channel, copy.recipient) == ("sms", PHONE)
+    run_jobs(app)
+    assert "e-pasta adrese" in sms_to(app, PHONE)[-1] and "a***@example.lv" in sms_to(app, PHONE)[-1]
     run_jobs(app)
     assert "a***@example.lv" in mailbox.last_text(EMAIL)
 
@@ -244,7 +248,7 @@ def test_a_used_code_cannot_be_used_again(app, signed_in, mailbox, db, user):
     assert again.status_code == 303 and again.headers["Location"].endswith("/settings")
     row = models.OneTimeCode.get(models.OneTimeCode.purpose == "contact_email")
     assert row.used_at is not None and row.check(code) == rules.CODE_DEAD and not row.use()
-    assert len(notifications(template="contact_changed")) == 1
+    assert len(notifications(template="contact_changed", channel="email")) == 1
 
 
 def test_a_new_code_replaces_the_old_one(app, signed_in, mailbox, db, user):
@@ -441,7 +445,7 @@ def test_a_code_finishes_one_change_only(app, user, db):
             assert change.complete(code) == EMAIL
         with models.action():
             assert change.complete(code) is None
-    assert len(notifications(template="contact_changed")) == 1
+    assert len(notifications(template="contact_changed", channel="email")) == 1
     assert models.User.get_by_id(user.id).session_version == 2
 
 

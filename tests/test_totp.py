@@ -324,3 +324,44 @@ def test_only_the_companys_main_user_sets_the_requirement(app, company):
         assert require(anna, company, value).status_code == 303
     assert not models.Client.get_by_id(company).requires_second_factor
     assert not models.AuditLog.select().where(models.AuditLog.action.startswith("company.second_factor")).exists()
+
+
+# --- Step-up with the app's code (issue 12) ---------------------------------------------------
+
+def _stale(client):
+    with client.session_transaction() as s:
+        s["login_at"] -= 3600
+        s.pop("authenticated_at", None)
+
+
+def test_a_current_code_confirms_a_step_up_once_and_guessing_is_throttled(enrolled, app):
+    client, secret, _ = enrolled
+    _stale(client)
+    r = client.get("/settings/contact/phone")
+    assert r.status_code == 303 and "/signin/confirm" in r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "/signin/confirm/code" in page
+    confirm = "/signin/confirm/code?next=/settings/contact/phone"
+    r = post_form(client, confirm, {"code": "000000" if code_of(secret, steps=1) != "000000" else "111111"},
+                  page="/signin/confirm")
+    assert r.status_code == 422 and 'id="code-error"' in r.get_data(as_text=True)
+    assert client.get("/settings/contact/phone").status_code == 303
+    right = code_of(secret, steps=1)
+    r = post_form(client, confirm, {"code": right}, page="/signin/confirm")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/settings/contact/phone")
+    assert client.get("/settings/contact/phone").status_code == 200
+    step_up = models.AuditLog.select().where(models.AuditLog.action == "login.step_up").first()
+    assert step_up.details["method"] == "totp"
+    _stale(client)
+    assert post_form(client, confirm, {"code": right}, page="/signin/confirm").status_code == 422  # taken
+    statuses = [post_form(client, confirm, {"code": f"{n:06d}"}, page="/signin/confirm").status_code
+                for n in range(6)]
+    assert 429 in statuses and statuses[-1] == 429
+
+
+def test_a_person_without_an_app_is_not_offered_the_code_step_up(app, user, db):
+    client = app.test_client()
+    login(client, "anna@example.lv")
+    assert "/signin/confirm/code" not in client.get("/signin/confirm").get_data(as_text=True)
+    r = post_form(client, "/signin/confirm/code", {"code": "123456"}, page="/signin/confirm")
+    assert r.status_code == 303 and "/signin/confirm" in r.headers["Location"]

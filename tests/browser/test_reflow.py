@@ -268,6 +268,7 @@ def _account_pages(role):
                    ("new e-mail", "/settings/contact/email", 200), ("new phone", "/settings/contact/phone", 200),
                    ("e-identity", "/eid/settings", 200), ("confirm it is you", "/signin/confirm", 200),
                    ("your sessions", "/settings/sessions", 200), ("two-step sign-in", "/settings/two-step", 200),
+                   ("passkeys", "/settings/passkeys", 200),
                    ("not found", "/no-such-page", 404), ("method not allowed", "/logout", 405)]
     role.forms += [("change password, errors", "/password/change", "#current_password"),
                    ("new e-mail, errors", "/settings/contact/email", "#email"),
@@ -379,7 +380,8 @@ def world(live_server):
                                ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
-                               ("notification log", "/staff/notification-log", 200)]
+                               ("notification log", "/staff/notification-log", 200),
+                               ("a client's sessions", f"/staff/users/{colleague.id}/sessions", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
