@@ -16,7 +16,9 @@ Providers come from ``EID_PROVIDERS``, a JSON list, one object per broker::
 holds it). ``acr_values`` (optional) is asked of the broker in the authorization request;
 ``min_acr`` (optional) is the weakest ``acr`` an ID token may carry — with ``acr_order`` (the
 broker's levels, weakest first) any level at or above it, without it exactly that value (or one of
-a list) — else the sign-in is refused (``rules.identity.acr_sufficient``). The relying party (``blueprints/eid.py``) reads the broker's discovery document at
+a list) — else the sign-in is refused (``rules.identity.acr_sufficient``).
+
+The relying party (``blueprints/eid.py``) reads the broker's discovery document at
 ``issuer + /.well-known/openid-configuration``, whose ``issuer`` must be the configured one.
 
 ``DevBroker`` is a real OpenID Connect provider (discovery, JWKS, authorization code with PKCE,
