@@ -111,14 +111,14 @@ def login():
     return render_form("auth/login.html", "auth/_login_form.html", form=form)
 
 
-def signed_in(user, next_url, respond=None, **how):
+def signed_in(user, next_url, respond=None, method=sessions.PASSWORD, **how):
     """The password (and, when the account has one, the second factor) was right: a new session,
     this browser a known device from now on, and on to ``next_url`` — or to the password change
     a temporary password needs first. ``respond`` makes the answer from the address (a passkey's
     JSON); by default a 303."""
-    start_session(user)
+    start_session(user, method=method)
     if how.get("second_factor"):
-        session["auth"] = {"method": sessions.PASSWORD, "second_factor": how["second_factor"], "at": time.time()}
+        session["auth"] = {"method": method, "second_factor": how["second_factor"], "at": time.time()}
     audit("login.success", user=user, **how)
     respond = respond or (lambda url: redirect(url, code=303))
     if user.must_change_password:

@@ -19,11 +19,12 @@ from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, Authentica
                                       UserVerificationRequirement)
 
 import models
-from blueprints import audit, render, safe_next, see_other, signed_in_user, throttling
+from blueprints import audit, client_ip, render, safe_next, see_other, signed_in_user, throttling
 from blueprints.auth import SECOND_STEP_KEY, signed_in, waiting_for_second_step
 from blueprints.security import mark_second_factor
 from blueprints.stepup import fresh_sign_in_required, mark_confirmed
 from rules import passkeys as R
+from rules import sessions
 from rules import throttle as budgets
 from rules.second_factor import PASSKEY
 
@@ -116,20 +117,24 @@ def _went_wrong():
 # --- Using a passkey: the shared half of the second step and the step-up ----------------------
 
 def assertion_options(user, purpose):
-    """The options of ``navigator.credentials.get`` for one of ``user``'s passkeys."""
+    """The options of ``navigator.credentials.get`` for one of ``user``'s passkeys; with ``user``
+    None, for any passkey of this portal the authenticator holds (the person chooses), with user
+    verification required: the passkey is then the whole sign-in."""
     rp_id, _origin = relying_party()
     with models.action():
         challenge = _remember_challenge(purpose, user)
     return _json_options(webauthn.generate_authentication_options(
         rp_id=rp_id, challenge=challenge, timeout=R.TIMEOUT_MS,
-        allow_credentials=_descriptors(models.Passkey.of(user)),
-        user_verification=UserVerificationRequirement.PREFERRED))
+        allow_credentials=_descriptors(models.Passkey.of(user)) if user is not None else [],
+        user_verification=UserVerificationRequirement.PREFERRED if user is not None
+        else UserVerificationRequirement.REQUIRED))
 
 
 def verify_assertion(user, purpose):
-    """The passkey of ``user`` that answered this session's challenge for ``purpose``, its
-    counter moved on; ``Refused`` for anything else (wrong origin or RP, another challenge, one
-    used already, an unknown credential, a bad signature, a counter that did not move on)."""
+    """The passkey of ``user`` (None: of whoever it belongs to) that answered this session's
+    challenge for ``purpose``, its counter moved on; ``Refused`` for anything else (wrong origin
+    or RP, another challenge, one used already, an unknown credential, a bad signature, a
+    counter that did not move on; without ``user``, no user verification or another user handle)."""
     body = _answer()
     credential = body["credential"]
     challenge = _take_challenge(purpose, user)
@@ -142,13 +147,28 @@ def verify_assertion(user, purpose):
         verified = webauthn.verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin,
             credential_public_key=base64url_to_bytes(passkey.public_key),
-            credential_current_sign_count=passkey.sign_count)
+            credential_current_sign_count=passkey.sign_count, require_user_verification=user is None)
     except _BAD_ANSWER as error:
         raise Refused(str(error)[:200]) from None
+    if user is None and not _handle_matches(credential, passkey):
+        raise Refused("user handle")
     with models.action():
         if not passkey.used(verified.new_sign_count, models.utcnow()):
             raise Refused("sign count")
     return passkey
+
+
+def _handle_matches(credential, passkey):
+    """A discoverable credential names its user (the handle given at registration): it must be
+    the passkey's owner's, when the authenticator sends one."""
+    handle = credential.get("response", {}).get("userHandle") if isinstance(credential.get("response"), dict) \
+        else None
+    if not handle:
+        return True
+    try:
+        return base64url_to_bytes(handle) == models.passkey_user_handle(passkey.user)
+    except _BAD_ANSWER:
+        return False
 
 
 # --- The settings: register, list, remove ---------------------------------------------------
@@ -278,6 +298,41 @@ def sign_in():
     next_url = session[SECOND_STEP_KEY].get("next") or url_for("main.dashboard")
     return signed_in(user, next_url, respond=lambda url: jsonify({"redirect": url}), second_factor=PASSKEY,
                      passkey=passkey.id)
+
+
+# --- Signing in with a passkey alone (a discoverable credential, from the sign-in page) ------------
+
+@bp.route("/login/passkey/any/options", methods=["POST"])
+def passkey_sign_in_options():
+    """Sign in with a passkey, naming nobody first: options for any of this portal's passkeys."""
+    if current_user.is_authenticated:
+        abort(404)
+    return assertion_options(None, R.PASSKEY_SIGN_IN)
+
+
+@bp.route("/login/passkey/any", methods=["POST"])
+def passkey_sign_in():
+    """Sign in with a passkey alone: the authenticator verified the person (fingerprint, face or
+    PIN), so the session is as strong as a password with a second factor. Throttled per source
+    before the work, as a password sign-in is; a refusal is audited."""
+    if current_user.is_authenticated:
+        abort(404)
+    try:
+        source = throttling.charge(budgets.SIGN_IN_PER_SOURCE, client_ip(), actor="passkey")
+    except throttling.Throttled as refused:
+        return refused.answer(_refusal(_("Too many attempts. Try again in %(n)d minutes.", n=refused.minutes), 429))
+    try:
+        passkey = verify_assertion(None, R.PASSKEY_SIGN_IN)
+        user = models.User.get_by_id(passkey.user_id)
+        if not user.is_active:
+            raise Refused("account closed")
+    except Refused as refused:
+        with models.action():
+            audit("login.passkey_failed", actor="passkey", reason=refused.reason)
+        return _went_wrong()
+    throttling.refund(source)
+    return signed_in(user, safe_next("main.dashboard"), respond=lambda url: jsonify({"redirect": url}),
+                     method=sessions.PASSKEY, second_factor=PASSKEY, passkey=passkey.id)
 
 
 # --- Step-up with a passkey -----------------------------------------------------------------------

@@ -14,8 +14,10 @@ NAME_MAX = 60
 PASSKEYS_MAX = 10  # per person: enough for every device one owns
 
 # What a challenge is for: one purpose's challenge never completes another's ceremony.
-REGISTER, SIGN_IN, STEP_UP = "register", "sign-in", "step-up"
-PURPOSES = (REGISTER, SIGN_IN, STEP_UP)
+# SIGN_IN is the second step after a password; PASSKEY_SIGN_IN signs in with a passkey alone (a
+# discoverable credential, the person not named beforehand, user verification required).
+REGISTER, SIGN_IN, STEP_UP, PASSKEY_SIGN_IN = "register", "sign-in", "step-up", "passkey-sign-in"
+PURPOSES = (REGISTER, SIGN_IN, STEP_UP, PASSKEY_SIGN_IN)
 
 RP_NAME = "Kabinets"
 

@@ -17,8 +17,8 @@ MAX_LISTED = 50  # one person's sessions; more are the oldest, and end by themse
 
 USER_AGENT_KEPT = 300  # characters of the User-Agent kept
 
-PASSWORD, EID = "password", "eid"
-METHODS = (PASSWORD, EID)
+PASSWORD, EID, PASSKEY = "password", "eid", "passkey"  # PASSKEY: a passkey alone (issue 12)
+METHODS = (PASSWORD, EID, PASSKEY)
 
 # Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari".
 _BROWSERS = (("Edge", r"Edg(?:e|A|iOS)?/"), ("Opera", r"OPR/|Opera"), ("Samsung Internet", r"SamsungBrowser/"),

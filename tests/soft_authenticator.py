@@ -62,16 +62,17 @@ class SoftAuthenticator:
                              "transports": ["internal", "hybrid"]},
                 "authenticatorAttachment": "platform", "clientExtensionResults": {}}
 
-    def get(self, options, origin=None, challenge=None, rp_id=None, tamper=False):
+    def get(self, options, origin=None, challenge=None, rp_id=None, tamper=False, verified=True, user_handle=None):
         """The answer to ``navigator.credentials.get(options)``; the counter moves on first."""
         if self.counting:
             self.sign_count += 1
         client_data = self._client_data("webauthn.get", challenge or options["challenge"], origin or self.origin)
-        auth_data = self._auth_data(UP | UV, rp_id=rp_id)
+        auth_data = self._auth_data(UP | (UV if verified else 0), rp_id=rp_id)
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         if tamper:
             signature = signature[:-1] + bytes([signature[-1] ^ 1])
         return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
                 "response": {"clientDataJSON": b64url(client_data), "authenticatorData": b64url(auth_data),
-                             "signature": b64url(signature), "userHandle": b64url(self.user_handle)},
+                             "signature": b64url(signature),
+                             "userHandle": b64url(self.user_handle if user_handle is None else user_handle)},
                 "authenticatorAttachment": "platform", "clientExtensionResults": {}}

@@ -282,3 +282,47 @@ def test_a_signature_counter_must_move_on_unless_the_authenticator_does_not_coun
     from rules import passkeys as R
     assert R.sign_count_moves_on(0, 0) and R.sign_count_moves_on(0, 1) and R.sign_count_moves_on(5, 6)
     assert not R.sign_count_moves_on(5, 5) and not R.sign_count_moves_on(5, 0) and not R.sign_count_moves_on(5, 4)
+
+
+# --- Signing in with a passkey alone -------------------------------------------------------------
+
+def passkey_alone(client, authenticator, **answer):
+    r = post_json(client, "/login/passkey/any/options", {}, "/login")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    options = r.get_json()
+    return options, post_json(client, "/login/passkey/any", {"credential": authenticator.get(options, **answer)},
+                              "/login")
+
+
+def test_a_passkey_alone_signs_in_from_the_sign_in_page(app, with_passkey, db):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    assert 'id="passkey-sign-in"' in page and "passkeys.js" in page and "data-passkey-missing" not in page
+    options, r = passkey_alone(client, with_passkey)
+    assert options["userVerification"] == "required" and options.get("allowCredentials", []) == []
+    assert r.status_code == 200 and r.get_json() == {"redirect": "/dashboard"}, r.get_data(as_text=True)
+    assert signed_in(client)
+    with client.session_transaction() as session:
+        assert session["auth"] == {"method": "passkey", "second_factor": "passkey", "at": session["auth"]["at"]}
+    assert "ar piekļuves atslēgu" in client.get("/settings/sessions").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("answer, reason", [({"verified": False}, "verification"),
+                                            ({"user_handle": b"\x00" * 16}, "user handle"),
+                                            ({"origin": "https://evil.example"}, "origin")])
+def test_a_passkey_alone_needs_user_verification_the_owners_handle_and_the_origin(app, with_passkey, db,
+                                                                                   answer, reason):
+    client = app.test_client()
+    _, r = passkey_alone(client, with_passkey, **answer)
+    assert r.status_code == 400 and not signed_in(client)
+    row = models.AuditLog.get(models.AuditLog.action == "login.passkey_failed")
+    assert reason in row.details["reason"].lower() and row.user_id is None
+
+
+def test_a_passkey_alone_of_a_closed_account_or_an_unknown_one_does_not_sign_in(app, user, with_passkey, db):
+    stranger = SoftAuthenticator()
+    stranger.credential_id = b"\x02" * 32
+    client = app.test_client()
+    assert passkey_alone(client, stranger)[1].status_code == 400
+    models.User.update(disabled_at=models.utcnow()).where(models.User.id == user.id).execute()
+    assert passkey_alone(client, with_passkey)[1].status_code == 400 and not signed_in(client)

@@ -1,6 +1,6 @@
 """Passkeys in a browser (issue 12): Chromium's virtual authenticator (WebAuthn over the DevTools
 protocol: CTAP2, internal transport, resident keys, user verification) registers a passkey in the
-settings, then signs in with the password and the passkey; static/passkeys.js does the ceremonies
+settings, then signs in with the password and the passkey, and with the passkey alone; static/passkeys.js does the ceremonies
 under the CSP. With JavaScript off the passkey button never shows, and the page says why.
 
 WebAuthn refuses an IP address as the relying party's id, so these tabs reach the live portal as
@@ -72,6 +72,13 @@ def test_register_a_passkey_then_sign_in_with_password_and_passkey(browser, live
         with live_server.app.app_context(), models.db.connection_context():
             used = models.Passkey.get(models.Passkey.user == user.id)
             assert used.last_used_at is not None and used.sign_count >= 1
+
+        # The passkey alone, from the sign-in page: the authenticator finds it (a resident key).
+        sign_out(page)
+        page.locator("#passkey-sign-in button[type=submit]").click()
+        page.wait_for_url("**/dashboard")
+        page.goto("/settings/sessions")
+        expect(page.locator("#sessions")).to_contain_text("ar piekļuves atslēgu")
         assert page.console_errors == [], page.console_errors
         assert page.evaluate("() => window.__cspViolations") == []
     finally:
@@ -89,6 +96,8 @@ def test_without_javascript_the_passkey_button_stays_hidden_and_the_page_says_wh
         sign_in(page, person.email, lands_on="**/login/code")
         expect(page.locator("#second-step-passkey")).to_be_hidden()
         expect(page.locator("[data-passkey-missing]")).to_be_visible()
+        page.goto("/login")
+        expect(page.locator("#passkey-sign-in")).to_be_hidden()
         page.goto("/settings/passkeys")  # not signed in: the second step was not passed
         page.wait_for_url("**/login**")
     finally:
