@@ -9,7 +9,7 @@ else those of ``BASE_URL``) and, for a use, the stored public key and signature 
 The browser's side is ``static/passkeys.js``; without JavaScript the passkey buttons stay hidden
 and the pages say a passkey needs it (the TOTP code and the password still work)."""
 import webauthn
-from flask import Blueprint, abort, current_app, flash, jsonify, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
@@ -183,9 +183,9 @@ def _notify(user, template, **params):
 def index():
     """The person's passkeys (name, added, last used), a form to add one (with JavaScript) and a
     button to remove each."""
-    user = signed_in_user()
-    return render("settings/passkeys.html", "settings/_passkeys.html", passkeys=models.Passkey.of(user),
-                  at_most=len(models.Passkey.of(user)) >= R.PASSKEYS_MAX)
+    passkeys = models.Passkey.of(signed_in_user())
+    return render("settings/passkeys.html", "settings/_passkeys.html", passkeys=passkeys,
+                  at_most=len(passkeys) >= R.PASSKEYS_MAX)
 
 
 @bp.route("/settings/passkeys/options", methods=["POST"])
@@ -310,13 +310,16 @@ def passkey_sign_in_options():
     return assertion_options(None, R.PASSKEY_SIGN_IN)
 
 
-@bp.route("/login/passkey/any", methods=["POST"])
+@bp.route("/login/passkey/any", methods=["GET", "POST"])
 def passkey_sign_in():
-    """Sign in with a passkey alone: the authenticator verified the person (fingerprint, face or
-    PIN), so the session is as strong as a password with a second factor. Throttled per source
-    before the work, as a password sign-in is; a refusal is audited."""
+    """Sign in with a passkey alone. GET: the page with the button (the sign-in page links here and
+    itself loads no script). POST: the answer; the authenticator verified the person (fingerprint,
+    face or PIN), so the session is as strong as a password with a second factor. Throttled per
+    source before the work, as a password sign-in is; a refusal is audited."""
     if current_user.is_authenticated:
-        abort(404)
+        return redirect(url_for("main.dashboard"))
+    if request.method == "GET":
+        return render("auth/passkey.html", next=safe_next("main.dashboard"))
     try:
         source = throttling.charge(budgets.SIGN_IN_PER_SOURCE, client_ip(), actor="passkey")
     except throttling.Throttled as refused:

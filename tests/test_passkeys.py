@@ -67,6 +67,7 @@ def audited(action):
 
 # --- Registering ------------------------------------------------------------------------------
 
+@pytest.mark.postgres  # the unique credential id inside the action's transaction
 def test_a_passkey_is_registered_listed_and_announced_by_email_and_sms(app, user, db, mailbox):
     client = app.test_client()
     login(client, "anna@example.lv")
@@ -140,6 +141,7 @@ def test_password_and_passkey_sign_in_and_the_session_counts_as_strong(app, with
     assert newest.details.get("second_factor") == "passkey"
 
 
+@pytest.mark.postgres  # the conditional DELETE of a challenge, the counter's conditional UPDATE
 def test_a_replayed_answer_an_expired_challenge_and_a_counter_going_back_are_refused(app, with_passkey, db):
     client = app.test_client()
     password_step(client)
@@ -296,8 +298,9 @@ def passkey_alone(client, authenticator, **answer):
 
 def test_a_passkey_alone_signs_in_from_the_sign_in_page(app, with_passkey, db):
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    assert 'id="passkey-sign-in"' in page and "passkeys.js" in page and "data-passkey-missing" not in page
+    assert 'href="/login/passkey/any"' in client.get("/login").get_data(as_text=True)
+    page = client.get("/login/passkey/any").get_data(as_text=True)
+    assert 'id="passkey-sign-in"' in page and "passkeys.js" in page and "data-passkey-missing" in page
     options, r = passkey_alone(client, with_passkey)
     assert options["userVerification"] == "required" and options.get("allowCredentials", []) == []
     assert r.status_code == 200 and r.get_json() == {"redirect": "/dashboard"}, r.get_data(as_text=True)

@@ -5,6 +5,7 @@ under the CSP. With JavaScript off the passkey button never shows, and the page 
 
 WebAuthn refuses an IP address as the relying party's id, so these tabs reach the live portal as
 ``localhost`` and the portal is told that this is its RP id and origin for the test."""
+import secrets
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,7 @@ from playwright.sync_api import expect
 import models
 
 from .conftest import CSP_RECORDER
-from .helpers import sign_in, sign_out
+from .helpers import Axe, sign_in, sign_out
 
 
 @pytest.fixture
@@ -75,6 +76,7 @@ def test_register_a_passkey_then_sign_in_with_password_and_passkey(browser, live
 
         # The passkey alone, from the sign-in page: the authenticator finds it (a resident key).
         sign_out(page)
+        page.locator("main a[href$='/login/passkey/any']").click()
         page.locator("#passkey-sign-in button[type=submit]").click()
         page.wait_for_url("**/dashboard")
         page.goto("/settings/sessions")
@@ -90,15 +92,43 @@ def test_without_javascript_the_passkey_button_stays_hidden_and_the_page_says_wh
     live_server.create_user(person)
     user = live_server.user(person.email)
     with live_server.app.app_context(), models.db.connection_context():
-        models.Passkey.create(user=user.id, name="Tālrunis", credential_id="AAAA", public_key="AAAA")
+        models.Passkey.create(user=user.id, name="Tālrunis", credential_id=secrets.token_urlsafe(16), public_key="AAAA")
     context, page = _tab(browser, localhost, js=False)
     try:
         sign_in(page, person.email, lands_on="**/login/code")
         expect(page.locator("#second-step-passkey")).to_be_hidden()
         expect(page.locator("[data-passkey-missing]")).to_be_visible()
-        page.goto("/login")
+        page.goto("/login/passkey/any")
         expect(page.locator("#passkey-sign-in")).to_be_hidden()
+        expect(page.locator("[data-passkey-missing]")).to_be_visible()
         page.goto("/settings/passkeys")  # not signed in: the second step was not passed
         page.wait_for_url("**/login**")
     finally:
         context.close()
+
+
+def test_the_passkey_pages_have_no_axe_violations(axe_page, live_server, person):
+    """The settings page, the sign-in page's button, the second step and the step-up with a passkey,
+    as a browser with JavaScript (and passkeys) shows them."""
+    live_server.create_user(person)
+    user = live_server.user(person.email)
+    axe = Axe(axe_page)
+    page = axe.page
+    page.goto("/login/passkey/any")
+    axe.check("sign-in-with-passkey")
+    sign_in(page, person.email)
+    page.goto("/settings/passkeys")
+    expect(page.locator("#add-passkey")).to_be_visible()
+    axe.check("passkeys-none")
+    with live_server.app.app_context(), models.db.connection_context():
+        models.Passkey.create(user=user.id, name="Tālrunis", credential_id=secrets.token_urlsafe(16), public_key="AAAA")
+    page.goto("/settings/passkeys")
+    axe.check("passkeys-one")
+    page.goto("/signin/confirm")
+    expect(page.locator("#stepup-passkey")).to_be_visible()
+    axe.check("step-up-with-passkey")
+    sign_out(page)
+    sign_in(page, person.email, lands_on="**/login/code")
+    expect(page.locator("#second-step-passkey")).to_be_visible()
+    axe.check("second-step-passkey")
+    axe.assert_clean()

@@ -503,7 +503,8 @@ ROLE_STEPS = ["/settings/contact/confirm",
               "/settings/two-step/enrol"]  # measured at 320 px in tests/browser/test_totp.py
 
 
-SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200), ("register", "/register", 200),
+SIGNED_OUT_PAGES = [("start", "/", 200), ("sign in", "/login", 200),
+                    ("sign in with a passkey", "/login/passkey/any", 200), ("register", "/register", 200),
                     ("password recovery", "/password/reset", 200), ("privacy", "/legal/privacy", 200),
                     ("terms", "/legal/terms", 200), ("not found", "/no-such-page", 404),
                     ("invitation not valid", "/invitations/no-such-token", 404),
