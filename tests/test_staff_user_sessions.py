@@ -19,6 +19,7 @@ def signed_in(client):
     return client.get("/dashboard").status_code == 200
 
 
+@pytest.mark.postgres  # the writes of ending them, in one transaction
 def test_a_supervisor_sees_a_clients_sessions_and_ends_them_all(app, people, db):
     phone, laptop = app.test_client(), app.test_client()
     login(phone, "anna@example.lv", headers={"User-Agent": "Mozilla/5.0 (Android 14) Chrome/130.0 Mobile"})
