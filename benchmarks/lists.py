@@ -134,7 +134,9 @@ def prepare(size, tmp):
                       "RATELIMIT_ENABLED": False,
                       "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                       "RQ_QUEUE": f"bench-lists-{uuid.uuid4().hex[:8]}",
-                      "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev"})
+                      "MAIL_BACKEND": "dev", "SMS_BACKEND": "dev",
+                      # The supervisor signs in with a password alone: measure the queues, not a redirect.
+                      "STAFF_SECOND_FACTOR": False})
     with app.app_context():
         migrate_database()
         start = time.perf_counter()

@@ -50,6 +50,8 @@ def gunicorn_portal(app, workdir, extra_options=(), extra_env=None, port=None):
                DATABASE_URL=config["DATABASE_URL"], REDIS_URL=config["REDIS_URL"],
                RQ_QUEUE=config["RQ_QUEUE"], RATELIMIT_KEY_PREFIX=f"live-{config['RQ_QUEUE']}",
                UPLOAD_DIR=config["UPLOAD_DIR"], MAIL_BACKEND="dev", SMS_BACKEND="dev",
+               # As the app under test: its staff may work after a password alone (conftest.make_config).
+               STAFF_SECOND_FACTOR="0" if config.get("STAFF_SECOND_FACTOR") is False else "1",
                PYTHONDONTWRITEBYTECODE="1")
     env.update(extra_env or {})
     log_path = Path(workdir) / "gunicorn.log"
