@@ -422,7 +422,7 @@ def test_staff_agree_a_video_identification_inside_working_hours_and_the_client_
         day += timedelta(days=1)
     r = post_form(staff_browser, f"{page}/video", {"video-when": f"{day.isoformat()}T10:00",
                                                    "video-reason": "A second check"}, page=page)
-    assert r.status_code == 422 and "working day" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "darba dienu" in r.get_data(as_text=True).split('id="video-when-error"')[1][:200]
     monday = day + timedelta(days=2)
     from rules.calendar import is_working_day
     while not is_working_day(monday):
