@@ -1,4 +1,4 @@
-"""The identification provider (seed 004 §5, §8; ID-1 … ID-3), reached through an adapter.
+"""The identification provider (seed 004 §5, §8; ONB-9), reached through an adapter.
 
 An adapter has a ``name`` (stored on each identification), ``available`` (False: nobody is
 offered remote identification, staff identify in person or by video), ``start(session, return_url)``

@@ -1,4 +1,4 @@
-"""The development identification provider's pages (``/dev/identification/…``; ID-2), registered
+"""The development identification provider's pages (``/dev/identification/…``; ONB-9), registered
 only in development (``IDENTIFICATION_BACKEND=dev``; production refuses to start with it).
 
 Like a real provider's hosted pages they take a photo of the identity document and a selfie

@@ -1,4 +1,4 @@
-"""Identification (seed 004 §5, §8; ID-1 … ID-8): the application's page of who identifies and
+"""Identification (seed 004 §5, §8; ONB-8, ONB-9, ONB-12, ONB-13, STF-7): the application's page of who identifies and
 how far each got, the start at the provider (for the registrant in their cabinet, for an invited
 representative through their personal link, without registering), the provider's webhook, and
 staff's queue and page (a result by hand, in person, a video identification at an agreed time).

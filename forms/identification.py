@@ -1,4 +1,4 @@
-"""Forms of identification (ID-1 … ID-8): starting it, the development provider's page (the
+"""Forms of identification (ONB-8, ONB-9, ONB-12, ONB-13, STF-7): starting it, the development provider's page (the
 two photos and the outcome to report), and staff's result by hand, in-person requirement and
 video appointment — each with its reason."""
 from flask_babel import lazy_gettext as _l

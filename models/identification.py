@@ -1,4 +1,4 @@
-"""Identification of an application's people (seed 004 §5, §8; ID-1 … ID-8).
+"""Identification of an application's people (seed 004 §5, §8; ONB-8, ONB-9, ONB-12, ONB-13, STF-7).
 
 One ``Identification`` row per person and kind (photo at submission; video when staff ask):
 the registrant's is tied to their account, a representative's carries a personal invitation
@@ -119,7 +119,7 @@ class Identification(BaseModel):
     # --- Staff's side (each with its reason and audit row; call inside ``action()``) ---
 
     def decide(self, status, staff, reason, link=None):
-        """A result recorded by hand: passed, failed or repeat (ID-6)."""
+        """A result recorded by hand: passed, failed or repeat (ONB-9, STF-7)."""
         if status not in R.BY_HAND:
             raise ValueError(status)
         self._set(status, reason, staff, link=link)
@@ -185,7 +185,7 @@ class Identification(BaseModel):
 
 
 class IdentificationEvent(BaseModel):
-    """A provider's webhook event, once: the same event again changes nothing (ID-3)."""
+    """A provider's webhook event, once: the same event again changes nothing (ONB-9)."""
 
     event_id = CharField(unique=True)
     identification = ForeignKeyField(Identification, null=True, backref="+", on_delete="SET NULL")
@@ -211,7 +211,7 @@ def _local_text(when_utc):
 # --- Setting up, reading -----------------------------------------------------------------------
 
 def prepare(application, registrant, link):
-    """The photo identifications a submitted application needs (ID-4), with an invitation
+    """The photo identifications a submitted application needs (ONB-8), with an invitation
     e-mail for each representative who is not the registrant; ``link(token)`` is the path of
     the invitation page. Does nothing when they exist already. Call inside ``action()``."""
     if Identification.select().where(Identification.application == application.id,
@@ -305,7 +305,7 @@ def record_result(event_id, session, result, reason="", provider="", link=None):
 
 
 def review_queue(now=None):
-    """What staff look at (ID-7): failed, asked to repeat, or unfinished for too long —
+    """What staff look at (STF-7): failed, asked to repeat, or unfinished for too long —
     oldest change first."""
     now = now or utcnow()
     stale = now - R.PENDING_TOO_LONG

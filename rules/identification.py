@@ -1,5 +1,5 @@
 """Identification of the people of an application (seed 004 §5, §8; DESIGN.md capability 3;
-ID-1 … ID-8 in docs/requirements.md): who identifies, the states of one person's
+ONB-8, ONB-9, ONB-12, ONB-13 and STF-7 in docs/requirements.md): who identifies, the states of one person's
 identification, how a provider's result maps onto them, what the application's stages
 "photo identification" and "video identification" are from them, and when staff may hold a
 video identification.
@@ -43,17 +43,17 @@ OPEN = frozenset({WAITING, STARTED, REPEAT, SCHEDULED})
 NOTIFIED = {FAILED: "identification_failed", REPEAT: "identification_repeat",
             IN_PERSON: "identification_in_person", SCHEDULED: "identification_video"}
 
-# The provider's words (the generic webhook, adapters.identification) → ours (ID-3).
+# The provider's words (the generic webhook, adapters.identification) → ours (ONB-9).
 APPROVED, DECLINED, RETRY = "approved", "declined", "retry"
 RESULT_OF_PROVIDER = {APPROVED: PASSED, DECLINED: FAILED, RETRY: REPEAT}
 
-# What staff may record by hand (with a reason, ID-6).
+# What staff may record by hand (with a reason, ONB-9).
 BY_HAND = (PASSED, FAILED, REPEAT)
 BY_HAND_LABELS = {PASSED: _l("Identified"), FAILED: _l("Identification failed"),
                   REPEAT: _l("Must identify again")}
 MAX_REASON = 2000
 
-# Invitations of representatives who are not the registrant (ID-4): a personal link, the
+# Invitations of representatives who are not the registrant (ONB-8): a personal link, the
 # token only hashed in the database, valid this long, dead once a result is in.
 INVITATION_LIFETIME = timedelta(days=14)
 INVITATION_TOKEN_BYTES = 32

@@ -1,4 +1,4 @@
-"""Identification (issue 14; seed 004 §5, §8; ID-1 … ID-8): who identifies, the provider's signed
+"""Identification (issue 14; seed 004 §5, §8; ONB-8, ONB-9, ONB-12, ONB-13, STF-7): who identifies, the provider's signed
 webhook (real signatures, tampering, a wrong secret, replays, unknown sessions, garbage), the
 development provider's pages with real uploads, the representatives' personal links, staff's
 results by hand, in person and video at an agreed time, and the stage on the task list."""

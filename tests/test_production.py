@@ -123,7 +123,7 @@ def test_development_is_asked_for_by_name(environment, database, redis_url):
 
 
 def test_production_refuses_the_development_identification_provider_by_name(environment, database, redis_url):
-    """ID-2: the development provider's pages accept any outcome, so production never starts with it."""
+    """ONB-9: the development provider's pages accept any outcome, so production never starts with it."""
     environment(**REAL_BACKENDS, IDENTIFICATION_BACKEND="dev")
     with pytest.raises(adapters.DevelopmentPartsRefused) as refused:
         start(database, redis_url)
