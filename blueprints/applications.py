@@ -13,7 +13,7 @@ from blueprints import (acting_membership, clients_only, render, render_form, sc
 from blueprints.documents.pdf import new_pdf
 from forms.applications import (IdDocumentForm, NewApplicationForm, SubmitForm, application_form, form_class,
                                summary)
-from blueprints.identification import invitation_path
+from blueprints.identification import links as identification_links
 from models import identification
 from models.applications import Application, ApplicationRefused, personal_managers
 from rules import onboarding as O
@@ -207,7 +207,7 @@ def submit(application_id):
         with models.action():  # submitted, and who identifies named (and invited), together
             application.submit(form.answers(), user, ip=request.remote_addr or "",
                                user_agent=request.headers.get("User-Agent", ""))
-            identification.prepare(application, user, invitation_path)
+            identification.prepare(application, user, identification_links())
     except ApplicationRefused:
         pass  # submitted meanwhile (a second click): the same page answers
     else:

@@ -30,9 +30,10 @@ def provider():
     return adapters.of(current_app).identification
 
 
-def invitation_path(token):
-    """The personal link's path (``models.identification`` builds e-mails with it)."""
-    return url_for("identification.invitation", token=token)
+def links():
+    """The paths the identification messages carry (``models.identification.Links``)."""
+    return M.Links(invitation=lambda token: url_for("identification.invitation", token=token),
+                   cabinet=lambda application_id: url_for("identification.show", application_id=application_id))
 
 
 # --- The client's side ---------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def handle_webhook(body, headers):
         return refused.code, refused.status
     with models.action():
         outcome, _row = M.record_result(found.event, found.session, found.result, found.reason,
-                                        provider=adapter.name, link=invitation_path)
+                                        provider=adapter.name, links=links())
         if outcome == M.UNKNOWN_SESSION:
             audit("identification.webhook_unknown_session", actor="identification-provider", event=found.event[:100])
     return outcome, WEBHOOK_STATUS[outcome]
@@ -182,7 +183,7 @@ def decide(identification_id):
     if not form.validate_on_submit():
         return _staff_page(row, 422, decision=form)
     with models.action():
-        row.decide(form.status.data, signed_in_user(), form.reason.data.strip(), link=invitation_path)
+        row.decide(form.status.data, signed_in_user(), form.reason.data.strip(), links=links())
     flash(_("The result was recorded: %(status)s.", status=R.STATUS_LABELS[row.status]), "success")
     return see_other("identification.staff_one", identification_id=row.id)
 
@@ -210,7 +211,7 @@ def video(identification_id):
     if not form.validate_on_submit():
         return _staff_page(row, 422, video=form)
     with models.action():
-        found = row.ask_for_video(signed_in_user(), form.when_utc, form.reason.data.strip(), link=invitation_path)
+        found = row.ask_for_video(signed_in_user(), form.when_utc, form.reason.data.strip(), links=links())
     flash(_("The video identification is agreed; the person is told."), "success")
     return see_other("identification.staff_one", identification_id=found.id)
 

@@ -11,6 +11,7 @@ reads; failed / repeat / in person / video go to the person by e-mail and SMS (t
 """
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField
 
@@ -25,6 +26,15 @@ from rules import identification as R
 # What ``record_result`` did (the webhook's answer to the provider: codes, not words for people).
 APPLIED, DUPLICATE, UNKNOWN_SESSION, ALREADY_DECIDED, UNKNOWN_RESULT = (
     "applied", "duplicate event", "unknown session", "already decided", "unknown result")
+
+
+@dataclass(frozen=True)
+class Links:
+    """The paths the views know, for the messages: ``invitation(token)``, a personal link's page;
+    ``cabinet(application_id)``, the application's identification page in the cabinet."""
+
+    invitation: object
+    cabinet: object
 
 
 def token_hash(token):
@@ -118,11 +128,11 @@ class Identification(BaseModel):
 
     # --- Staff's side (each with its reason and audit row; call inside ``action()``) ---
 
-    def decide(self, status, staff, reason, link=None):
+    def decide(self, status, staff, reason, links=None):
         """A result recorded by hand: passed, failed or repeat (ONB-9, STF-7)."""
         if status not in R.BY_HAND:
             raise ValueError(status)
-        self._set(status, reason, staff, link=link)
+        self._set(status, reason, staff, links=links)
         AuditLog.record("identification.decided", user=staff, client=self.client_id, identification=self.id,
                         application=self.application_id, status=status, reason=reason)
 
@@ -131,7 +141,7 @@ class Identification(BaseModel):
         AuditLog.record("identification.in_person", user=staff, client=self.client_id, identification=self.id,
                         application=self.application_id, reason=reason)
 
-    def ask_for_video(self, staff, when_utc, reason, link=None):
+    def ask_for_video(self, staff, when_utc, reason, links=None):
         """A video identification of this person at ``when_utc`` (agreed, inside working hours:
         checked by the form with ``rules.identification.video_time_problem``)."""
         video = (Identification.select()
@@ -147,25 +157,26 @@ class Identification(BaseModel):
                                           updated_at=now)
         Identification.update(scheduled_at=when_utc).where(Identification.id == video.id).execute()
         video.scheduled_at = when_utc
-        video._set(R.SCHEDULED, reason, staff, link=link)
+        video._set(R.SCHEDULED, reason, staff, links=links)
         AuditLog.record("identification.video_requested", user=staff, client=self.client_id, identification=video.id,
                         application=self.application_id, scheduled_at=when_utc.isoformat(), reason=reason)
         return video
 
-    def _set(self, status, reason, by=None, link=None):
+    def _set(self, status, reason, by=None, links=None):
         """The new state, the person told when it needs them (e-mail and SMS), the stage again.
-        A representative asked to repeat gets a new personal link (``link(token)`` its path)."""
+        A representative asked to repeat (or to a video identification) gets a new personal link."""
         now = utcnow()
         values = {"status": status, "reason": (reason or "")[:R.MAX_REASON], "decided_by": by, "updated_at": now,
                   "result_at": now if status in (R.PASSED, R.FAILED, R.REPEAT, R.IN_PERSON) else self.result_at}
         token = None
-        if not self.user_id and status in (R.REPEAT, R.SCHEDULED) and link is not None:
+        if not self.user_id and status in (R.REPEAT, R.SCHEDULED) and links is not None:
             token = secrets.token_urlsafe(R.INVITATION_TOKEN_BYTES)
             values.update(token_hash=token_hash(token), token_expires_at=now + R.INVITATION_LIFETIME)
         Identification.update(**values).where(Identification.id == self.id).execute()
         for name, value in values.items():
             setattr(self, name, value)
-        self._notify(status, link(token) if token else None)
+        self._notify(status, links.invitation(token) if token else
+                     links.cabinet(self.application_id) if links is not None and self.user_id else "")
         _refresh_progress(self.application_id)
 
     def _notify(self, status, path=None):
@@ -175,7 +186,7 @@ class Identification(BaseModel):
         user = User.get_or_none(User.id == self.user_id) if self.user_id else None
         params = {"application": self.application_id, "name": self.full_name,
                   "when": _local_text(self.scheduled_at) if status == R.SCHEDULED else "",
-                  "path": path or (f"/applications/{self.application_id}/identification" if user else "")}
+                  "path": path or ""}
         email = user.email if user else self.email
         language = user.language if user else self.language
         if email:
@@ -210,10 +221,10 @@ def _local_text(when_utc):
 
 # --- Setting up, reading -----------------------------------------------------------------------
 
-def prepare(application, registrant, link):
+def prepare(application, registrant, links):
     """The photo identifications a submitted application needs (ONB-8), with an invitation
-    e-mail for each representative who is not the registrant; ``link(token)`` is the path of
-    the invitation page. Does nothing when they exist already. Call inside ``action()``."""
+    e-mail for each representative who is not the registrant (``links``: ``Links``). Does
+    nothing when they exist already. Call inside ``action()``."""
     if Identification.select().where(Identification.application == application.id,
                                      Identification.kind == R.PHOTO).exists():
         return []
@@ -235,7 +246,7 @@ def prepare(application, registrant, link):
         if token and person.email:
             Notification.queue("email", person.email, "identification_invitation", language=row.language,
                                company=application.client.name or "", name=person.full_name,
-                               inviter=registrant.display_name, path=link(token),
+                               inviter=registrant.display_name, path=links.invitation(token),
                                days=R.INVITATION_LIFETIME.days)
         AuditLog.record("identification.required", user=registrant, client=application.client_id, identification=row.id,
                         application=application.id, invited=bool(token))
@@ -276,7 +287,7 @@ def _refresh_progress(application_id):
         Application.update(progress=progress).where(Application.id == application_id).execute()
 
 
-def record_result(event_id, session, result, reason="", provider="", link=None):
+def record_result(event_id, session, result, reason="", provider="", links=None):
     """A provider's result for a session (the webhook, after its signature and time were
     checked): applied once per event id; an old session, a settled identification or a word
     we do not know change nothing. Returns (outcome, identification or None). Call inside
@@ -297,7 +308,7 @@ def record_result(event_id, session, result, reason="", provider="", link=None):
            .where(Identification.id == row.id, Identification.status.in_(R.OPEN)).exists())
     if not won:
         return ALREADY_DECIDED, row
-    row._set(status, reason, link=link)  # the personal link is used up by a result; a repeat sends a new one
+    row._set(status, reason, links=links)  # the personal link is used up by a result; a repeat sends a new one
     AuditLog.record("identification.result", actor="identification-provider", client=row.client_id,
                     identification=row.id,
                     application=row.application_id, result=result, status=status, event=event_id[:100])

@@ -103,14 +103,15 @@ def _submitted_with_identifications():
     """The demo client's submitted application with the people who identify (issue 14): their
     ids and the application's, so the identification routes meet real rows."""
     from models.applications import Application
-    from models.identification import prepare
+    from models.identification import Links, prepare
     from rules.onboarding import services_for
     user = models.User.get(models.User.email == "klients@kabinets.test")
     client = models.Membership.get(models.Membership.user == user).client
     application = Application.start(client, user, [services_for(client.kind)[0]])
     with models.action():
         application.submit({}, user)
-        rows = prepare(application, user, lambda token: f"/identification/invitation/{token}")
+        rows = prepare(application, user, Links(lambda token: f"/identification/invitation/{token}",
+                                                lambda application_id: f"/applications/{application_id}/identification"))
     return {application.id} | {r.id for r in rows}
 
 

@@ -119,7 +119,7 @@ def _submitted(app, services=("L_ACCOUNT",), reps=None):
     will represent it (and one who will not); identifications prepared as the submit does."""
     user = create_user(app, email=ANNA, full_name="Anna Liepa", kind=LEGAL, role="registrant")
     with app.test_request_context(), models.db.connection_context():
-        from blueprints.identification import invitation_path
+        from blueprints.identification import links
         client = models.Client.get(models.Client.id == models.Membership.get(models.Membership.user == user).client_id)
         client.name = "Zaļā Ēka SIA"
         client.save()
@@ -128,7 +128,7 @@ def _submitted(app, services=("L_ACCOUNT",), reps=None):
             _rep("Anna Liepa", ANNA), _rep("Rep One", REP), _rep("Silent", "silent@example.lv", False)]}
         with models.action():
             application.submit(data, user)
-            M.prepare(application, user, invitation_path)
+            M.prepare(application, user, links())
     return user, application
 
 
@@ -246,6 +246,27 @@ def test_a_good_webhook_counts_once_and_its_replay_changes_nothing(app, db, anna
     sent = {(n.channel, n.template) for n in models.Notification.select().where(
         models.Notification.user == row.user_id)}
     assert {("email", "identification_failed"), ("sms", "identification_failed")} <= sent
+    notice = models.Notification.get(models.Notification.template == "identification_failed",
+                                     models.Notification.channel == "email")
+    assert notice.opened_params()["path"] == f"/applications/{application.id}/identification"
+
+
+def test_a_representative_asked_to_repeat_gets_a_new_personal_link_and_the_old_one_dies(app, db, anna):
+    _user, application, _browser = anna
+    first = models.Notification.get(models.Notification.template == "identification_invitation").opened_params()["path"]
+    rep = _row(application, REP)
+    with app.app_context(), models.action():
+        rep.start(adapters.of(app).identification, "/")
+    assert _post(app, *_webhook(app, Identification.get_by_id(rep.id).session_ref, "retry", "r")).status_code == 200
+    notice = models.Notification.get(models.Notification.template == "identification_repeat")
+    assert notice.recipient == REP and notice.channel == "email"
+    assert not models.Notification.select().where(models.Notification.template == "identification_repeat",
+                                                  models.Notification.channel == "sms").exists()  # no phone known
+    second = notice.opened_params()["path"]
+    assert second.startswith("/identification/invitation/") and second != first
+    visitor = app.test_client()
+    assert visitor.get(first).status_code == 404
+    assert 'id="start-identification"' in visitor.get(second).get_data(as_text=True)
 
 
 def test_the_webhook_refuses_bad_signatures_old_bodies_garbage_and_unknown_sessions(app, db, anna):
@@ -377,6 +398,7 @@ def test_staff_see_failed_and_long_unfinished_identifications_and_record_a_resul
     _target, row = _started(app, browser, application)
     assert _post(app, *_webhook(app, row.session_ref, result="retry", event="r1")).status_code == 200
     rep = _row(application, REP)
+    assert 'href="/staff/identifications"' in staff_browser.get("/staff").get_data(as_text=True)
     queue = staff_browser.get("/staff/identifications").get_data(as_text=True)
     assert f'id="identification-{row.id}"' in queue and f'id="identification-{rep.id}"' not in queue
     Identification.update(updated_at=models.utcnow() - R.PENDING_TOO_LONG - timedelta(minutes=1)).where(

@@ -19,12 +19,12 @@ from .helpers import Axe, sign_in
 def _submitted(live_server, user, kind, services, data):
     """A submitted application of the user's client, with its identifications prepared."""
     with live_server.app.test_request_context(), models.db.connection_context():
-        from blueprints.identification import invitation_path
+        from blueprints.identification import links
         client = models.Membership.get(models.Membership.user == user).client
         application = Application.start(client, user, services)
         with models.action():
             application.submit(data, user)
-            M.prepare(application, user, invitation_path)
+            M.prepare(application, user, links())
         return application
 
 

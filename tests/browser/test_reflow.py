@@ -271,10 +271,11 @@ def _identifications(role, client, user, submitted):
     representative invited by a personal link), its page, the development provider's page, and a
     video identification agreed with a long note. Returns a row for the staff pages."""
     from adapters import of
-    from models.identification import Identification, prepare, token_hash
+    from models.identification import Identification, Links, prepare, token_hash
     from rules import identification as I
     from rules.calendar import next_working_day
-    rows = prepare(submitted, user, lambda t: f"/identification/invitation/{t}")
+    links = Links(lambda t: f"/identification/invitation/{t}", lambda a: f"/applications/{a}/identification")
+    rows = prepare(submitted, user, links)
     row = rows[0]
     role.pages += [("identification", f"/applications/{submitted.id}/identification", 200)]
     if row.invited:
@@ -287,7 +288,7 @@ def _identifications(role, client, user, submitted):
     role.forms += [("development identification provider, errors", target, "#document_photo")]
     when = datetime.combine(next_working_day(models.utcnow().date()), time(8, 0))  # 10:00 in Riga
     staff = models.User.get(models.User.staff_role == "consultant")
-    Identification.get_by_id(row.id).ask_for_video(staff, when, LONG_WORD, link=lambda t: f"/identification/invitation/{t}")
+    Identification.get_by_id(row.id).ask_for_video(staff, when, LONG_WORD, links=links)
     Identification.update(status=I.FAILED, reason=LONG_WORD).where(Identification.id == row.id).execute()
     return row
 
