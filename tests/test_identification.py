@@ -197,6 +197,7 @@ def test_the_submit_in_the_web_prepares_the_identifications(app, db):
     assert f'href="/applications/{application.id}/identification"' in dashboard
 
 
+@pytest.mark.postgres  # the application's progress rewritten under a row lock
 def test_the_registrant_identifies_at_the_development_provider_and_the_stage_is_done(app, db, anna):
     _user, application, browser = anna
     target, row = _started(app, browser, application)
@@ -228,6 +229,7 @@ def test_the_registrant_identifies_at_the_development_provider_and_the_stage_is_
     assert 'data-stage-status="done"' in dashboard.split('id="stage-photo_id"')[1].split("</li>")[0]
 
 
+@pytest.mark.postgres  # the unique event id inside a savepoint, on both databases
 def test_a_good_webhook_counts_once_and_its_replay_changes_nothing(app, db, anna):
     _user, application, browser = anna
     _target, row = _started(app, browser, application)
@@ -311,6 +313,7 @@ def test_fuzz_the_webhook_never_answers_500(app, body, sign, signature):
     assert r.status_code in (400, 401, 403, 404), r.status_code
 
 
+@pytest.mark.postgres  # the rolled-back transaction takes the stored photos with it
 def test_the_development_page_keeps_nothing_when_an_upload_is_refused_or_the_portal_refuses(app, db, anna, tmp_path):
     _user, application, browser = anna
     target, row = _started(app, browser, application)
