@@ -466,3 +466,35 @@ def test_staff_agree_a_video_identification_inside_working_hours_and_the_client_
     assert {n.channel for n in models.Notification.select().where(
         models.Notification.template == "identification_video")} == {"email", "sms"}
     assert models.AuditLog.select().where(models.AuditLog.action == "identification.video_requested").count() == 1
+
+
+def test_only_the_webhook_goes_without_a_csrf_token(app, db, anna, staff_browser):
+    _user, application, browser = anna
+    row = _row(application, ANNA)
+    r = staff_browser.post(f"/staff/identifications/{row.id}/result",
+                           data={"decision-status": "passed", "decision-reason": "No token"})
+    assert r.status_code == 400 and _row(application, ANNA).status == R.WAITING
+    r = browser.post(f"/applications/{application.id}/identification/{row.id}/start", data={})
+    assert r.status_code == 400 and _row(application, ANNA).status == R.WAITING
+    exempt = {rule.endpoint for rule in app.url_map.iter_rules()
+              if rule.endpoint.startswith("identification.")
+              and f"blueprints.identification.{rule.endpoint.split('.')[1]}" in _exempt_views(app)}
+    assert exempt == {"identification.webhook"}
+
+
+def _exempt_views(app):
+    return app.extensions["csrf"]._exempt_views
+
+
+def test_staff_open_the_providers_photos_and_it_is_recorded(app, db, anna, staff_browser):
+    _user, application, browser = anna
+    target, row = _started(app, browser, application)
+    post_form(browser, target, {"outcome": "declined", "document_photo": (BytesIO(fixtures_files.png()), "pase.png"),
+                                "selfie": (BytesIO(fixtures_files.jpeg()), "es.jpg")},
+              page=target, content_type="multipart/form-data")
+    r = staff_browser.get(f"/staff/identifications/{row.id}/selfie")
+    assert r.status_code == 200 and r.data == fixtures_files.jpeg()
+    assert models.AuditLog.get(models.AuditLog.action == "identification.photo_viewed").details["identification"] == row.id
+    other = _row(application, REP)
+    assert staff_browser.get(f"/staff/identifications/{other.id}/selfie").status_code == 404
+    assert browser.get(f"/staff/identifications/{row.id}/selfie").status_code == 404
