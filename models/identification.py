@@ -134,7 +134,7 @@ class Identification(BaseModel):
             raise ValueError(status)
         self._set(status, reason, staff, links=links)
         AuditLog.record("identification.decided", user=staff, client=self.client_id, identification=self.id,
-                        application=self.application_id, status=status, reason=reason)
+                        application=self.application_id, identified=status, reason=reason)
 
     def require_in_person(self, staff, reason):
         self._set(R.IN_PERSON, reason, staff)
@@ -311,7 +311,7 @@ def record_result(event_id, session, result, reason="", provider="", links=None)
     row._set(status, reason, links=links)  # the personal link is used up by a result; a repeat sends a new one
     AuditLog.record("identification.result", actor="identification-provider", client=row.client_id,
                     identification=row.id,
-                    application=row.application_id, result=result, status=status, event=event_id[:100])
+                    application=row.application_id, result=result, identified=status, event=event_id[:100])
     return APPLIED, row
 
 

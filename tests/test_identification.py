@@ -418,7 +418,7 @@ def test_staff_see_failed_and_long_unfinished_identifications_and_record_a_resul
     row = Identification.get_by_id(row.id)
     assert row.status == R.PASSED and row.decided_by.email == STAFF
     entry = models.AuditLog.get(models.AuditLog.action == "identification.decided")
-    assert entry.details["reason"] == "Checked the passport at the office" and entry.details["status"] == "passed"
+    assert entry.details["reason"] == "Checked the passport at the office" and entry.details["identified"] == "passed"
     assert f'id="identification-{row.id}"' not in staff_browser.get("/staff/identifications").get_data(as_text=True)
 
 
