@@ -36,13 +36,15 @@ class DevProviderForm(PortalForm):
 
 
 def _reason(label, required_message):
-    return TextAreaField(label, validators=[DataRequired(required_message), Length(max=R.MAX_REASON)])
+    """The reason staff give: kept in the audit log, and shown to the person with their state."""
+    return TextAreaField(label, validators=[DataRequired(required_message), Length(max=R.MAX_REASON)],
+                         description=_l("The person sees it in the cabinet; it is kept in the audit log."))
 
 
 class DecisionForm(PortalForm):
     status = RadioField(_l("Result"), choices=choices([(s, R.BY_HAND_LABELS[s]) for s in R.BY_HAND]),
                         validators=[DataRequired(_l("Choose the result."))])
-    reason = _reason(_l("Reason"), _l("Say why you record this result by hand: it is kept in the audit log."))
+    reason = _reason(_l("Reason"), _l("Say why you record this result by hand."))
 
 
 class InPersonForm(PortalForm):
