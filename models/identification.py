@@ -162,9 +162,11 @@ class Identification(BaseModel):
                         application=self.application_id, scheduled_at=when_utc.isoformat(), reason=reason)
         return video
 
-    def _set(self, status, reason, by=None, links=None):
+    def _set(self, status, reason, by=None, links=None, only_from=None):
         """The new state, the person told when it needs them (e-mail and SMS), the stage again.
-        A representative asked to repeat (or to a video identification) gets a new personal link."""
+        A representative asked to repeat (or to a video identification) gets a new personal link.
+        With ``only_from``, only from those states (one conditional UPDATE: of two results
+        arriving at once one wins); False when it was not."""
         now = utcnow()
         values = {"status": status, "reason": (reason or "")[:R.MAX_REASON], "decided_by": by, "updated_at": now,
                   "result_at": now if status in (R.PASSED, R.FAILED, R.REPEAT, R.IN_PERSON) else self.result_at}
@@ -172,12 +174,17 @@ class Identification(BaseModel):
         if not self.user_id and status in (R.REPEAT, R.SCHEDULED) and links is not None:
             token = secrets.token_urlsafe(R.INVITATION_TOKEN_BYTES)
             values.update(token_hash=token_hash(token), token_expires_at=now + R.INVITATION_LIFETIME)
-        Identification.update(**values).where(Identification.id == self.id).execute()
+        query = Identification.update(**values).where(Identification.id == self.id)
+        if only_from is not None:
+            query = query.where(Identification.status.in_(list(only_from)))
+        if not query.execute():
+            return False
         for name, value in values.items():
             setattr(self, name, value)
         self._notify(status, links.invitation(token) if token else
                      links.cabinet(self.application_id) if links is not None and self.user_id else "")
         _refresh_progress(self.application_id)
+        return True
 
     def _notify(self, status, path=None):
         template = R.NOTIFIED.get(status)
@@ -304,11 +311,9 @@ def record_result(event_id, session, result, reason="", provider="", links=None)
             IdentificationEvent.create(event_id=key, identification=row.id, result=result)
     except IntegrityError:
         return DUPLICATE, row
-    won = (Identification.select(Identification.id)
-           .where(Identification.id == row.id, Identification.status.in_(R.OPEN)).exists())
-    if not won:
+    # The personal link is used up by a result; a repeat sends a new one.
+    if not row._set(status, reason, links=links, only_from=R.OPEN):
         return ALREADY_DECIDED, row
-    row._set(status, reason, links=links)  # the personal link is used up by a result; a repeat sends a new one
     AuditLog.record("identification.result", actor="identification-provider", client=row.client_id,
                     identification=row.id,
                     application=row.application_id, result=result, identified=status, event=event_id[:100])
