@@ -12,8 +12,8 @@ import adapters
 import models
 import rules
 from adapters.identification import WebhookRefused
-from blueprints import (audit, clients_only, get_scoped_or_404, page_of, render, see_other, signed_in_user,
-                        staff_required)
+from blueprints import (audit, clients_only, get_scoped_or_404, page_of, poll, render, see_other,
+                        signed_in_user, staff_required)
 from blueprints import uploading
 from blueprints.extensions import csrf
 from forms.identification import DecisionForm, InPersonForm, StartForm, VideoForm
@@ -50,10 +50,24 @@ def _application(application_id):
 def show(application_id):
     """Who identifies for the application, each one's state and next step; the signed-in
     person's own start button."""
+    return _show(application_id)
+
+
+@bp.route("/applications/<int:application_id>/identification/status")
+@clients_only()
+@poll
+def status(application_id):
+    """The list again (htmx asks while a provider's result is awaited; a poll is no activity);
+    without htmx, the page."""
+    return _show(application_id)
+
+
+def _show(application_id):
     application = _application(application_id)
     rows = M.of_application(application.id)
-    return render("identification/show.html", application=application, rows=rows, form=StartForm(),
-                  me=signed_in_user().id, available=provider().available)
+    return render("identification/show.html", "identification/_list.html", application=application, rows=rows,
+                  form=StartForm(), me=signed_in_user().id, available=provider().available,
+                  waiting_for_provider=any(r.status == R.STARTED for r in rows), poll_seconds=R.POLL_SECONDS)
 
 
 @bp.route("/applications/<int:application_id>/identification/<int:identification_id>/start", methods=["POST"])

@@ -59,6 +59,8 @@ INVITATION_LIFETIME = timedelta(days=14)
 INVITATION_TOKEN_BYTES = 32
 # Staff look again at an identification nobody finished in this time (the review queue).
 PENDING_TOO_LONG = timedelta(days=3)
+# The identification page asks again this often while a provider's result is awaited.
+POLL_SECONDS = 5
 # A webhook older (or newer) than this is refused: a captured body cannot be replayed later.
 WEBHOOK_MAX_AGE = timedelta(minutes=5)
 

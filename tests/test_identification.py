@@ -498,3 +498,19 @@ def test_staff_open_the_providers_photos_and_it_is_recorded(app, db, anna, staff
     other = _row(application, REP)
     assert staff_browser.get(f"/staff/identifications/{other.id}/selfie").status_code == 404
     assert browser.get(f"/staff/identifications/{row.id}/selfie").status_code == 404
+
+
+def test_the_page_asks_again_only_while_a_providers_result_is_awaited(app, db, anna):
+    _user, application, browser = anna
+    status = f"/applications/{application.id}/identification/status"
+    fragment = browser.get(status, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="identification-list"') and "hx-trigger" not in fragment
+    _target, row = _started(app, browser, application)
+    page = browser.get(f"/applications/{application.id}/identification").get_data(as_text=True)
+    assert f'hx-get="{status}"' in page and 'hx-trigger="every 5s"' in page
+    assert _post(app, *_webhook(app, row.session_ref, event="poll-ok")).status_code == 200
+    fragment = browser.get(status, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "hx-trigger" not in fragment
+    assert 'data-identification-status="passed"' in fragment
+    assert getattr(app.view_functions["identification.status"], "is_poll", False)  # no activity: idle clock stays
+    assert "<html" in browser.get(status).get_data(as_text=True)  # without htmx: the page

@@ -63,6 +63,7 @@ NOT_PAGES = {
     "documents.questionnaire_pdf": "a PDF",
     "applications.receipt": "a PDF",
     "identification.staff_file": "an identification photo's download",
+    "identification.status": "the identification list's poll (an htmx fragment; without htmx the page)",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
     "eid.start": "redirects to the identity provider",
