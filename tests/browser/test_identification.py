@@ -86,3 +86,40 @@ def test_an_invited_representative_identifies_through_the_emailed_link_without_a
     with live_server.app.app_context(), models.db.connection_context():
         assert Application.get_by_id(application.id).progress["photo_id"] == "action_needed"  # Anna's own is left
     assert page.console_errors == []
+
+
+def test_with_javascript_the_page_shows_the_providers_result_when_it_arrives(page, live_server, person, js):
+    """Back from the provider before its result came: the page asks again (htmx) and shows it
+    without a reload; without JavaScript a reload shows it."""
+    import requests
+
+    import adapters
+    from adapters.identification import signed_webhook
+    from models.identification import Identification
+
+    user = live_server.create_user(person, full_name="Jānis Bērziņš", kind=NATURAL)
+    application = _submitted(live_server, user, NATURAL, ["N_NEW"], {"full_name": "Jānis Bērziņš"})
+    sign_in(page, person.email)
+    page.goto(f"/applications/{application.id}/identification")
+    page.locator("[id^=start-identification-]").click()
+    page.wait_for_url(re.compile(r".*/dev/identification/"))
+    page.goto(f"/applications/{application.id}/identification")  # came back without finishing there
+    expect(page.locator("[data-identification-status]")).to_have_attribute("data-identification-status", "started")
+    if js:
+        page.evaluate("() => { window.__samePage = true; }")
+
+    with live_server.app.app_context(), models.db.connection_context():
+        session = Identification.get(Identification.application == application.id).session_ref
+        secret = adapters.of(live_server.app).identification.secret
+    body, headers = signed_webhook({"event": f"browser-{person.phone}-{js}", "session": session,
+                                    "result": "approved"}, secret)
+    assert requests.post(live_server.url + "/identification/webhook", data=body, headers=headers,
+                         timeout=10).status_code == 200
+    if not js:
+        page.reload()
+    expect(page.locator("[data-identification-status]")).to_have_attribute("data-identification-status", "passed",
+                                                                          timeout=15_000)
+    expect(page.locator("#stage-photo_id-status [data-stage-status]")).to_have_attribute("data-stage-status", "done")
+    if js:
+        assert page.evaluate("() => window.__samePage === true")  # swapped in place, no reload
+    assert page.console_errors == []
