@@ -126,6 +126,14 @@ def default_config(instance_path):
         "SMS_SENDER": env("SMS_SENDER", "Kabinets"),
         "SMS_TIMEOUT": float(env("SMS_TIMEOUT", "15")),
         "SIGNING_BACKEND": env("SIGNING_BACKEND") or "dev",  # dev or none (adapters/signing.py)
+        # The identification provider (adapters/identification.py): dev (its pages under
+        # /dev/identification; development only), hosted (IDENTIFICATION_START_URL with {session}
+        # and {return_url}) or none. Unset: dev in development, none in production. The webhook's
+        # shared secret (empty: derived from SECRET_KEY, development only) and its replay window.
+        "IDENTIFICATION_BACKEND": env("IDENTIFICATION_BACKEND") or None,
+        "IDENTIFICATION_START_URL": env("IDENTIFICATION_START_URL", ""),
+        "IDENTIFICATION_WEBHOOK_SECRET": env("IDENTIFICATION_WEBHOOK_SECRET", ""),
+        "IDENTIFICATION_WEBHOOK_MAX_AGE": int(env("IDENTIFICATION_WEBHOOK_MAX_AGE") or 300),
         # Trusted e-identity: the OpenID Connect brokers (a JSON list, adapters/identity.py), and
         # the development broker under /dev/eid (unset: on in development; production refuses it).
         "EID_PROVIDERS": env("EID_PROVIDERS", ""),
@@ -207,6 +215,7 @@ def settle_environment(config, instance_path):
         raise ConfigurationRefused("EID_DEV_BROKER=1: the development identity broker signs anyone in as a demo "
                                    "person; PORTAL_ENV=production does not start with it. Configure the real "
                                    "brokers in EID_PROVIDERS (README: E-identity sign-in).")
+    settle_identification(config, production)
     if config.get("SUPPORT_PHONE") is None:
         config["SUPPORT_PHONE"] = "" if production else DEVELOPMENT_SUPPORT_PHONE
     if config.get("INVOICE_IBAN") is None:
@@ -220,6 +229,21 @@ def settle_environment(config, instance_path):
     config["INVOICE_PAYEE_NAME"] = " ".join((config.get("INVOICE_PAYEE_NAME") or "Kabinets").split())
     if len(config["INVOICE_PAYEE_NAME"]) > finance_rules.EPC_NAME_MAX:
         raise ConfigurationRefused("INVOICE_PAYEE_NAME must be at most 70 characters.")
+
+
+def settle_identification(config, production):
+    """The identification provider: unset, the development one in development and none in
+    production (which refuses the development one by name: ``adapters.refuse_development_parts``);
+    a hosted provider needs its start address and, in production, a webhook secret of its own."""
+    if not config.get("IDENTIFICATION_BACKEND"):
+        config["IDENTIFICATION_BACKEND"] = "none" if production else "dev"
+    if config["IDENTIFICATION_BACKEND"] == "hosted":
+        if "{session}" not in (config.get("IDENTIFICATION_START_URL") or ""):
+            raise ConfigurationRefused("IDENTIFICATION_BACKEND=hosted needs IDENTIFICATION_START_URL, the "
+                                       "provider's start address with {session} (and {return_url}) in it.")
+        if production and not config.get("IDENTIFICATION_WEBHOOK_SECRET"):
+            raise ConfigurationRefused("IDENTIFICATION_BACKEND=hosted needs IDENTIFICATION_WEBHOOK_SECRET, the "
+                                       "secret the provider signs its webhooks with.")
 
 
 def refuse_development_parts(app):
@@ -292,6 +316,11 @@ def create_app(config=None):
     app.register_blueprint(main_user.bp)
     from blueprints import power_of_attorney
     app.register_blueprint(power_of_attorney.bp)
+    from blueprints import identification
+    app.register_blueprint(identification.bp)
+    if app.config["IDENTIFICATION_BACKEND"] == "dev" and app.config["PORTAL_ENV"] == DEVELOPMENT:
+        from blueprints import dev_identification
+        app.register_blueprint(dev_identification.bp)
     app.register_blueprint(security.bp)
     from blueprints import passkeys
     app.register_blueprint(passkeys.bp)
@@ -333,8 +362,15 @@ def init_domain(app):
     def dev_signing_path(token):
         return url_map.bind("").build("documents.dev_signing", {"token": token})
 
+    def dev_identification_path(session):
+        return url_map.bind("").build("dev_identification.page", {"session": session})
+
+    identification_secret = app.config.get("IDENTIFICATION_WEBHOOK_SECRET")
     outside = adapters.build(app.config, dev_signing_path,
-                             webhook.encode() if webhook else keys.key("signing-webhook"))
+                             webhook.encode() if webhook else keys.key("signing-webhook"),
+                             dev_identification_path,
+                             identification_secret.encode() if identification_secret
+                             else keys.key("identification-webhook"))
     app.extensions["adapters"] = outside
     app.extensions["keys"] = keys
     app.extensions["domain"] = {

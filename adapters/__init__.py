@@ -1,4 +1,5 @@
-"""Adapters for the systems outside the portal: mail, SMS, file storage, the signing service.
+"""Adapters for the systems outside the portal: mail, SMS, file storage, the signing service,
+the identification provider.
 
 Each is an object with a production implementation and, where useful, a development
 one (``development_only = True``) that keeps everything on this machine. ``build``
@@ -34,6 +35,7 @@ class Adapters:
     sms: object
     storage: object
     signing: object
+    identification: object = None  # adapters.identification
 
     def development_parts(self):
         """Names of the development adapters in use (empty in a proper production set-up)."""
@@ -47,6 +49,8 @@ DEVELOPMENT_KINDS = {
     "sms": "set SMS_GATEWAY_URL to the HTTP SMS gateway (SMS_BACKEND=http)",
     "signing": "set SIGNING_BACKEND=none (no signing service: clients upload the package "
                "signed elsewhere)",
+    "identification": "set IDENTIFICATION_BACKEND=hosted with IDENTIFICATION_START_URL and "
+                      "IDENTIFICATION_WEBHOOK_SECRET, or none (staff identify in person or by video)",
 }
 
 
@@ -67,8 +71,10 @@ def refuse_development_parts(outside):
             "On a development machine set PORTAL_ENV=development.")
 
 
-def build(config, signing_path_for_token, webhook_secret):
+def build(config, signing_path_for_token, webhook_secret, identification_path_for_session=None,
+          identification_secret=b""):
     """The adapters a configuration mapping names."""
+    from adapters import identification
     from adapters.mail import DevMail, SmtpMail
     from adapters.signing import DevSigningService, NoSigningService
     from adapters.sms import DevSms, HttpSms
@@ -88,7 +94,9 @@ def build(config, signing_path_for_token, webhook_secret):
         signing = NoSigningService(webhook_secret)
     else:
         raise RuntimeError(f"unknown SIGNING_BACKEND {signing_backend!r} (dev or none)")
-    return Adapters(mail=mail, sms=sms, storage=storage_from_config(config), signing=signing)
+    provider = identification.from_config(config, identification_secret, identification_path_for_session)
+    return Adapters(mail=mail, sms=sms, storage=storage_from_config(config), signing=signing,
+                    identification=provider)
 
 
 def of(app):

@@ -5,6 +5,7 @@ answers, submit, download the receipt. The stage table is ``rules.onboarding.sta
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale, gettext as _
 
+import models
 import rules
 import uploads
 from blueprints import (acting_membership, clients_only, render, render_form, scoped, see_other,
@@ -12,6 +13,8 @@ from blueprints import (acting_membership, clients_only, render, render_form, sc
 from blueprints.documents.pdf import new_pdf
 from forms.applications import (IdDocumentForm, NewApplicationForm, SubmitForm, application_form, form_class,
                                summary)
+from blueprints.identification import links as identification_links
+from models import identification
 from models.applications import Application, ApplicationRefused, personal_managers
 from rules import onboarding as O
 from rules.uploads import SEED_004
@@ -199,9 +202,12 @@ def submit(application_id):
     if not ok:
         flash(_("Some answers are missing or need correcting."), "error")
         return see_other("applications.edit", application_id=application.id, check=1)
+    user = signed_in_user()
     try:
-        application.submit(form.answers(), signed_in_user(), ip=request.remote_addr or "",
-                           user_agent=request.headers.get("User-Agent", ""))
+        with models.action():  # submitted, and who identifies named (and invited), together
+            application.submit(form.answers(), user, ip=request.remote_addr or "",
+                               user_agent=request.headers.get("User-Agent", ""))
+            identification.prepare(application, user, identification_links())
     except ApplicationRefused:
         pass  # submitted meanwhile (a second click): the same page answers
     else:

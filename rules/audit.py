@@ -4,6 +4,7 @@ JSON. The codes themselves stay in the log (and in its filter); an unknown one i
 """
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
+from rules import identification as I
 from rules import register
 from rules.i18n import _l
 
@@ -87,6 +88,15 @@ ACTION_LABELS = {
     "demo.seeded": _l("Demo data loaded"),
     "application.start": _l("Application started"),
     "application.submit": _l("Application submitted"),
+    "identification.required": _l("Identification required (invited by e-mail if not the registrant)"),
+    "identification.started": _l("Identification started at the provider"),
+    "identification.result": _l("Identification result from the provider"),
+    "identification.decided": _l("Identification result recorded by hand"),
+    "identification.in_person": _l("Identification in person required"),
+    "identification.video_requested": _l("Video identification agreed"),
+    "identification.photo_viewed": _l("Identification photo opened"),
+    "identification.webhook_refused": _l("Identification provider's message refused"),
+    "identification.webhook_unknown_session": _l("Identification provider's message for an unknown session"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -214,6 +224,11 @@ DETAILS = {
     "filters": (_l("Filters"), None),
     "second_factor": (_l("Second step"), {"totp": _l("code from the app"), "recovery": _l("recovery code"),
                                           "passkey": _l("passkey")}),
+    "identification": (_l("Identification"), _number),
+    "identified": (_l("Identification result"), I.STATUS_LABELS),
+    "result": (_l("Provider's result"), None),
+    "event": (_l("Provider's event"), None),
+    "scheduled_at": (_l("Agreed time (UTC)"), None),
 }
 
 

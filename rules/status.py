@@ -8,7 +8,7 @@ colour *and* a sign of its own (and the pill always carries the status's words),
 never the only cue.
 """
 from rules import documents as D
-from rules import finance as F, outbox
+from rules import finance as F, identification as I, outbox
 
 ACTION, INSTITUTION, DONE, REFUSED = "action", "institution", "done", "refused"
 MEANINGS = (ACTION, INSTITUTION, DONE, REFUSED)
@@ -47,6 +47,12 @@ INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, 
 DOCUMENT, THREAD, NOTIFICATION, INVOICE = "document", "thread", "notification", "invoice"
 TABLES = {DOCUMENT: DOCUMENT_MEANINGS, THREAD: THREAD_MEANINGS, NOTIFICATION: NOTIFICATION_MEANINGS,
           INVOICE: INVOICE_MEANINGS}
+
+# A person's identification: theirs to do until it passed, with us while the provider's
+# result is awaited; a failed one ended badly (they turn to us to agree what next).
+IDENTIFICATION = "identification"
+TABLES[IDENTIFICATION] = {I.WAITING: ACTION, I.STARTED: INSTITUTION, I.PASSED: DONE, I.FAILED: REFUSED,
+                          I.REPEAT: ACTION, I.IN_PERSON: ACTION, I.SCHEDULED: ACTION}
 
 
 def meaning(kind, status, question_open=False):

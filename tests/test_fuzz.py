@@ -90,12 +90,29 @@ def fuzz_app(tmp_path_factory, sqlite_template, redis_url, smtp_server):
         limiter.reset()
         with models.db.connection_context():
             demo.seed()
+            identified = _submitted_with_identifications()
             users = {u.email: (u.id, u.session_version) for u in models.User.select()}
             ids = sorted({m.id for m in Document.select()} | {m.id for m in Thread.select()}
                          | {m.id for m in models.StoredFile.select()} | {m.id for m in models.Client.select()}
-                         | {m.id for m in models.Notification.select()})
+                         | {m.id for m in models.Notification.select()} | identified)
     rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
     return app, users, ids or [1], rules
+
+
+def _submitted_with_identifications():
+    """The demo client's submitted application with the people who identify (issue 14): their
+    ids and the application's, so the identification routes meet real rows."""
+    from models.applications import Application
+    from models.identification import Links, prepare
+    from rules.onboarding import services_for
+    user = models.User.get(models.User.email == "klients@kabinets.test")
+    client = models.Membership.get(models.Membership.user == user).client
+    application = Application.start(client, user, [services_for(client.kind)[0]])
+    with models.action():
+        application.submit({}, user)
+        rows = prepare(application, user, Links(lambda token: f"/identification/invitation/{token}",
+                                                lambda application_id: f"/applications/{application_id}/identification"))
+    return {application.id} | {r.id for r in rows}
 
 
 def _signed_in(client, app, who, users):

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every variable that picks the environment or a backend: each test here sets its own.
 CHOOSING = ("PORTAL_ENV", "SECRET_KEY", "SESSION_COOKIE_SECURE", "MAIL_BACKEND", "MAIL_SERVER",
-            "SMS_BACKEND", "SMS_GATEWAY_URL", "SIGNING_BACKEND")
+            "SMS_BACKEND", "SMS_GATEWAY_URL", "SIGNING_BACKEND", "IDENTIFICATION_BACKEND",
+            "IDENTIFICATION_START_URL", "IDENTIFICATION_WEBHOOK_SECRET")
 REAL_BACKENDS = {"MAIL_SERVER": "127.0.0.1", "SMS_GATEWAY_URL": "http://127.0.0.1:9/sms",
                  "SIGNING_BACKEND": "none"}
 
@@ -116,8 +117,41 @@ def test_an_unknown_portal_env_is_refused(environment, database, redis_url):
 def test_development_is_asked_for_by_name(environment, database, redis_url):
     environment(PORTAL_ENV="development")
     app = start(database, redis_url)
-    assert adapters.of(app).development_parts() == ["mail=dev", "sms=dev", "signing=dev"]
+    assert adapters.of(app).development_parts() == ["mail=dev", "sms=dev", "signing=dev", "identification=dev"]
     assert not app.config["SESSION_COOKIE_SECURE"]
+    assert "dev_identification.page" in {r.endpoint for r in app.url_map.iter_rules()}
+
+
+def test_production_refuses_the_development_identification_provider_by_name(environment, database, redis_url):
+    """ONB-9: the development provider's pages accept any outcome, so production never starts with it."""
+    environment(**REAL_BACKENDS, IDENTIFICATION_BACKEND="dev")
+    with pytest.raises(adapters.DevelopmentPartsRefused) as refused:
+        start(database, redis_url)
+    message = str(refused.value)
+    assert "identification=dev" in message and "IDENTIFICATION_BACKEND=hosted" in message
+    assert [p for p in ("mail=dev", "sms=dev", "signing=dev") if p in message] == [], message
+
+
+def test_production_has_no_identification_provider_unless_one_is_configured(environment, database, redis_url):
+    environment(**REAL_BACKENDS)
+    app = start(database, redis_url)
+    assert adapters.of(app).identification.name == "none" and not adapters.of(app).identification.available
+    assert "dev_identification.page" not in {r.endpoint for r in app.url_map.iter_rules()}
+    assert app.test_client().get("/dev/identification/anything").status_code == 404
+
+
+def test_a_hosted_provider_in_production_needs_its_start_address_and_its_own_webhook_secret(
+        environment, database, redis_url):
+    environment(**REAL_BACKENDS, IDENTIFICATION_BACKEND="hosted")
+    with pytest.raises(ConfigurationRefused, match="IDENTIFICATION_START_URL"):
+        start(database, redis_url)
+    environment(IDENTIFICATION_START_URL="https://id.example.lv/start?s={session}&back={return_url}")
+    with pytest.raises(ConfigurationRefused, match="IDENTIFICATION_WEBHOOK_SECRET"):
+        start(database, redis_url)
+    environment(IDENTIFICATION_WEBHOOK_SECRET="shared-with-the-provider")
+    provider = adapters.of(start(database, redis_url)).identification
+    assert provider.name == "hosted" and provider.secret == b"shared-with-the-provider"
+    assert provider.start("abc", "/back?x=1") == "https://id.example.lv/start?s=abc&back=%2Fback%3Fx%3D1"
 
 
 def test_production_refuses_to_start_on_a_database_with_demo_accounts(environment, database, redis_url):

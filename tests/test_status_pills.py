@@ -10,6 +10,7 @@ import models
 from conftest import create_user, login
 from models.documents import Document
 from rules import documents as D
+from rules import identification as I
 from rules import outbox
 from rules import status as S
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("kind, statuses", [(S.DOCUMENT, D.STATUSES), (S.NOTIFICATION, outbox.STATUSES),
-                                            (S.THREAD, S.THREAD_STATUSES)])
+                                            (S.THREAD, S.THREAD_STATUSES), (S.IDENTIFICATION, I.STATUSES)])
 def test_every_status_has_a_meaning(kind, statuses):
     for status in statuses:
         assert S.meaning(kind, status) in S.MEANINGS, (kind, status)

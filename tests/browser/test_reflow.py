@@ -16,6 +16,7 @@ not a page (a file, a poll, a fragment). A new page makes
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,8 @@ NOT_PAGES = {
     "documents.download_version": "a version's files as a zip",
     "documents.questionnaire_pdf": "a PDF",
     "applications.receipt": "a PDF",
+    "identification.staff_file": "an identification photo's download",
+    "identification.status": "the identification list's poll (an htmx fragment; without htmx the page)",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
     "eid.start": "redirects to the identity provider",
@@ -261,6 +264,34 @@ def _applications(role, client, user):
                    ("application, check your answers", f"/applications/{draft.id}/check", 200),
                    ("application submitted", f"/applications/{submitted.id}", 200),
                    ("application form, what is missing", f"/applications/{missing.id}/edit?check=1", 200)]
+    return _identifications(role, client, user, submitted)
+
+
+def _identifications(role, client, user, submitted):
+    """Who identifies for the submitted application (the registrant, or the long-named
+    representative invited by a personal link), its page, the development provider's page, and a
+    video identification agreed with a long note. Returns a row for the staff pages."""
+    from adapters import of
+    from models.identification import Identification, Links, prepare, token_hash
+    from rules import identification as I
+    from rules.calendar import next_working_day
+    links = Links(lambda t: f"/identification/invitation/{t}", lambda a: f"/applications/{a}/identification")
+    rows = prepare(submitted, user, links)
+    row = rows[0]
+    role.pages += [("identification", f"/applications/{submitted.id}/identification", 200)]
+    if row.invited:
+        token = f"reflow-{role.name}-{secrets.token_hex(8)}"
+        Identification.update(token_hash=token_hash(token)).where(Identification.id == row.id).execute()
+        role.pages += [("identification by personal link", f"/identification/invitation/{token}", 200)]
+    target = Identification.get_by_id(row.id).start(of(models.runtime.runtime.owner).identification,
+                                                    f"/applications/{submitted.id}/identification")
+    role.pages += [("development identification provider", target, 200)]
+    role.forms += [("development identification provider, errors", target, "#document_photo")]
+    when = datetime.combine(next_working_day(models.utcnow().date()), time(8, 0))  # 10:00 in Riga
+    staff = models.User.get(models.User.staff_role == "consultant")
+    Identification.get_by_id(row.id).ask_for_video(staff, when, LONG_WORD, links=links)
+    Identification.update(status=I.FAILED, reason=LONG_WORD).where(Identification.id == row.id).execute()
+    return row
 
 
 def _account_pages(role):
@@ -322,7 +353,7 @@ def world(live_server):
         main_m = models.Membership.grant(main, company, rules.MAIN)
         colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
 
-        roles, tokens, companys_invoices = {}, [], []
+        roles, tokens, companys_invoices, identifications = {}, [], [], []
         for name, u, client in (("private", private, person), ("main", main, company),
                                 ("colleague", colleague, company)):
             role = roles[name] = Role(name, u.email)
@@ -335,7 +366,7 @@ def world(live_server):
                 companys_invoices = invoices
             _client_pages(role, client, documents, threads, invitation, invoices)
             if name != "colleague":  # a colleague has no right to the services
-                _applications(role, client, u)
+                identifications.append(_applications(role, client, u))
             _account_pages(role)
             if name == "main":
                 companys = documents, threads
@@ -383,6 +414,11 @@ def world(live_server):
                                ("notification log", "/staff/notification-log", 200),
                                ("a client's sessions", f"/staff/users/{colleague.id}/sessions", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
+            role.pages += [("identifications", "/staff/identifications", 200)]
+            role.pages += [(f"identification {n}", f"/staff/identifications/{i.id}", 200)
+                           for n, i in enumerate(identifications)]
+            role.forms += [("identification result, errors", f"/staff/identifications/{identifications[0].id}",
+                            "#decision-reason")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
             _account_pages(role)
