@@ -286,6 +286,8 @@ def create_app(config=None):
     app.register_blueprint(main_user.bp)
     from blueprints import power_of_attorney
     app.register_blueprint(power_of_attorney.bp)
+    from blueprints import services
+    app.register_blueprint(services.bp)
     app.register_blueprint(security.bp)
 
     init_domain(app)

@@ -4,7 +4,7 @@ JSON. The codes themselves stay in the log (and in its filter); an unknown one i
 """
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
-from rules import register
+from rules import register, services
 from rules.i18n import _l
 
 ACTION_LABELS = {
@@ -57,6 +57,9 @@ ACTION_LABELS = {
     "invoice.payment_recorded": _l("Payment recorded by hand"),
     "finance.statement_imported": _l("Bank statement imported"),
     "finance.entry_assigned": _l("Statement entry assigned to an invoice"),
+    "service.created": _l("Service added to a client"),
+    "service.changed": _l("Client's service changed"),
+    "service.request_sent": _l("Request about a service sent"),
     "staff.created": _l("Staff user created"),
     "register.imported": _l("Company-register data imported"),
     "main_user.confirmed_by_register": _l("Became main user: confirmed by the company register"),
@@ -199,6 +202,8 @@ DETAILS = {
     "matched": (_l("Matched"), None),
     "duplicates": (_l("Imported before"), None),
     "entry": (_l("Statement entry"), _number),
+    "service": (_l("Service"), _number),
+    "category": (_l("Kind of service"), services.CATEGORY_LABELS),
     "session": (_l("Session"), _number),
     "count": (_l("How many"), None),
     "export": (_l("List"), {"audit": _l("audit log"), "documents": _l("documents queue"),

@@ -207,6 +207,35 @@ def _statement_entry():
                           reference="RF00" + "9" * 21, status=F.UNMATCHED, reason=F.REASON_NO_INVOICE)
 
 
+def _services(client, staff, user):
+    """A loan with a long schedule and a long programme name, and a permit with a long number
+    and a request about it (issue 15)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.services import Service, ServiceRequest
+    from rules import services as S
+    today = date.today()
+    schedule = [(today + timedelta(days=30 * n), Decimal("123456789.99")) for n in range(1, 13)]
+    loan = Service.save_from(None, client, staff, {"category": S.LOAN, "number": LONG_WORD[:50],
+                                                   "name": LONG_WORD[:200], "amount": Decimal("999999999.99"),
+                                                   "valid_from": today, "valid_until": schedule[-1][0],
+                                                   "note": LONG_WORD}, schedule)
+    permit = Service.save_from(None, client, staff, {"category": S.PERMIT, "number": "RF-" + LONG_WORD[:40],
+                                                     "name": LONG_WORD[:200], "valid_until": today}, [])
+    ServiceRequest.submit(permit, S.EXTEND, LONG_WORD, user)
+    return loan, permit
+
+
+def _service_pages(role, services):
+    loan, permit = services
+    reached = 404 if role.name == "colleague" else 200  # a colleague has no right "services" by default
+    role.pages += [("services", "/services", reached), ("service loan", f"/services/{loan.id}", reached),
+                   ("service permit", f"/services/{permit.id}", reached)]
+    if reached == 200:
+        role.forms += [("service request, errors", f"/services/{permit.id}", "#details")]
+
+
 def _client_pages(role, client, documents, threads, invitation, invoices):
     answered, waiting = threads
     finance = 404 if role.name == "colleague" else 200  # a colleague has no right "finance" by default
@@ -332,6 +361,13 @@ def world(live_server):
             invoices = _invoices(client, staff["supervisor"]) if name != "colleague" else companys_invoices
             if name == "main":
                 companys_invoices = invoices
+            if name != "colleague":
+                services = _services(client, staff["supervisor"], u)
+                _service_pages(role, services)
+                if name == "main":
+                    companys_services = services
+            else:
+                _service_pages(role, companys_services)
             _client_pages(role, client, documents, threads, invitation, invoices)
             if name != "colleague":  # a colleague has no right to the services
                 _applications(role, client, u)
@@ -369,8 +405,15 @@ def world(live_server):
                            ("bank statements", "/staff/finance/statements", finance)]
             role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
                            for n, i in enumerate(companys_invoices)]
+            role.pages += [("staff services", "/staff/services", finance),
+                           ("staff services, client search", f"/staff/services?q={LONG_COMPANY[:20]}", finance),
+                           ("staff services of a client", f"/staff/services?client={company.id}", finance),
+                           ("staff add a service", f"/staff/services/new?client={company.id}", finance),
+                           ("staff add a service, no client chosen", "/staff/services/new", 404),
+                           ("staff service", f"/staff/services/{companys_services[0].id}", finance)]
             if u.has_staff_role("supervisor"):
-                role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
+                role.forms += [("add a service, errors", f"/staff/services/new?client={company.id}", "#number"),
+                               ("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
                                 "#amount")]
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
