@@ -34,7 +34,8 @@ from models.register import REGISTER_MODELS, MainUserRequest, RegisterEntry, Reg
 from models.applications import APPLICATION_MODELS
 from models.power_of_attorney import (POWER_OF_ATTORNEY_MODELS, PowerOfAttorney,  # noqa: F401
                                       expire_powers_of_attorney, submitter_authority)
-from models.finance import FINANCE_MODELS, BankStatement, Invoice, Payment, StatementEntry  # noqa: F401
+from models.finance import (FINANCE_MODELS, BankStatement, CreditNote, Invoice, Payment,  # noqa: F401
+                            StatementEntry)
 from models.services import SERVICE_MODELS, Instalment, Service, ServiceRequest  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,

@@ -42,7 +42,7 @@ NOTIFICATION_MEANINGS = {
 }
 
 # An invoice: the client pays until it is paid in full.
-INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, F.PAID: DONE}
+INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, F.PAID: DONE, F.CREDITED: DONE}
 
 # A service the client holds: in force is fine; suspended or past its validity is not.
 SERVICE_MEANINGS = {SV.ACTIVE: DONE, SV.ENDED: DONE, SV.SUSPENDED: REFUSED, SV.EXPIRED: REFUSED}

@@ -69,6 +69,7 @@ NOT_PAGES = {
     "dev_broker.jwks": "the development broker's keys (JSON)",
     "finance.invoice_pdf": "a PDF",
     "finance.invoice_qr": "the payment QR code, an SVG image",
+    "finance.credit_note_pdf": "a PDF",
     "staff.audit_csv": "the audit log as a CSV download",
     "staff.documents_csv": "the documents queue as a CSV download",
     "staff.messages_csv": "the messages queue as a CSV download",
@@ -192,6 +193,7 @@ def _invoices(client, staff):
     partly = Invoice.issue(client, staff, Decimal("123456789.99"), today + timedelta(days=30), LONG_WORD,
                            purpose_ref="application:" + LONG_WORD[:90])
     partly.record_payment(Decimal("1234567.89"), today, by=staff, note=LONG_WORD)
+    partly.issue_credit_note(Decimal("12345678.90"), LONG_WORD, staff)
     overdue = Invoice.issue(client, staff, Decimal("150.00"), today - timedelta(days=5), LONG_WORD[:120],
                             issued_on=today - timedelta(days=20))
     return partly, overdue
