@@ -345,7 +345,7 @@ def staff_credit(invoice_id):
                                                    issued_on=local_today())
                     audit("invoice.credit_note_issued", user=staff, actor="staff", invoice=found.id,
                           number=found.number, credit_note=note.id, amount=str(note.amount))
-            except ValueError:  # another credit note took the rest meanwhile
+            except (ValueError, IntegrityError):  # another credit note took the rest (or its number) meanwhile
                 credit_form.form_errors.append(_("The invoice was credited meanwhile: look at what can still be "
                                                  "credited and try again."))
             else:

@@ -15,6 +15,7 @@ client 360 view of the back office will link here).
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from peewee import IntegrityError
 
 import models
 import rules
@@ -170,14 +171,18 @@ def _save(form, service, client):
                                    Service.number == values["number"])
     if service is not None:
         taken = taken.where(Service.id != service.id)
+    taken_message = _("This client already has a service of this kind with this number.")
     if taken.exists():
-        form.number.errors = list(form.number.errors) + [_("This client already has a service of this kind "
-                                                           "with this number.")]
+        form.number.errors = list(form.number.errors) + [taken_message]
         return None
-    with models.action():
-        saved = Service.save_from(service, client, staff, values, form.instalments)
-        audit("service.created" if service is None else "service.changed", user=staff, actor="staff",
-              client=client.id, service=saved.id, category=saved.category)
+    try:
+        with models.action():
+            saved = Service.save_from(service, client, staff, values, form.instalments)
+            audit("service.created" if service is None else "service.changed", user=staff, actor="staff",
+                  client=client.id, service=saved.id, category=saved.category)
+    except IntegrityError:  # the same number saved by someone else at this very moment
+        form.number.errors = list(form.number.errors) + [taken_message]
+        return None
     return saved
 
 

@@ -156,3 +156,15 @@ def test_after_a_credit_note_a_bank_statement_still_matches_and_settles_the_invo
     with app.app_context(), models.db.connection_context():
         summary = models.finance.summary(Invoice.select().where(Invoice.client == client_id), date(2026, 12, 1))
     assert summary["count"] == 0 and summary["remaining"] == 0
+
+
+def test_a_credit_note_racing_another_is_told_to_look_again_not_a_500(app, staff, monkeypatch):
+    anna = create_user(app, email="anna@example.lv")
+    invoice = _issue(app, _client_of(app, anna), amount="100.00")
+
+    def racing(self, *args, **kwargs):
+        raise ValueError("more than the invoice's amount not credited yet")
+    monkeypatch.setattr(Invoice, "issue_credit_note", racing)
+    url = f"/staff/finance/invoices/{invoice.id}"
+    r = post_form(staff, f"{url}/credit-notes", {"credit_amount": "10", "reason": "x"}, page=url)
+    assert r.status_code == 422 and "pa to laiku jau tika kreditēts" in r.get_data(as_text=True)

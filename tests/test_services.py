@@ -276,3 +276,14 @@ def test_the_migration_makes_the_models_tables(app):
                       for names, is_unique in model._meta.indexes if is_unique}
             wanted |= {(f.column_name,) for f in model._meta.sorted_fields if f.unique}
             assert unique >= wanted, table
+
+
+def test_a_number_taken_at_the_same_moment_is_a_message_not_a_500(app, staff, company, monkeypatch):
+    from peewee import IntegrityError
+
+    def racing(*args, **kwargs):
+        raise IntegrityError("UNIQUE constraint failed: service.client_id, service.category, service.number")
+    monkeypatch.setattr(Service, "save_from", racing)
+    r = post_form(staff, f"/staff/services/new?client={company['firm']}",
+                  {"category": S.PERMIT, "number": "P-new", "status": S.ACTIVE, "assignee": "0"})
+    assert r.status_code == 422 and 'id="number-error"' in r.get_data(as_text=True)
