@@ -1,4 +1,4 @@
-"""The client's services (issue 15; seeds 000, 002, 003; DESIGN capability 6).
+"""The client's services (FIN-5, FIN-6; issue 15; seeds 000, 002, 003; DESIGN capability 6).
 
 The client (membership right "services"): ``/services`` lists what the acting account holds —
 permits, loans, guarantees, connections — with their status; ``/services/<id>`` shows one, a

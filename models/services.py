@@ -1,4 +1,4 @@
-"""The client's services (issue 15; seeds 000, 002, 003): permits, loans, guarantees and
+"""The client's services (FIN-5, FIN-6; issue 15; seeds 000, 002, 003): permits, loans, guarantees and
 connections a client holds, a loan's or a guarantee's schedule of instalments, and the
 requests a client makes about a service (each one a document of the documents workflow).
 

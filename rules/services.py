@@ -1,4 +1,4 @@
-"""The client's services as plain data (issue 15; seeds 000, 002, 003): what a client holds —
+"""The client's services as plain data (FIN-5, FIN-6; issue 15; seeds 000, 002, 003): what a client holds —
 permits (seed 002: number, kind, validity), loans and guarantees (seed 000: amount, schedule),
 connections (seed 003: number, plan) — their statuses, the words each category uses, the
 requests a client may make about each, and the schedule of instalments as staff type it.

@@ -1,4 +1,4 @@
-"""Credit notes (issue 15): the arithmetic as a property (paid + credited + remaining is the
+"""Credit notes (FIN-3; issue 15): the arithmetic as a property (paid + credited + remaining is the
 amount, or the amount plus what was overpaid; nothing is ever negative), the conditional
 update that never credits more than the amount, staff issuing one (and being refused past the
 limit), the client seeing it on the invoice and as a PDF, and camt.053 matching afterwards."""

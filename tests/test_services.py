@@ -1,4 +1,4 @@
-"""The client's services (issue 15; seeds 000, 002, 003): the rules alone (schedules typed one
+"""The client's services (FIN-5, FIN-6; issue 15; seeds 000, 002, 003): the rules alone (schedules typed one
 instalment a line, the status shown, the requests of each category), scoping (a colleague limited
 to own items sees only the services assigned to them; another client's service is a 404), the
 client's pages and the dashboard, staff adding and changing a service, and a request about a
