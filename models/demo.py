@@ -189,6 +189,9 @@ def _demo_services(users, person, company):
     add(company, category=S.CONNECTION, number="+371 2000 0010", name="Biznesa 20 GB")
     add(company, users["kolegis@kabinets.test"], category=S.CONNECTION, number="+371 2000 0011",
         name="Biznesa neierobežots")
+    # Pēteris may see services (his own only): he finds his connection, not the company's others.
+    models.Membership.update(can_services=True).where(models.Membership.user == users["kolegis@kabinets.test"],
+                                                      models.Membership.client == company).execute()
 
 
 def describe(created):
