@@ -19,8 +19,8 @@ from peewee import IntegrityError
 
 import models
 import rules
-from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, render,
-                        render_form, scoped, see_other, signed_in_user, staff_required)
+from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page,
+                        memberships, render, render_form, scoped, see_other, signed_in_user, staff_required)
 from blueprints.finance import local_today
 from forms.services import ServiceForm, ServiceRequestForm
 from models.documents import TransitionRefused
@@ -66,15 +66,14 @@ def index():
 
 
 def _may_request(service):
-    """The signed-in client may send a request about ``service``: the account lets them submit
-    documents, and the service has not ended."""
-    membership = acting_membership()
-    allowed = membership is not None and membership.client_id == service.client_id and membership.allows("submit")
+    """The signed-in client may send a request about ``service`` (which they reach already): their
+    membership of its client lets them submit documents, and the service has not ended."""
+    allowed = any(m.client_id == service.client_id and m.allows("submit") for m in memberships())
     return allowed and S.may_request(service.status)
 
 
-def _request_form(service, formdata=None):
-    form = ServiceRequestForm(formdata=formdata) if formdata is not None else ServiceRequestForm()
+def _request_form(service):
+    form = ServiceRequestForm()
     form.kind.choices = [("", _("Choose…"))] + S.request_kinds(service.category)
     return form
 
@@ -84,7 +83,7 @@ def _request_form(service, formdata=None):
 def show(service_id):
     """One service: its details, a loan's schedule, the requests about it and their status."""
     service = get_scoped_or_404(Service, service_id, "services")
-    form = _request_form(service, formdata=None) if _may_request(service) else None
+    form = _request_form(service) if _may_request(service) else None
     return _show(service, form)
 
 

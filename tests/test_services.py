@@ -287,3 +287,20 @@ def test_a_number_taken_at_the_same_moment_is_a_message_not_a_500(app, staff, co
     r = post_form(staff, f"/staff/services/new?client={company['firm']}",
                   {"category": S.PERMIT, "number": "P-new", "status": S.ACTIVE, "assignee": "0"})
     assert r.status_code == 422 and 'id="number-error"' in r.get_data(as_text=True)
+
+
+def test_a_request_is_sent_for_the_services_own_account_while_acting_for_another(app, client, company):
+    """Pēteris also has a private account and acts for it: his company's service still takes
+    his request, for the company (the membership of the service's client decides)."""
+    with app.app_context(), models.db.connection_context():
+        private = models.Client.create(kind="natural", name="Pēteris")
+        models.Membership.grant(company["peteris"], private, "self")
+    login(client, "peteris@example.lv")
+    with client.session_transaction() as session:
+        session["client_id"] = private.id
+    url = f"/services/{company['his']}"
+    assert 'id="send-request"' in client.get(url).get_data(as_text=True)
+    r = post_form(client, f"{url}/requests", {"kind": S.TERMINATE, "details": "No 1. janvāra"}, page=url)
+    assert r.status_code == 303
+    with app.app_context(), models.db.connection_context():
+        assert Document.get(Document.doc_type == S.REQUEST_DOCUMENT_TYPE).client_id == company["firm"]
