@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import models
-from conftest import create_user, login, post_form
+from conftest import create_user, login, post_form, run_jobs
 from models.finance import CreditNote, Invoice
 from rules import finance as F
 from test_finance import ISSUED, _client_of, _import, _issue, pdf_text
@@ -168,3 +168,15 @@ def test_a_credit_note_racing_another_is_told_to_look_again_not_a_500(app, staff
     url = f"/staff/finance/invoices/{invoice.id}"
     r = post_form(staff, f"{url}/credit-notes", {"credit_amount": "10", "reason": "x"}, page=url)
     assert r.status_code == 422 and "pa to laiku jau tika kreditēts" in r.get_data(as_text=True)
+
+
+def test_the_client_is_told_by_e_mail_of_a_credit_note_and_what_remains(app, mailbox):
+    anna = create_user(app)
+    invoice = _issue(app, _client_of(app, anna), amount="100.00")
+    with app.app_context(), models.db.connection_context(), models.action():
+        note = Invoice.get_by_id(invoice.id).issue_credit_note(Decimal("25.50"), "Atlaide", None)
+    run_jobs(app)
+    text = mailbox.last_text("anna@example.lv")
+    assert note.number in text and "25,50 €" in text and "74,50 €" in text
+    assert f"http://portal.test/finance/invoices/{invoice.id}" in text
+    assert mailbox.to("anna@example.lv")[-1]["Subject"] == "Kredītrēķins jūsu rēķinam"
