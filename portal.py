@@ -321,6 +321,8 @@ def create_app(config=None):
     if app.config["IDENTIFICATION_BACKEND"] == "dev" and app.config["PORTAL_ENV"] == DEVELOPMENT:
         from blueprints import dev_identification
         app.register_blueprint(dev_identification.bp)
+    from blueprints import services
+    app.register_blueprint(services.bp)
     app.register_blueprint(security.bp)
     from blueprints import passkeys
     app.register_blueprint(passkeys.bp)

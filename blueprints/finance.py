@@ -24,8 +24,8 @@ from adapters import bank_statements
 from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, page_of,
                         render, render_form, scoped, see_other, signed_in_user, staff_required)
 from blueprints.documents.pdf import new_pdf
-from forms.finance import AssignEntryForm, IssueInvoiceForm, PaymentForm, StatementForm
-from models.finance import Invoice, Payment, StatementEntry
+from forms.finance import AssignEntryForm, CreditNoteForm, IssueInvoiceForm, PaymentForm, StatementForm
+from models.finance import CreditNote, Invoice, Payment, StatementEntry
 from models.paging import Keyset
 from rules import finance as F
 from rules.calendar import to_local
@@ -98,7 +98,23 @@ def invoice(invoice_id):
     found = get_scoped_or_404(Invoice, invoice_id, "finance")
     payments = list(found.payments.order_by(Payment.paid_on, Payment.id))
     return render("finance/invoice.html", invoice=found, payments=payments, today=local_today(),
-                  payee=payee(), has_qr=qr_payload(found) is not None)
+                  payee=payee(), has_qr=qr_payload(found) is not None, credit_notes=_credit_notes(found))
+
+
+def _credit_notes(invoice):
+    return list(invoice.credit_notes.order_by(CreditNote.id))
+
+
+@bp.route("/finance/credit-notes/<int:credit_note_id>.pdf")
+@clients_only()
+def credit_note_pdf(credit_note_id):
+    """A credit note as a PDF, reached like its invoice (right "finance", the company's)."""
+    found = get_scoped_or_404(CreditNote, credit_note_id, "finance")
+    body = _credit_note_pdf(found, found.invoice, local_today())
+    response = current_app.response_class(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.number}.pdf"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.route("/finance/invoices/<int:invoice_id>/qr.svg")
@@ -175,6 +191,8 @@ def _invoice_pdf(invoice, payments, details, qr_png, today):
     row(_("Issued"), day(invoice.issued_on))
     row(_("Due date"), day(invoice.due_on))
     row(_("Amount"), money(balance.amount))
+    if balance.credited:
+        row(_("Credited"), money(balance.credited))
     row(_("Paid"), money(balance.paid))
     row(_("Remaining to pay"), money(balance.remaining))
     row(_("Status"), F.STATUS_LABELS[balance.status])
@@ -199,6 +217,39 @@ def _invoice_pdf(invoice, payments, details, qr_png, today):
         pdf.multi_cell(0, 5, text(_("Scan the code with your bank's app to pay the remaining amount.")),
                        new_x="LMARGIN", new_y="NEXT")
         pdf.image(io.BytesIO(qr_png), w=45, h=45)
+    return bytes(pdf.output())
+
+
+def _credit_note_pdf(note, invoice, today):
+    """The credit note as a one-page A4 PDF in the visitor's language: what it credits, against
+    which invoice, and what remains to pay on that invoice now."""
+    money = current_app.jinja_env.filters["money"]
+    day = current_app.jinja_env.filters["date"]
+    balance = invoice.balance(today)
+    title = _("Credit note %(number)s", number=note.number)
+    pdf, family, text = new_pdf(title)
+
+    def row(label, value):
+        pdf.set_font(family, size=10)
+        pdf.cell(60, 7, text(label))
+        pdf.cell(0, 7, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_font(family, size=16)
+    pdf.cell(0, 12, text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=10)
+    pdf.multi_cell(0, 6, text(note.reason), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    row(_("Payer"), invoice.client.name or _("Private account"))
+    row(_("Issued"), day(note.issued_on))
+    row(_("Invoice"), invoice.number)
+    row(_("Amount credited"), money(note.amount))
+    pdf.ln(3)
+    row(_("Invoice amount"), money(balance.amount))
+    row(_("Credited"), money(balance.credited))
+    row(_("Paid"), money(balance.paid))
+    row(_("Remaining to pay"), money(balance.remaining))
+    if balance.overpaid:
+        row(_("Paid beyond the amount"), money(balance.overpaid))
     return bytes(pdf.output())
 
 
@@ -258,9 +309,50 @@ def staff_invoice(invoice_id):
                   payment=payment.id, amount=str(payment.amount))
         flash(_("Payment of %(amount)s € recorded.", amount=payment.amount), "success")
         return see_other("finance.staff_invoice", invoice_id=found.id)
-    payments = list(found.payments.order_by(Payment.paid_on, Payment.id))
-    return render_form("finance/staff_invoice.html", form=form, invoice=found, payments=payments,
-                       today=local_today())
+    return _staff_invoice_page(found, form, CreditNoteForm(formdata=None))
+
+
+def _staff_invoice_page(invoice, form, credit_form):
+    payments = list(invoice.payments.order_by(Payment.paid_on, Payment.id))
+    failed = request.method == "POST" and (form.errors or credit_form.errors or credit_form.form_errors)
+    return render("finance/staff_invoice.html", status=422 if failed else 200, form=form, invoice=invoice,
+                  payments=payments, today=local_today(), credit_form=credit_form,
+                  credit_notes=_credit_notes(invoice))
+
+
+@bp.route("/staff/finance/invoices/<int:invoice_id>/credit-notes", methods=["POST"])
+@staff_required(FINANCE_STAFF_ROLE)
+def staff_credit(invoice_id):
+    """Issue a credit note against an invoice: at most the amount not credited yet
+    (``rules.finance.creditable``), paid or not — crediting what was paid leaves an
+    overpayment to refund, shown as such."""
+    found = Invoice.get_or_none(Invoice.id == invoice_id)
+    if found is None:
+        abort(404)
+    credit_form = CreditNoteForm()
+    if credit_form.validate_on_submit():
+        limit = F.creditable(found.amount, found.credited)
+        amount = credit_form.credit_amount.amount
+        if amount > limit:
+            credit_form.credit_amount.errors.append(
+                _("At most %(limit)s can still be credited on this invoice.",
+                  limit=current_app.jinja_env.filters["money"](limit)))
+        else:
+            staff = signed_in_user()
+            try:
+                with models.action():
+                    note = found.issue_credit_note(amount, credit_form.reason.data.strip(), staff,
+                                                   issued_on=local_today())
+                    audit("invoice.credit_note_issued", user=staff, actor="staff", invoice=found.id,
+                          number=found.number, credit_note=note.id, amount=str(note.amount))
+            except (ValueError, IntegrityError):  # another credit note took the rest (or its number) meanwhile
+                credit_form.form_errors.append(_("The invoice was credited meanwhile: look at what can still be "
+                                                 "credited and try again."))
+            else:
+                flash(_("Credit note %(number)s issued.", number=note.number), "success")
+                return see_other("finance.staff_invoice", invoice_id=found.id)
+        found = Invoice.get_by_id(found.id)
+    return _staff_invoice_page(found, PaymentForm(formdata=None), credit_form)
 
 
 @bp.route("/staff/finance/statements", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from models.applications import Application, latest_of
 from models.documents import Document
 from models.finance import Invoice, summary as finance_summary
 from models.messages import Thread
+from models.services import Service, summary as services_summary
 from rules import access, documents as R
 from rules.calendar import to_local
 
@@ -42,7 +43,8 @@ def dashboard():
                "account_groups": access.grouped_accounts(memberships()),
                "ACCOUNT_GROUP_TITLES": access.ACCOUNT_GROUP_TITLES,
                "withheld": withheld_memberships(),
-               "documents": None, "threads": None, "finance": None, "staff": None, "now": models.utcnow(), "R": R}
+               "documents": None, "threads": None, "finance": None, "services": None, "staff": None,
+               "now": models.utcnow(), "R": R}
     if user.is_staff:
         context["staff"] = summaries.staff(now=context["now"])
     elif active is not None:
@@ -51,6 +53,8 @@ def dashboard():
         if active.allows("services"):
             context["application"] = latest_of(scoped(Application, "services", client_id=active.client_id))
             context["show_application"] = True
+            context["services"] = services_summary(scoped(Service, "services", client_id=active.client_id),
+                                                   to_local(context["now"]).date())
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))

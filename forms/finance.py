@@ -58,6 +58,15 @@ class PaymentForm(PortalForm):
             raise ValidationError(_l("The payment date cannot be in the future."))
 
 
+class CreditNoteForm(PortalForm):
+    """A credit note against an invoice: how much the client no longer owes, and why."""
+
+    credit_amount = StringField(_l("Amount to credit, EUR"),
+                                validators=[DataRequired(_l("Enter the amount.")), Money()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why the invoice is credited.")),
+                                                     Length(max=500)])
+
+
 class StatementForm(PortalForm):
     statement = FileField(_l("Bank statement (camt.053 XML)"))
 

@@ -75,6 +75,7 @@ def seed():
         _demo_thread(person, users["klients@kabinets.test"], users["admin@kabinets.test"])
         _demo_documents(users, person, company)
         _demo_invoices(users, person, company)
+        _demo_services(users, person, company)
         models.AuditLog.record("demo.seeded", actor="cli")
     return True
 
@@ -157,6 +158,40 @@ def _demo_invoices(users, person, company):
     paid = Invoice.issue(person, staff, Decimal("25.50"), today + timedelta(days=7),
                          "Konta izraksta sagatavošana", purpose=F.OTHER)
     paid.record_payment(Decimal("25.50"), today, by=staff)
+
+
+def _demo_services(users, person, company):
+    """What the demo clients hold (issue 15): Jānis a loan with its schedule and a permit past its
+    validity; SIA Demo Būve a radio-frequency permit, a guarantee and two connections, one of them
+    assigned to Pēteris (a colleague limited to own items sees only that one)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.services import Service
+    from rules import services as S
+    staff, today = users["admin@kabinets.test"], date.today()
+
+    def add(client, assignee=None, schedule=(), **values):
+        return Service.save_from(None, client, staff, {"assignee": assignee, **values}, list(schedule))
+
+    first = date(today.year + (today.month == 12), today.month % 12 + 1, 15)
+    monthly = [(date(first.year + (first.month - 1 + n) // 12, (first.month - 1 + n) % 12 + 1, 15),
+                Decimal("350.00")) for n in range(12)]
+    add(person, category=S.LOAN, number="A-2026/0457", name="Mājokļa remonta aizdevums", amount=Decimal("4200.00"),
+        valid_from=today - timedelta(days=30), valid_until=monthly[-1][0], schedule=monthly)
+    add(person, category=S.PERMIT, number="ATL-2024-118", name="Zvejas atļauja",
+        valid_from=date(2024, 1, 1), valid_until=today - timedelta(days=10))
+    add(company, category=S.PERMIT, number="RF-2026-00031", name="Radiofrekvenču piešķīruma lietošanas atļauja",
+        valid_from=date(2026, 1, 1), valid_until=date(2030, 12, 31))
+    add(company, category=S.GUARANTEE, number="G-2025/112", name="Eksporta kredīta garantija",
+        amount=Decimal("25000.00"), valid_from=date(2025, 6, 1), valid_until=date(2028, 5, 31),
+        schedule=[(date(2026, 6, 1), Decimal("250.00")), (date(2027, 6, 1), Decimal("250.00"))])
+    add(company, category=S.CONNECTION, number="+371 2000 0010", name="Biznesa 20 GB")
+    add(company, users["kolegis@kabinets.test"], category=S.CONNECTION, number="+371 2000 0011",
+        name="Biznesa neierobežots")
+    # Pēteris may see services (his own only): he finds his connection, not the company's others.
+    models.Membership.update(can_services=True).where(models.Membership.user == users["kolegis@kabinets.test"],
+                                                      models.Membership.client == company).execute()
 
 
 def describe(created):

@@ -80,6 +80,7 @@ class Invoice(BaseModel):
     amount = _money_field()
     currency = CharField(max_length=3, default=F.CURRENCY)
     paid = _money_field(default=F.ZERO)
+    credited = _money_field(default=F.ZERO)  # the sum of its credit notes, kept like ``paid``
     issued_on = DateField()
     due_on = DateField()
     description = TextField(default="")
@@ -92,7 +93,7 @@ class Invoice(BaseModel):
         indexes = ((("client", "due_on"), False),)
 
     def balance(self, today=None):
-        return F.balance(self.amount, self.paid, self.due_on, today or date.today())
+        return F.balance(self.amount, self.paid, self.due_on, today or date.today(), credited=self.credited)
 
     @property
     def reference_grouped(self):
@@ -126,13 +127,37 @@ class Invoice(BaseModel):
         Invoice.update(paid=Invoice.paid + amount).where(Invoice.id == self.id).execute()
         fresh = Invoice.get_by_id(self.id)
         self.paid = fresh.paid
-        if fresh.paid >= fresh.amount:
+        if fresh.paid > F.ZERO and fresh.balance().remaining == F.ZERO:
             won = (Invoice.update(paid_in_full_at=utcnow())
                    .where(Invoice.id == self.id, Invoice.paid_in_full_at.is_null()).execute())
             if won:
                 self.paid_in_full_at = utcnow()
                 _notify(self, "invoice_paid", amount=str(fresh.amount))
         return payment
+
+
+    def issue_credit_note(self, amount, reason, by, issued_on=None):
+        """A credit note against this invoice (inside ``action()``): what is due falls by
+        ``amount``, at most what is not credited yet (``rules.finance.creditable``). The sum
+        grows in one conditional UPDATE, so two credit notes at once never credit more than
+        the amount; the loser gets a ValueError and nothing is written. The client's users who
+        see finance are told by e-mail."""
+        amount = F.cents(amount)
+        if amount < F.CENT:
+            raise ValueError("a credit note credits at least one cent")
+        won = (Invoice.update(credited=Invoice.credited + amount)
+               .where(Invoice.id == self.id, Invoice.credited + amount <= Invoice.amount).execute())
+        if not won:
+            raise ValueError("more than the invoice's amount not credited yet")
+        fresh = Invoice.get_by_id(self.id)
+        self.credited = fresh.credited
+        sequence = CreditNote.select().where(CreditNote.invoice == self).count() + 1
+        note = CreditNote.create(invoice=self, client=self.client_id, created_by=by, amount=amount,
+                                 number=F.credit_note_number(self.number, sequence), reason=reason,
+                                 issued_on=issued_on or date.today())
+        _notify(self, "credit_note_issued", amount=str(amount), credit_note=note.number,
+                remaining=str(fresh.balance().remaining))
+        return note
 
 
 def _notify(invoice, template, **params):
@@ -202,6 +227,20 @@ class Payment(BaseModel):
     note = TextField(default="")
     entry = ForeignKeyField(StatementEntry, null=True, unique=True, backref="+", on_delete="SET NULL")
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class CreditNote(BaseModel):
+    """A credit note: part or all of an invoice's amount the client no longer owes. Reached like
+    an invoice (``client``, right "finance"; ``created_by`` is the staff issuer)."""
+
+    invoice = ForeignKeyField(Invoice, backref="credit_notes", on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="+", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    number = CharField(max_length=30, unique=True)
+    amount = _money_field()
+    reason = TextField(default="")
+    issued_on = DateField()
     created_at = DateTimeField(default=utcnow)
 
 
@@ -277,8 +316,9 @@ def import_statement(statement, raw, by):
 def summary(invoices_query, today):
     """The dashboard's finance item: how many invoices wait for payment, what remains, and the
     next due date (of those not paid), in one query."""
-    open_ = invoices_query.where(Invoice.paid < Invoice.amount)
-    count, remaining, next_due = (open_.select(fn.COUNT(Invoice.id), fn.SUM(Invoice.amount - Invoice.paid),
+    open_ = invoices_query.where(Invoice.paid + Invoice.credited < Invoice.amount)
+    count, remaining, next_due = (open_.select(fn.COUNT(Invoice.id),
+                                               fn.SUM(Invoice.amount - Invoice.credited - Invoice.paid),
                                                fn.MIN(Invoice.due_on)).scalar(as_tuple=True))
     if isinstance(next_due, str):  # SQLite hands an aggregate's date back as text
         next_due = date.fromisoformat(next_due)
@@ -286,4 +326,4 @@ def summary(invoices_query, today):
             "overdue": bool(next_due and next_due < today)}
 
 
-FINANCE_MODELS = [InvoiceCounter, Invoice, BankStatement, StatementEntry, Payment]
+FINANCE_MODELS = [InvoiceCounter, Invoice, BankStatement, StatementEntry, Payment, CreditNote]

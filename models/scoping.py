@@ -14,10 +14,11 @@ def active_membership(user, client_id):
 def scoped(model, user, permission, client_id=None, memberships=None):
     """Rows of a client-owned model that ``user`` may see under ``permission``.
 
-    ``model`` needs a ``client`` foreign key and a ``created_by`` user key.
-    Staff see everything their role reaches; clients see rows of clients they
-    hold a live membership with that right, and only their own rows when the
-    membership is limited to own items. Views call ``get_scoped`` and answer
+    ``model`` needs a ``client`` foreign key and a user key naming whose row it is:
+    ``created_by``, or the column a model names in ``OWNER_FIELD`` (a service is its
+    assignee's, not its creator's: staff create it). Staff see everything their role
+    reaches; clients see rows of clients they hold a live membership with that right, and
+    only their own rows when the membership is limited to own items. Views call ``get_scoped`` and answer
     404 for anything outside, so a refused object looks like a missing one.
 
     ``memberships`` are the user's live memberships when the caller holds them already (a
@@ -32,11 +33,12 @@ def scoped(model, user, permission, client_id=None, memberships=None):
                    if m.allows(permission) and (client_id is None or m.client_id == int(client_id))]
     if not memberships:
         return model.select().where(model.id.is_null())  # nothing, as a query
+    owner = getattr(model, getattr(model, "OWNER_FIELD", "created_by"))
     condition = None
     for m in memberships:
         part = model.client == m.client_id
         if m.own_items_only:
-            part &= model.created_by == user.id
+            part &= owner == user.id
         condition = part if condition is None else (condition | part)
     return model.select().where(condition)
 

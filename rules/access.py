@@ -2,7 +2,8 @@
 
 A client user reaches an object of a client (a document, a thread) under a permission when
 they hold a live membership of that client granting the permission, and — when that
-membership is limited to own items — they created the object. Staff reach objects by their
+membership is limited to own items — the object is theirs: they created it, or (a service,
+which staff create) it is assigned to them (``OWNER_FIELD`` of the model). Staff reach objects by their
 role, not through memberships (``models.scoping``). The tests check the query against this
 rule, table by table and on random companies (``tests/test_tenancy.py``).
 """
@@ -23,7 +24,7 @@ class Grant(NamedTuple):
 
 def reaches(grants, permission, owner_client_id, creator_id, user_id):
     """True when a user holding ``grants`` may reach an object of ``owner_client_id`` created
-    by ``creator_id`` under ``permission``."""
+    by (or, for a service, assigned to) ``creator_id`` under ``permission``."""
     return any(g.client_id == owner_client_id and not g.revoked and permission in g.rights
                and (not g.own_items_only or creator_id == user_id)
                for g in grants)

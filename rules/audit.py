@@ -5,7 +5,7 @@ JSON. The codes themselves stay in the log (and in its filter); an unknown one i
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
 from rules import identification as I
-from rules import register
+from rules import register, services
 from rules.i18n import _l
 
 ACTION_LABELS = {
@@ -61,8 +61,12 @@ ACTION_LABELS = {
     "staff.exported": _l("Exported a list as CSV"),
     "invoice.issued": _l("Invoice issued"),
     "invoice.payment_recorded": _l("Payment recorded by hand"),
+    "invoice.credit_note_issued": _l("Credit note issued"),
     "finance.statement_imported": _l("Bank statement imported"),
     "finance.entry_assigned": _l("Statement entry assigned to an invoice"),
+    "service.created": _l("Service added to a client"),
+    "service.changed": _l("Client's service changed"),
+    "service.request_sent": _l("Request about a service sent"),
     "staff.created": _l("Staff user created"),
     "register.imported": _l("Company-register data imported"),
     "main_user.confirmed_by_register": _l("Became main user: confirmed by the company register"),
@@ -211,12 +215,15 @@ DETAILS = {
     "number": (_l("Invoice number"), None),
     "amount": (_l("Amount"), None),
     "payment": (_l("Payment"), _number),
+    "credit_note": (_l("Credit note"), _number),
     "statement": (_l("Bank statement"), _number),
     "account": (_l("Account (IBAN)"), None),
     "entries": (_l("New entries"), None),
     "matched": (_l("Matched"), None),
     "duplicates": (_l("Imported before"), None),
     "entry": (_l("Statement entry"), _number),
+    "service": (_l("Service"), _number),
+    "category": (_l("Kind of service"), services.CATEGORY_LABELS),
     "session": (_l("Session"), _number),
     "count": (_l("How many"), None),
     "export": (_l("List"), {"audit": _l("audit log"), "documents": _l("documents queue"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from rules import CLIENT, SERVICE, STAFF  # SERVICE: the signing service's callback
+from rules import services as S
 from rules.i18n import _l
 from rules.uploads import MB, SEED_000, SEED_004, UploadPolicy
 
@@ -226,6 +227,9 @@ class DocumentType:
     # signed. Other types (a loan application, a disbursement request) may run side by side;
     # starting another one while one is open asks first.
     one_open: bool = False
+    # Started from the list's "new document" choice; a request about a service is started from
+    # the service's page instead (models.services.ServiceRequest links the two).
+    listed: bool = True
 
     @property
     def needs_files(self):
@@ -290,11 +294,20 @@ DOCUMENT_TYPES = {t.code: t for t in (
             FormField("amount", _l("Amount, €"), "amount"),
             FormField("iban", _l("Account to pay into (IBAN)"), "iban", max_length=34),
         )),
+    DocumentType(
+        S.REQUEST_DOCUMENT_TYPE, _l("Request about a service"), ELECTRONIC, SEED_000, needs_authority=True,
+        listed=False, description=_l("Sent from the service's page: extend a permit, change a plan, repay early."),
+        fields=(
+            FormField("service", _l("Service"), max_length=100),
+            FormField("request", _l("What you ask for"), "choice", choices=tuple(S.REQUEST_LABELS.items())),
+            FormField("details", _l("Details"), "textarea", max_length=S.REQUEST_DETAILS_MAX),
+        )),
 )}
 
 
 def types_for(client_kind):
-    return [t for t in DOCUMENT_TYPES.values() if client_kind in t.client_kinds]
+    """The types a client of ``client_kind`` may start from the documents list."""
+    return [t for t in DOCUMENT_TYPES.values() if client_kind in t.client_kinds and t.listed]
 
 
 def type_title(code):

@@ -142,33 +142,41 @@ def cents(value):
 
 # --- Status ---------------------------------------------------------------------------------------
 
-UNPAID, PARTLY_PAID, PAID, OVERDUE = "unpaid", "partly_paid", "paid", "overdue"
-STATUSES = (UNPAID, PARTLY_PAID, OVERDUE, PAID)
+UNPAID, PARTLY_PAID, PAID, OVERDUE, CREDITED = "unpaid", "partly_paid", "paid", "overdue", "credited"
+STATUSES = (UNPAID, PARTLY_PAID, OVERDUE, PAID, CREDITED)
 STATUS_LABELS = {
     UNPAID: _l("Unpaid"),
     PARTLY_PAID: _l("Partly paid"),
     PAID: _l("Paid"),
     OVERDUE: _l("Overdue"),
+    CREDITED: _l("Credited in full"),
 }
 
 
 class Balance(NamedTuple):
-    """An invoice's money as the client sees it."""
+    """An invoice's money as the client sees it: ``paid + credited + remaining`` is the amount,
+    or, when more came in than was due, ``paid + credited`` is the amount plus ``overpaid``."""
 
     amount: Decimal
     paid: Decimal
     remaining: Decimal  # never below zero
-    overpaid: Decimal  # paid beyond the amount (staff refund or set it off)
+    overpaid: Decimal  # paid beyond what is due after credit notes (staff refund or set it off)
     status: str
+    credited: Decimal = ZERO  # the invoice's credit notes together
 
 
-def balance(amount, paid, due_on, today):
-    """Paid in full (or more) is paid; otherwise past the due date is overdue (even when partly
-    paid: the remaining amount is late), some paid is partly paid, nothing paid is unpaid."""
-    amount, paid = cents(amount), cents(paid)
-    remaining = max(amount - paid, ZERO)
-    overpaid = max(paid - amount, ZERO)
-    if remaining == ZERO:
+def balance(amount, paid, due_on, today, credited=ZERO):
+    """What is due is the amount less its credit notes. An invoice credited in full with nothing
+    paid is credited; otherwise nothing left to pay is paid; past the due date is overdue (even
+    when partly paid: the remaining amount is late), some paid is partly paid, nothing paid is
+    unpaid."""
+    amount, paid, credited = cents(amount), cents(paid), cents(credited or ZERO)
+    due = amount - credited
+    remaining = max(due - paid, ZERO)
+    overpaid = max(paid - due, ZERO)
+    if credited >= amount and paid == ZERO:
+        status = CREDITED
+    elif remaining == ZERO:
         status = PAID
     elif due_on is not None and due_on < today:
         status = OVERDUE
@@ -176,7 +184,23 @@ def balance(amount, paid, due_on, today):
         status = PARTLY_PAID
     else:
         status = UNPAID
-    return Balance(amount, paid, remaining, overpaid, status)
+    return Balance(amount, paid, remaining, overpaid, status, credited)
+
+
+# --- Credit notes ---------------------------------------------------------------------------------
+
+def creditable(amount, credited):
+    """How much a new credit note may credit: the invoice's amount not credited yet. Paid or
+    not: crediting a paid invoice leaves an overpayment the client is refunded."""
+    return max(cents(amount) - cents(credited or ZERO), ZERO)
+
+
+def credit_note_number(invoice_number, sequence):
+    """A credit note's number: its invoice's number and its place among the invoice's credit
+    notes (``KAB-2026-000123-K1``), so a statement or a letter naming it names the invoice too."""
+    if not 1 <= sequence <= 99:
+        raise ValueError("an invoice has at most 99 credit notes")
+    return f"{invoice_number}-K{sequence}"
 
 
 # --- What an invoice is for ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ colour *and* a sign of its own (and the pill always carries the status's words),
 never the only cue.
 """
 from rules import documents as D
-from rules import finance as F, identification as I, outbox
+from rules import finance as F, identification as I, outbox, services as SV
 
 ACTION, INSTITUTION, DONE, REFUSED = "action", "institution", "done", "refused"
 MEANINGS = (ACTION, INSTITUTION, DONE, REFUSED)
@@ -42,11 +42,14 @@ NOTIFICATION_MEANINGS = {
 }
 
 # An invoice: the client pays until it is paid in full.
-INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, F.PAID: DONE}
+INVOICE_MEANINGS = {F.UNPAID: ACTION, F.PARTLY_PAID: ACTION, F.OVERDUE: ACTION, F.PAID: DONE, F.CREDITED: DONE}
 
-DOCUMENT, THREAD, NOTIFICATION, INVOICE = "document", "thread", "notification", "invoice"
+# A service the client holds: in force is fine; suspended or past its validity is not.
+SERVICE_MEANINGS = {SV.ACTIVE: DONE, SV.ENDED: DONE, SV.SUSPENDED: REFUSED, SV.EXPIRED: REFUSED}
+
+DOCUMENT, THREAD, NOTIFICATION, INVOICE, SERVICE = "document", "thread", "notification", "invoice", "service"
 TABLES = {DOCUMENT: DOCUMENT_MEANINGS, THREAD: THREAD_MEANINGS, NOTIFICATION: NOTIFICATION_MEANINGS,
-          INVOICE: INVOICE_MEANINGS}
+          INVOICE: INVOICE_MEANINGS, SERVICE: SERVICE_MEANINGS}
 
 # A person's identification: theirs to do until it passed, with us while the provider's
 # result is awaited; a failed one ended badly (they turn to us to agree what next).

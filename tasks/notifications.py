@@ -65,6 +65,7 @@ SUBJECTS = {
     "identification_in_person": lambda: _("Please identify in person"),
     "identification_video": lambda: _("Your video identification is agreed"),
     "invoice_paid": lambda: _("Your invoice is paid"),
+    "credit_note_issued": lambda: _("A credit note for your invoice"),
     "new_device_sign_in": lambda: _("A sign-in to your account from a new device"),
     "totp_enabled": lambda: _("Two-step sign-in has been turned on"),
     "totp_disabled": lambda: _("Two-step sign-in has been turned off"),

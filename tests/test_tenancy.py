@@ -2,9 +2,10 @@
 
 A table of the rule on its own (role × permission × scope × creator → reaches), then a
 property-based test: hypothesis builds random companies and private clients, users with random
-memberships (rights, own items only, revoked), and documents and threads created by random
-members; then, through the Flask client as each user, every object's page answers 200 exactly
-when the rule says the user reaches it and 404 otherwise, and each account's lists show exactly
+memberships (rights, own items only, revoked), documents and threads created by random members,
+and services assigned to random members (a service is its assignee's); then, through the Flask
+client as each user, every object's page answers 200 exactly when the rule says the user
+reaches it and 404 otherwise, and each account's lists show exactly
 the objects the rule gives for it. ``TENANCY_EXAMPLES`` sets the number of random worlds (60).
 """
 import itertools
@@ -20,6 +21,7 @@ import models
 import rules
 from models.documents import Document
 from models.messages import Thread
+from models.services import Service
 from rules.access import Grant, grant_of, reaches
 
 EXAMPLES = int(os.environ.get("TENANCY_EXAMPLES", "60"))
@@ -71,7 +73,7 @@ def test_each_roles_defaults_as_the_rule_sees_them():
 
 # --- Random companies through the Flask client ----------------------------------------------------
 
-RIGHTS = st.fixed_dictionaries({p: st.booleans() for p in ("documents", "submit", "messages")})
+RIGHTS = st.fixed_dictionaries({p: st.booleans() for p in ("documents", "submit", "messages", "services")})
 MEMBERSHIP = st.fixed_dictionaries({"rights": RIGHTS, "own_items_only": st.booleans(),
                                     "revoked": st.sampled_from([False, False, False, True])})
 
@@ -87,7 +89,7 @@ def worlds(draw):
             memberships[(u, c)] = draw(MEMBERSHIP)
     objects = []
     for _ in range(draw(st.integers(min_value=1, max_value=8))):
-        kind = draw(st.sampled_from(["document", "thread"]))
+        kind = draw(st.sampled_from(["document", "thread", "service"]))
         client = draw(st.integers(0, len(clients) - 1))
         members = [u for (u, c) in memberships if c == client]
         creator = draw(st.sampled_from(members)) if members and draw(st.booleans()) else None
@@ -123,9 +125,12 @@ def _build(world, password_hash):
         if kind == "document":
             row = Document.create(client=made_clients[c], created_by=by, doc_type=DOC_TYPES[len(made) % 4])
             made.append(("documents", f"/documents/{row.id}", row.id, made_clients[c].id, by and by.id))
-        else:
+        elif kind == "thread":
             row = Thread.create(client=made_clients[c], created_by=by, subject=f"Thread {len(made)}")
             made.append(("messages", f"/messages/{row.id}", row.id, made_clients[c].id, by and by.id))
+        else:  # a service is its assignee's (staff create it): the "creator" the rule asks about
+            row = Service.create(client=made_clients[c], assignee=by, category="permit", number=f"P-{len(made)}")
+            made.append(("services", f"/services/{row.id}", row.id, made_clients[c].id, by and by.id))
     return made_clients, made_users, grants, made
 
 
@@ -137,8 +142,9 @@ def _sign_in(client, user):
                         "seen_at": now, "sid": uuid.uuid4().hex})
 
 
-ROW_IDS = {"documents": re.compile(r'id="document-(\d+)-row"'), "messages": re.compile(r'href="/messages/(\d+)"')}
-LISTS = {"documents": "/documents", "messages": "/messages"}
+ROW_IDS = {"documents": re.compile(r'id="document-(\d+)-row"'), "messages": re.compile(r'href="/messages/(\d+)"'),
+           "services": re.compile(r'id="service-(\d+)-row"')}
+LISTS = {"documents": "/documents", "messages": "/messages", "services": "/services"}
 CHECKED = itertools.count()
 PHONES = itertools.count(1000000)
 

@@ -72,6 +72,7 @@ NOT_PAGES = {
     "dev_broker.jwks": "the development broker's keys (JSON)",
     "finance.invoice_pdf": "a PDF",
     "finance.invoice_qr": "the payment QR code, an SVG image",
+    "finance.credit_note_pdf": "a PDF",
     "staff.audit_csv": "the audit log as a CSV download",
     "staff.documents_csv": "the documents queue as a CSV download",
     "staff.messages_csv": "the messages queue as a CSV download",
@@ -195,6 +196,7 @@ def _invoices(client, staff):
     partly = Invoice.issue(client, staff, Decimal("123456789.99"), today + timedelta(days=30), LONG_WORD,
                            purpose_ref="application:" + LONG_WORD[:90])
     partly.record_payment(Decimal("1234567.89"), today, by=staff, note=LONG_WORD)
+    partly.issue_credit_note(Decimal("12345678.90"), LONG_WORD, staff)
     overdue = Invoice.issue(client, staff, Decimal("150.00"), today - timedelta(days=5), LONG_WORD[:120],
                             issued_on=today - timedelta(days=20))
     return partly, overdue
@@ -208,6 +210,35 @@ def _statement_entry():
     StatementEntry.create(statement=statement, account=statement.account, entry_key="reflow-1",
                           amount="987654321.00", debtor=LONG_WORD[:140], text=LONG_WORD[:140],
                           reference="RF00" + "9" * 21, status=F.UNMATCHED, reason=F.REASON_NO_INVOICE)
+
+
+def _services(client, staff, user):
+    """A loan with a long schedule and a long programme name, and a permit with a long number
+    and a request about it (issue 15)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.services import Service, ServiceRequest
+    from rules import services as S
+    today = date.today()
+    schedule = [(today + timedelta(days=30 * n), Decimal("123456789.99")) for n in range(1, 13)]
+    loan = Service.save_from(None, client, staff, {"category": S.LOAN, "number": LONG_WORD[:50],
+                                                   "name": LONG_WORD[:200], "amount": Decimal("999999999.99"),
+                                                   "valid_from": today, "valid_until": schedule[-1][0],
+                                                   "note": LONG_WORD}, schedule)
+    permit = Service.save_from(None, client, staff, {"category": S.PERMIT, "number": "RF-" + LONG_WORD[:40],
+                                                     "name": LONG_WORD[:200], "valid_until": today}, [])
+    ServiceRequest.submit(permit, S.EXTEND, LONG_WORD, user)
+    return loan, permit
+
+
+def _service_pages(role, services):
+    loan, permit = services
+    reached = 404 if role.name == "colleague" else 200  # a colleague has no right "services" by default
+    role.pages += [("services", "/services", reached), ("service loan", f"/services/{loan.id}", reached),
+                   ("service permit", f"/services/{permit.id}", reached)]
+    if reached == 200:
+        role.forms += [("service request, errors", f"/services/{permit.id}", "#details")]
 
 
 def _client_pages(role, client, documents, threads, invitation, invoices):
@@ -364,6 +395,13 @@ def world(live_server):
             invoices = _invoices(client, staff["supervisor"]) if name != "colleague" else companys_invoices
             if name == "main":
                 companys_invoices = invoices
+            if name != "colleague":
+                services = _services(client, staff["supervisor"], u)
+                _service_pages(role, services)
+                if name == "main":
+                    companys_services = services
+            else:
+                _service_pages(role, companys_services)
             _client_pages(role, client, documents, threads, invitation, invoices)
             if name != "colleague":  # a colleague has no right to the services
                 identifications.append(_applications(role, client, u))
@@ -401,8 +439,15 @@ def world(live_server):
                            ("bank statements", "/staff/finance/statements", finance)]
             role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
                            for n, i in enumerate(companys_invoices)]
+            role.pages += [("staff services", "/staff/services", finance),
+                           ("staff services, client search", f"/staff/services?q={LONG_COMPANY[:20]}", finance),
+                           ("staff services of a client", f"/staff/services?client={company.id}", finance),
+                           ("staff add a service", f"/staff/services/new?client={company.id}", finance),
+                           ("staff add a service, no client chosen", "/staff/services/new", 404),
+                           ("staff service", f"/staff/services/{companys_services[0].id}", finance)]
             if u.has_staff_role("supervisor"):
-                role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
+                role.forms += [("add a service, errors", f"/staff/services/new?client={company.id}", "#number"),
+                               ("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
                                 "#amount")]
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
