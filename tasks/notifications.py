@@ -54,6 +54,7 @@ SUBJECTS = {
     "message_received": lambda: _("We have received your message"),
     "main_user_granted": lambda: _("You are now the company's main user"),
     "main_user_refused": lambda: _("Your request for main-user rights was refused"),
+    "main_user_removed": lambda: _("Your main-user rights were taken away"),
     "poa_verified": lambda: _("Your power of attorney is verified"),
     "poa_refused": lambda: _("Your power of attorney was refused"),
     "poa_expiring": lambda: _("A power of attorney ends soon"),

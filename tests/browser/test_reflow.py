@@ -376,7 +376,10 @@ def world(live_server):
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
                                ("main-user request", f"/staff/main-user-requests/{asked.id}", 200),
                                ("powers of attorney", "/staff/powers-of-attorney", 200),
-                               ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200)]
+                               ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200),
+                               ("main users: search", "/staff/main-users", 200),
+                               ("main users: found", f"/staff/main-users?q={company.name[:6]}", 200),
+                               ("main users of a company", f"/staff/main-users/{company.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
                                ("notification log", "/staff/notification-log", 200)]
