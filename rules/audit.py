@@ -187,6 +187,7 @@ DETAILS = {
     "member": (_l("User"), None),
     "note": (_l("Note"), None),
     "last": (_l("The last main user"), None),
+    "revoked_before": (_l("A main user had revoked their access"), None),
     "invited": (_l("Invited"), None),
     "rights": (_l("Rights"), RIGHT_LABELS),
     "own_items_only": (_l("Own items only"), None),

@@ -58,6 +58,7 @@ SUBJECTS = {
     "poa_verified": lambda: _("Your power of attorney is verified"),
     "poa_refused": lambda: _("Your power of attorney was refused"),
     "poa_expiring": lambda: _("A power of attorney ends soon"),
+    "poa_access_given": lambda: _("A power of attorney gave someone access to your company"),
     "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
     "invoice_issued": lambda: _("A new invoice in your client cabinet"),
     "invoice_paid": lambda: _("Your invoice is paid"),

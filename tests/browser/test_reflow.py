@@ -350,7 +350,8 @@ def world(live_server):
         from models.power_of_attorney import PowerOfAttorney
         attorney = PowerOfAttorney.create(client=company, user=colleague, stored_file=_stored(company, colleague),
                                           rights="documents,finance", note=LONG_WORD)
-        roles["colleague"].pages += [("power of attorney", f"/companies/{company.id}/power-of-attorney", 200)]
+        roles["colleague"].pages += [("power of attorney", f"/companies/{company.id}/power-of-attorney", 200),
+                                     ("powers of attorney by number", "/power-of-attorney", 200)]
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
