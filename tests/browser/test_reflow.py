@@ -72,6 +72,13 @@ NOT_PAGES = {
     "staff.audit_csv": "the audit log as a CSV download",
     "staff.documents_csv": "the documents queue as a CSV download",
     "staff.messages_csv": "the messages queue as a CSV download",
+    "operations.ready": "the readiness check's JSON",
+    "operations.metrics": "Prometheus' text format",
+    # rq-dashboard (blueprints/operations.py): its own Bootstrap layout, not the portal's; an
+    # administrator's desktop tool (tests/browser/test_job_dashboard.py opens it).
+    **{f"rq_dashboard.{name}": "rq-dashboard's page, JSON or file (an administrator's tool)" for name in (
+        "favicon", "job_info", "job_view", "jobs_overview", "list_jobs", "list_queues", "list_workers",
+        "queues_overview", "requeue_all", "static", "workers_overview")},
 }
 
 
