@@ -16,6 +16,7 @@ under the portal's strict CSP. They get their own, only under ``/staff/jobs``
 layout (``templates/rq_dashboard/base.html``, by a per-request nonce) and ``'unsafe-eval'``;
 style attributes; nothing from another host, no framing. Every other page keeps the strict CSP.
 """
+import re
 import secrets
 import time
 
@@ -26,8 +27,10 @@ from prometheus_client.core import GaugeMetricFamily
 
 import peewee
 from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
 
 import models
+import rules
 import tasks
 from blueprints.extensions import login_manager
 from rules import operations as O
@@ -176,6 +179,28 @@ JOB_DASHBOARD_CSP = ("default-src 'none'; script-src 'self' 'nonce-{nonce}' 'uns
                      "style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
                      "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 JOB_DASHBOARD_ROLE = "admin"
+# What the dashboard's job lists take in their URLs; anything else made it fail with a 500.
+JOB_REGISTRIES = {"queued", "failed", "deferred", "started", "finished", "scheduled", "canceled"}
+JOB_ORDERS = {"asc", "dsc"}
+MAX_JOBS_PER_PAGE = 100
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what rq takes as a job id
+
+
+def _dashboard_arguments_ok(args):
+    """The job id, the queue's name, the job list's registry, order and paging are ones
+    rq-dashboard handles (its JSON routes take the numbers as text)."""
+    if "job_id" in args and not JOB_ID.fullmatch(args["job_id"]):
+        return False  # rq refuses other ids with a ValueError: a 500
+    name = args.get("queue_name", "")
+    if len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return False
+    if "registry_name" in args and args["registry_name"] not in JOB_REGISTRIES:
+        return False
+    if "order" in args and args["order"] not in JOB_ORDERS:
+        return False
+    per_page = rules.bounded_int(args.get("per_page", 1), default=None, low=1, high=MAX_JOBS_PER_PAGE)
+    page = rules.bounded_int(args.get("page", 1), default=None, low=1, high=rules.MAX_PAGE)
+    return per_page is not None and page is not None
 
 
 def init_app(app):
@@ -204,8 +229,9 @@ def _mount_job_dashboard(app):
             return login_manager.unauthorized()
         if not current_user.has_staff_role(JOB_DASHBOARD_ROLE):
             abort(404)
-        if (request.view_args or {}).get("instance_number", 0) != 0:
-            abort(404)  # one Redis: another "instance" would be a 500 inside the dashboard
+        args = request.view_args or {}
+        if args.get("instance_number", 0) != 0 or not _dashboard_arguments_ok(args):
+            abort(404)  # one Redis (another "instance" would be a 500 inside the dashboard); lists it handles
         if request.endpoint == "rq_dashboard.requeue_all" and request.method != "POST":
             abort(405)  # "requeue all" answers GET too: a link must not change anything
         if not tasks.redis_ok():
@@ -213,6 +239,11 @@ def _mount_job_dashboard(app):
         app.redis_conn = tasks.redis_connection(app)
         g.job_dashboard_nonce = secrets.token_urlsafe(16)
         return None
+
+    @app.errorhandler(NoSuchJobError)
+    def _no_such_job(error):
+        """A job the dashboard was asked about is gone (finished jobs expire): as a missing page."""
+        return jsonify({"status": "not found"}), 404
 
     @app.after_request
     def _job_dashboard_csp(response):

@@ -229,3 +229,26 @@ def test_the_staff_area_links_the_job_dashboard_for_administrators(app, db):
     assert 'href="/staff/jobs/"' in signed_in(app, "admin", "admin@example.lv").get("/staff").get_data(as_text=True)
     assert 'href="/staff/jobs/"' not in signed_in(app, "supervisor", "sup@example.lv").get("/staff").get_data(
         as_text=True)
+
+
+@pytest.mark.parametrize("method, url", [
+    ("get", "/staff/jobs/0/view/job/no-such-job"),
+    ("get", "/staff/jobs/0/data/job/no-such-job.json"),
+    ("get", "/staff/jobs/0/view/jobs/{queue}/bogus/8/asc/1"),
+    ("get", "/staff/jobs/0/data/jobs/{queue}/bogus/8/asc/1.json"),
+    ("get", "/staff/jobs/0/data/jobs/{queue}/failed/0/asc/0.json"),
+    ("get", "/staff/jobs/0/data/jobs/{queue}/failed/99999999999/sideways/1.json"),
+    ("get", "/staff/jobs/0/data/jobs/%00/queued/8/asc/1.json"),
+    ("post", "/staff/jobs/job/no-such-job/requeue"),
+    ("post", "/staff/jobs/job/no.such:job/requeue"),
+    ("get", "/staff/jobs/0/view/job/%E2%80%AE"),
+    ("post", "/staff/jobs/job/no-such-job/delete"),
+    ("post", "/staff/jobs/queue/{queue}/bogus/empty"),
+    ("post", "/staff/jobs/queue/{queue}/compact"),
+    ("post", "/staff/jobs/requeue/no-such-queue"),
+])
+def test_the_job_dashboard_answers_hostile_requests_without_a_500(app, db, method, url):
+    admin = signed_in(app, "admin", "admin@example.lv")
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', admin.get("/staff/jobs/").get_data(as_text=True)).group(1)
+    r = getattr(admin, method)(url.format(queue=app.config["RQ_QUEUE"]), headers={"X-CSRFToken": token})
+    assert r.status_code < 500, (url, r.status_code)
