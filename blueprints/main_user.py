@@ -258,11 +258,10 @@ def _company_or_404(client_id):
     return client
 
 
-def _removal_form(membership, formdata=None):
+def _removal_form(membership, submitted=False):
     """Each main user's removal form on the page has its own field names (and ids)."""
-    if formdata is None:
-        return RemoveMainUserForm(formdata=None, prefix=f"main-user-{membership.id}")
-    return RemoveMainUserForm(prefix=f"main-user-{membership.id}")
+    prefix = f"main-user-{membership.id}"
+    return RemoveMainUserForm(prefix=prefix) if submitted else RemoveMainUserForm(formdata=None, prefix=prefix)
 
 
 def _company_page(client, grant_form=None, removal=None, status=200):
@@ -317,7 +316,7 @@ def remove(client_id, membership_id):
     membership = next((m for m in main_users_of(client.id) if m.id == membership_id), None)
     if membership is None:
         abort(404)
-    form = _removal_form(membership, formdata=True)
+    form = _removal_form(membership, submitted=True)
     if not form.validate_on_submit():
         return _company_page(client, removal=(membership.id, form), status=422)
     note = form.note.data.strip()
