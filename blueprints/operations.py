@@ -203,6 +203,12 @@ def _dashboard_arguments_ok(args):
     return per_page is not None and page is not None
 
 
+def _known_queue(name):
+    """A queue Redis lists (rq's ``rq:queues`` set)."""
+    from rq import Queue
+    return bool(tasks.redis_connection().sismember(Queue.redis_queues_keys, Queue.redis_queue_namespace_prefix + name))
+
+
 def init_app(app):
     """Metrics hooks, the metrics' access settings, and the job dashboard mounted for
     administrators. Called by ``create_app`` after the request hooks (the session's timeouts run
@@ -236,6 +242,8 @@ def _mount_job_dashboard(app):
             abort(405)  # "requeue all" answers GET too: a link must not change anything
         if not tasks.redis_ok():
             abort(503)
+        if request.method == "POST" and "queue_name" in args and not _known_queue(args["queue_name"]):
+            abort(404)  # compacting or emptying a queue Redis does not know fails inside rq (a 500)
         app.redis_conn = tasks.redis_connection(app)
         g.job_dashboard_nonce = secrets.token_urlsafe(16)
         return None

@@ -246,6 +246,8 @@ def test_the_staff_area_links_the_job_dashboard_for_administrators(app, db):
     ("post", "/staff/jobs/queue/{queue}/bogus/empty"),
     ("post", "/staff/jobs/queue/{queue}/compact"),
     ("post", "/staff/jobs/requeue/no-such-queue"),
+    ("post", "/staff/jobs/queue/no-such-queue/compact"),
+    ("post", "/staff/jobs/queue/no-such-queue/failed/empty"),
 ])
 def test_the_job_dashboard_answers_hostile_requests_without_a_500(app, db, method, url):
     admin = signed_in(app, "admin", "admin@example.lv")
