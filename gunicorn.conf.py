@@ -49,3 +49,12 @@ def on_starting(server):
     response = gunicorn.http.wsgi.Response
     if not getattr(response.default_headers, "without_server", False):
         response.default_headers = _without_server_header(response.default_headers)
+
+
+def child_exit(server, worker):
+    """With PROMETHEUS_MULTIPROC_DIR set (DEPLOY.md: metrics), /metrics adds up every worker's
+    request figures from files in that directory; a worker that ended leaves its live gauges there."""
+    import os
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)

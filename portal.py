@@ -38,7 +38,7 @@ from blueprints.extensions import (SummarisedWarnings, babel, compress, csrf, ht
                                    retry_minutes)
 from models.base import ConnectionPool, close_connection
 from models.runtime import configure as configure_domain
-from rules import finance as finance_rules, outbox, status as status_rules
+from rules import finance as finance_rules, operations as operations_rules, outbox, status as status_rules
 from rules.i18n import set_translator
 from rules.keys import Keyring
 from rules.sanitize import strip_bidi_controls
@@ -97,6 +97,10 @@ def default_config(instance_path):
         "DATABASE_POOL_WAIT_SECONDS": float(env("DATABASE_POOL_WAIT_SECONDS") or 5),
         "DATABASE_POOL_RECYCLE_SECONDS": int(env("DATABASE_POOL_RECYCLE_SECONDS") or 300),
         "REDIS_URL": env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # /metrics (blueprints/operations.py): a bearer token, and/or networks that may scrape it
+        # without one (comma-separated CIDRs). Unset in production: nobody (404).
+        "METRICS_TOKEN": env("METRICS_TOKEN", ""),
+        "METRICS_ALLOWED_NETWORKS": env("METRICS_ALLOWED_NETWORKS") or None,
         # Seconds a web process waits for Redis (to connect, for each answer); after a failure
         # it leaves that Redis alone for a few seconds (adapters/redis_guard.py).
         "REDIS_TIMEOUT": float(env("REDIS_TIMEOUT") or redis_guard.TIMEOUT),
@@ -218,6 +222,12 @@ def settle_environment(config, instance_path):
     settle_identification(config, production)
     if config.get("SUPPORT_PHONE") is None:
         config["SUPPORT_PHONE"] = "" if production else DEVELOPMENT_SUPPORT_PHONE
+    if config.get("METRICS_ALLOWED_NETWORKS") is None:  # development: this machine may scrape
+        config["METRICS_ALLOWED_NETWORKS"] = "" if production else "127.0.0.0/8,::1/128"
+    try:
+        operations_rules.parse_networks(config["METRICS_ALLOWED_NETWORKS"])
+    except ValueError as error:
+        raise ConfigurationRefused(f"METRICS_ALLOWED_NETWORKS: {error}") from None
     if config.get("INVOICE_IBAN") is None:
         config["INVOICE_IBAN"] = "" if production else DEVELOPMENT_INVOICE_IBAN
     config["INVOICE_IBAN"] = finance_rules.compact(config["INVOICE_IBAN"])
@@ -333,6 +343,9 @@ def create_app(config=None):
     init_signing_trust(app)  # production without a trust store stops here too
 
     register_request_hooks(app)
+    from blueprints import operations
+    app.register_blueprint(operations.bp)
+    operations.init_app(app)  # metrics hooks; the job dashboard's guard runs after the session checks
     register_template_helpers(app)
     register_error_handlers(app)
     register_cli(app)
@@ -509,7 +522,7 @@ STAFF_ENROL_ALLOWED = FORCED_CHANGE_ALLOWED | {
     "passkeys.registration_options", "passkeys.register", "stepup.confirm", "stepup.confirm_code",
     "passkeys.confirm_options", "passkeys.confirm"}
 # Endpoints that never look at the visitor: no user lookup, so they answer without the database.
-VISITOR_FREE = {"static", "main.health"}
+VISITOR_FREE = {"static", "main.health", "operations.ready", "operations.metrics"}
 
 
 # Browsers keep to HTTPS for a year, on subdomains too. Sent in production on every answer: behind

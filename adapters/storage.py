@@ -22,6 +22,9 @@ from pathlib import Path
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
+HEALTH_PROBE_KEY = "readiness-probe-never-stored"
+
+
 def new_key():
     """A fresh random storage key (URL-safe, about 256 bits)."""
     return secrets.token_urlsafe(32)
@@ -65,6 +68,10 @@ class Storage:
         """True when bytes are stored under ``key``."""
         raise NotImplementedError
 
+    def healthy(self):
+        """True when the backend answers (the readiness check, ``/health/ready``)."""
+        raise NotImplementedError
+
     def entries(self):
         """Every ``Entry``: the stored blobs (only names that are storage keys), and what
         unfinished writes left behind. Other things found are not ours and not listed."""
@@ -88,6 +95,16 @@ class LocalStorage(Storage):
     def _path(self, key):
         _checked(key)
         return self.root / key[:2] / key
+
+    def healthy(self):
+        """The directory is there (made, as the first upload would) and this process may write in
+        it (a full disk still passes)."""
+        import os
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        return self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)
 
     def put(self, key, fileobj):
         path = self._path(key)
@@ -161,6 +178,14 @@ class S3Storage(Storage):
             client = boto3.client("s3", endpoint_url=endpoint_url or None,
                                   region_name=region or None, config=config)
         self.client = client
+
+    def healthy(self):
+        """The bucket answers: a HEAD of a key that is never stored (404 is an answer too)."""
+        try:
+            self.exists(HEALTH_PROBE_KEY)
+            return True
+        except Exception:  # noqa: BLE001 — any failure to answer is "down", and this only reports
+            return False
 
     def _missing(self, error):
         code = error.response.get("Error", {}).get("Code", "")

@@ -15,8 +15,11 @@ import rules
 import uploads
 from blueprints import (audit, clients_only, memberships, page_of, render, see_other, signed_in_user,
                         staff_required, trusted_session, uploading)
-from forms.main_user import AuthorisationForm, BecomeMainUserForm, MainUserDecisionForm
-from models.register import MainUserRequest, Refused, become_main_user, companies_of, standing
+from forms.main_user import (AuthorisationForm, BecomeMainUserForm, GrantAfterVisitForm, MainUserDecisionForm,
+                             RemoveMainUserForm)
+from models.register import (MainUserRequest, Refused, become_main_user, companies_of, find_companies, find_person,
+                             grant_after_visit, main_users_of, remove_main_user, standing)
+from rules import company as C
 from rules import register as R
 
 bp = Blueprint("main_user", __name__)
@@ -233,3 +236,101 @@ def decide(request_id):
     return see_other("main_user.queue")
 
 
+
+
+# --- Staff: main-user rights after a visit, and taking them away (CMP-2, STF-7) ----------------
+
+@bp.route("/staff/main-users")
+@staff_required("supervisor")
+def staff_companies():
+    """Find a company client by registration number or name, to grant (or take away) main-user
+    rights after the person's visit; the queue of requests links here."""
+    text = request.args.get("q", "").strip()
+    text = text if len(text) <= 200 and "\x00" not in text else ""
+    found = find_companies(text) if text else []
+    return render("main_user/staff_companies.html", "main_user/_staff_companies.html", q=text, found=found)
+
+
+def _company_or_404(client_id):
+    client = models.Client.get_or_none(models.Client.id == client_id)
+    if client is None or not client.is_legal:
+        abort(404)
+    return client
+
+
+def _removal_form(membership, submitted=False):
+    """Each main user's removal form on the page has its own field names (and ids)."""
+    prefix = f"main-user-{membership.id}"
+    return RemoveMainUserForm(prefix=prefix) if submitted else RemoveMainUserForm(formdata=None, prefix=prefix)
+
+
+def _company_page(client, grant_form=None, removal=None, status=200):
+    """``removal``: (membership id, its submitted form with errors)."""
+    mains = main_users_of(client.id)
+    forms = {m.id: removal[1] if removal and removal[0] == m.id else _removal_form(m) for m in mains}
+    waiting = list(MainUserRequest.select(MainUserRequest, models.User).join(models.User)
+                   .where(MainUserRequest.client == client.id, MainUserRequest.status == R.WAITING)
+                   .order_by(MainUserRequest.created_at))
+    return render("main_user/staff_company.html", status=status, client=client, mains=mains,
+                  removal_forms=forms, grant_form=grant_form or GrantAfterVisitForm(), waiting=waiting)
+
+
+@bp.route("/staff/main-users/<int:client_id>")
+@staff_required("supervisor")
+def staff_company(client_id):
+    """One company's main users (each with "take the rights away"), its waiting requests, and
+    the form to grant main-user rights to a person after a visit."""
+    return _company_page(_company_or_404(client_id))
+
+
+@bp.route("/staff/main-users/<int:client_id>", methods=["POST"])
+@staff_required("supervisor")
+def grant_at_visit(client_id):
+    """Grant main-user rights to a registered person found by e-mail or personal code, with a
+    note of what was checked; audited, and the person told by e-mail."""
+    client = _company_or_404(client_id)
+    form = GrantAfterVisitForm()
+    if not form.validate_on_submit():
+        return _company_page(client, grant_form=form, status=422)
+    person, outcome = find_person(form.person.data)
+    if person is None:
+        form.person.errors = [*form.person.errors, R.PERSON_MESSAGES[outcome]]
+        return _company_page(client, grant_form=form, status=422)
+    note = form.note.data.strip()
+    staff = signed_in_user()
+    with models.action():
+        grant_after_visit(person, client, note)
+        audit("main_user.granted_at_visit", user=staff, actor="staff", client=client.id, client_user=person.id,
+              note=note)
+    flash(_("%(person)s is now a main user of %(company)s.", person=person.display_name,
+            company=client.name or client.registration_number or ""), "success")
+    return see_other("main_user.staff_company", client_id=client.id)
+
+
+@bp.route("/staff/main-users/<int:client_id>/<int:membership_id>/remove", methods=["POST"])
+@staff_required("supervisor")
+def remove(client_id, membership_id):
+    """Take main-user rights away (the person becomes a colleague with the other rights); the
+    last main user only when staff tick that the company is left without one."""
+    client = _company_or_404(client_id)
+    membership = next((m for m in main_users_of(client.id) if m.id == membership_id), None)
+    if membership is None:
+        abort(404)
+    form = _removal_form(membership, submitted=True)
+    if not form.validate_on_submit():
+        return _company_page(client, removal=(membership.id, form), status=422)
+    note = form.note.data.strip()
+    with models.action():
+        refused = remove_main_user(membership, note, last_confirmed=form.last_confirmed.data)
+        if not refused:
+            audit("main_user.removed", user=signed_in_user(), actor="staff", client=client.id,
+                  client_user=membership.user_id, note=note, last=form.last_confirmed.data)
+    if refused == C.LAST_MAIN_USER:
+        form.last_confirmed.errors = [*form.last_confirmed.errors, C.REFUSAL_MESSAGES[C.LAST_MAIN_USER],
+                                      _("Tick the box if the company really is to be left without one.")]
+        return _company_page(client, removal=(membership.id, form), status=422)
+    if refused:
+        abort(404)
+    flash(_("Main-user rights taken away: %(person)s is now a colleague.", person=membership.user.display_name),
+          "success")
+    return see_other("main_user.staff_company", client_id=client.id)

@@ -21,7 +21,8 @@ from models.registration import (  # noqa: F401
     ContactChange, OneTimeCode, PasswordReset, PendingRegistration, clean_expired,
 )
 from models.notifications import (  # noqa: F401
-    NOTIFICATION_LOG_ORDER, DevOutbox, Notification, action, notification_log, security_notice)
+    NOTIFICATION_LOG_ORDER, DevOutbox, Notification, action, notification_log, outbox_figures,
+    security_notice)
 from models.audit import AuditLog  # noqa: F401
 from models.company import Invitation  # noqa: F401
 from models.scoping import active_membership, get_scoped, scoped  # noqa: F401

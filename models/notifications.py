@@ -271,3 +271,20 @@ def notification_log(search="", client_id=None, status="", template=""):
 
 
 NOTIFICATION_LOG_ORDER = Keyset(Notification.created_at, Notification.id)
+
+
+def outbox_figures(now=None):
+    """For monitoring (``/health/ready``, ``/metrics``): how many rows are in each status, and the
+    age of the oldest pending one (None when nothing is pending)."""
+    from peewee import fn
+    now = now or utcnow()
+    counts = {status: 0 for status in outbox.STATUSES}
+    for status, count in (Notification.select(Notification.status, fn.COUNT(Notification.id))
+                          .group_by(Notification.status).tuples()):
+        counts[status] = count
+    oldest = (Notification.select(fn.MIN(Notification.created_at))
+              .where(Notification.status == outbox.PENDING).scalar())
+    if isinstance(oldest, str):  # SQLite answers an aggregate's datetime as text
+        from datetime import datetime
+        oldest = datetime.fromisoformat(oldest)
+    return counts, (now - oldest if oldest is not None else None)

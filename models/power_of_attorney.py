@@ -1,8 +1,21 @@
-"""Powers of attorney (issue 13, seed 003): uploaded by a person for a company they act for, with
-the rights it grants; staff verify it (setting its validity: a membership with those rights is
-created or widened, recorded as coming from it) or refuse it with a note; the access it gave ends
-by itself when it expires (``expire_powers_of_attorney``, run by the scheduled clean-up), with a
-notice 14 days before to the person and the company's main users."""
+"""Powers of attorney (issue 13, seed 003): uploaded by a person for a company — one they act for,
+or one they do not act for yet (found by its registration number) — with the rights it grants;
+staff verify it (setting its validity and the rights it really grants: a membership with those
+rights is created or widened, recorded as coming from it) or refuse it with a note; the access it
+gave ends by itself when it expires (``expire_powers_of_attorney``, run by the scheduled
+clean-up), with a notice 14 days before to the person and the company's main users.
+
+Decisions (issue 13):
+
+- A person who is not a member gets, on verification, a colleague's membership with exactly the
+  rights staff set, company-wide, ending when the power of attorney expires; the company's main
+  users are told by e-mail that it gave someone access (they answer for the company's access).
+- A membership a main user revoked is not silently revived: staff see that (and when) it was
+  revoked, must tick that the power of attorney stands anyway (it is signed by those who sign for
+  the company, above the main user), and the access it then gives is a fresh one — only the
+  rights staff set, none of the old ones, created now, ending with the power of attorney — with the
+  main users told, as for a newcomer.
+"""
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
 
 import rules
@@ -58,14 +71,22 @@ class PowerOfAttorney(BaseModel):
         return (cls.select().where(cls.user == user_id, cls.client == client_id, cls.status == P.VERIFIED,
                                    cls.valid_from <= today, cls.valid_until >= today).first())
 
-    def decide(self, verify, by, note="", valid_from=None, valid_until=None):
-        """Verify (with its validity) or refuse, once: False when someone decided first. Verifying
-        creates or widens the person's membership with the rights it grants. The person is told by
-        e-mail. Call inside ``models.action()``."""
+    def revoked_membership(self):
+        """The person's membership of the company when a main user (or anyone) revoked it, else None."""
+        return Membership.get_or_none(Membership.user == self.user_id, Membership.client == self.client_id,
+                                      Membership.revoked_at.is_null(False))
+
+    def decide(self, verify, by, note="", valid_from=None, valid_until=None, rights=None):
+        """Verify (with its validity, and the ``rights`` staff found it grants — by default those
+        the person ticked) or refuse, once: False when someone decided first. Verifying creates
+        or widens the person's membership with those rights (from ``valid_from``). The person is
+        told by e-mail. Call inside ``models.action()``."""
         status = P.VERIFIED if verify else P.REFUSED
         fields = dict(status=status, decided_at=utcnow(), decided_by=by, note=note)
         if verify:
             fields.update(valid_from=valid_from, valid_until=valid_until)
+            if rights is not None:
+                fields["rights"] = ",".join(r for r in C.GRANTABLE_RIGHTS if r in rights)
         done = (PowerOfAttorney.update(**fields)
                 .where(PowerOfAttorney.id == self.id, PowerOfAttorney.status == P.WAITING).execute())
         if not done:
@@ -94,6 +115,7 @@ class PowerOfAttorney(BaseModel):
                 Membership.update(role=rules.COLLEAGUE, revoked_at=None, created_at=utcnow(), **fields).where(
                     Membership.id == existing.id).execute()
             self.created_membership, self.added_rights = True, ",".join(wanted)
+            self._tell_main_users()
         else:
             added = [r for r in wanted if not getattr(existing, f"can_{r}")]
             if added:
@@ -101,6 +123,16 @@ class PowerOfAttorney(BaseModel):
             self.added_rights = ",".join(added)
         self.membership = existing.id
         self.save()
+
+    def _tell_main_users(self):
+        """The company's main users learn that this power of attorney gave someone access."""
+        person = User.get_by_id(self.user_id)
+        client = Client.get_by_id(self.client_id)
+        for user in _main_users(self.client_id):
+            if user.id != person.id:
+                Notification.queue("email", user.email, "poa_access_given", language=user.language, user=user,
+                                   company=client.name or "", person=person.display_name,
+                                   valid_until=self.valid_until.isoformat() if self.valid_until else "")
 
     def _take_back(self, now):
         """The access it gave ends: a membership it created is revoked (unless it became a main
@@ -159,6 +191,24 @@ def expire_powers_of_attorney(now=None):
                                company=poa.client.name or "", person=person.display_name,
                                valid_until=poa.valid_until.isoformat())
     return expired
+
+
+def company_by_number(registration_number):
+    """The company a power of attorney is sent for by its registration number (a person who does
+    not act for it yet): the portal's legal client with that number; else, when the company-register
+    data in force knows the number, a client made from it (its name as the register has it, as
+    ``models.register.become_main_user`` does), so the institution's own register, not the
+    client list, decides what is found; else None. Call inside ``models.action()``."""
+    from models.register import RegisterEntry, RegisterImport
+    found = (Client.select().where(Client.kind == rules.LEGAL, Client.registration_number == registration_number)
+             .order_by(Client.id).first())
+    if found is not None or RegisterImport.current() is None:
+        return found
+    entry = RegisterEntry.select().where(RegisterEntry.registration_number == registration_number).first()
+    if entry is None:
+        return None
+    return Client.create(kind=rules.LEGAL, name=entry.company_name, country="LV",
+                         registration_number=registration_number)
 
 
 def submitter_authority(user, client, today):

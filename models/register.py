@@ -308,3 +308,101 @@ def waiting_count():
 
 
 REGISTER_MODELS = [RegisterImport, RegisterEntry, MainUserRequest]
+
+
+# --- Staff, after a visit (CMP-2) -----------------------------------------------------------
+
+def find_companies(text, limit=20):
+    """Legal-person clients for staff looking a company up: by its registration number (11 digits,
+    spaces ignored) exactly, else by a part of its name (case-insensitive), by name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    query = Client.select().where(Client.kind == rules.LEGAL)
+    number = R.registration_number(text)
+    if number:
+        query = query.where(Client.registration_number == number)
+    else:
+        query = query.where(fn.LOWER(Client.name).contains(text.lower()))
+    return list(query.order_by(Client.name, Client.id).limit(limit))
+
+
+def find_person(text):
+    """The client account staff mean by ``text``: an e-mail address, or a personal code (the
+    account its digital identity signs in to, else the one account that stated the code).
+    Returns (user or None, ``rules.register`` lookup outcome: FOUND, NOT_FOUND or AMBIGUOUS)."""
+    from models.identity import DigitalIdentity, StatedPersonalCode, personal_code_hashes
+    text = (text or "").strip()
+    if not text or len(text) > 254:
+        return None, R.PERSON_NOT_FOUND
+    if "@" in text:
+        found = User.get_or_none(fn.LOWER(User.email) == text.lower())
+    else:
+        code = R.personal_code(text)
+        if code is None:
+            return None, R.PERSON_NOT_FOUND
+        identity = DigitalIdentity.find(code)
+        found = identity.user if identity is not None and identity.user_id else None
+        if found is None:
+            stated = list(User.select().join(StatedPersonalCode).where(
+                StatedPersonalCode.code_hash.in_(personal_code_hashes(code))).limit(2))
+            if len(stated) > 1:
+                return None, R.PERSON_AMBIGUOUS
+            found = stated[0] if stated else None
+    if found is None or found.is_staff or not found.is_active:
+        return None, R.PERSON_NOT_FOUND
+    return found, R.PERSON_FOUND
+
+
+def main_users_of(client_id):
+    """The company's live main users' memberships, with their users, by name."""
+    return list(Membership.select(Membership, User).join(User).where(
+        Membership.client == client_id, Membership.can_manage_users == True,  # noqa: E712
+        Membership.revoked_at.is_null()).order_by(fn.LOWER(User.full_name), User.email))
+
+
+def grant_after_visit(user, client, note):
+    """Staff make ``user`` a main user of ``client`` after checking, at the institution, that
+    the person has signing rights (``note`` says what was checked: "identity document and the
+    register extract checked at the office"). The person's membership is made (or a revoked or
+    colleague's one turned) main; a request of theirs waiting in the queue is closed as granted
+    with the same note; the person is told by e-mail. Returns the membership. Call inside
+    ``models.action()`` (the caller records the audit row)."""
+    existing = Membership.get_or_none(Membership.user == user, Membership.client == client)
+    if existing is None:
+        membership = Membership.grant(user, client, rules.MAIN)
+    elif existing.role == rules.MAIN and existing.can_manage_users and existing.revoked_at is None:
+        membership = existing
+    else:
+        membership = _make_main(existing)
+    (MainUserRequest.update(status=R.GRANTED, decided_at=utcnow(), note=note)
+     .where(MainUserRequest.user == user, MainUserRequest.client == client,
+            MainUserRequest.status == R.WAITING).execute())
+    Notification.queue("email", user.email, "main_user_granted", language=user.language, user=user,
+                       company=client.name or "", note=note)
+    return membership
+
+
+def remove_main_user(membership, note, last_confirmed=False):
+    """Staff take main-user rights away (the person left the company, or lost signing rights):
+    the membership becomes a colleague's with the other rights kept, company-wide
+    (``rules.company.demoted_fields``). The last main user is taken away only with
+    ``last_confirmed`` (staff ticked that the company is left without one); otherwise returns
+    ``rules.company.LAST_MAIN_USER`` and changes nothing. The person is told by e-mail and SMS.
+    Returns None when done. Call inside ``models.action()``."""
+    from models.company import main_user_count
+    from rules import company as C
+    refused = C.staff_removal_refusal(main_user_count(membership.client_id, lock=True), last_confirmed)
+    if refused:
+        return refused
+    done = (Membership.update(**C.demoted_fields())
+            .where(Membership.id == membership.id, Membership.can_manage_users == True,  # noqa: E712
+                   Membership.revoked_at.is_null()).execute())
+    if not done:
+        return C.NOT_MAIN
+    user = User.get_by_id(membership.user_id)
+    if user.is_active:
+        params = {"company": membership.client.name or "", "note": note}
+        Notification.queue("email", user.email, "main_user_removed", language=user.language, user=user, **params)
+        Notification.queue("sms", user.phone, "main_user_removed", language=user.language, user=user, **params)
+    return None

@@ -79,6 +79,14 @@ def refusal(actor, target, action, main_users):
     return LAST_MAIN_USER if last else None  # REVOKE
 
 
+def staff_removal_refusal(main_users, last_confirmed):
+    """Staff taking main-user rights away (CMP-2): refused as LAST_MAIN_USER when the company
+    would be left without a main user, unless staff confirmed that they mean it (the only
+    representative left the company; its users keep their access, but nobody can manage them
+    until staff or the register confirm a new main user). None when they may."""
+    return LAST_MAIN_USER if main_users <= 1 and not last_confirmed else None
+
+
 def may(actor, target, action, main_users):
     """True when ``refusal`` finds nothing against it."""
     return refusal(actor, target, action, main_users) is None

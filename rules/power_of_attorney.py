@@ -18,6 +18,9 @@ STATUS_LABELS = {
 NOTICE_BEFORE = timedelta(days=14)  # the person and the company's main users are told once
 MAX_NOTE = 2000
 MAX_YEARS = 10  # a validity longer than this is a typing mistake
+# Verifying for a person whose membership a main user revoked needs staff to say so (issue 13).
+REVOKED_MESSAGE = _l("A main user revoked this person's access to the company. Tick the box if the power of "
+                     "attorney stands anyway, or refuse it.")
 
 # What the staff document page says of a submitter's authority to sign (seed 003).
 REGISTER, ATTORNEY, NEITHER = "register", "power_of_attorney", "neither"

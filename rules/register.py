@@ -87,6 +87,17 @@ def may_ask_for_main_user(role, legal):
     return legal and role in (REGISTRANT, COLLEAGUE)
 
 
+# --- Staff finding a person to grant main-user rights after a visit (CMP-2) ------------------
+
+PERSON_FOUND, PERSON_NOT_FOUND, PERSON_AMBIGUOUS = "found", "not_found", "ambiguous"
+PERSON_MESSAGES = {
+    PERSON_NOT_FOUND: _l("No client account has this e-mail address or personal code. The person registers "
+                         "in the cabinet first (or signs in once with e-identity)."),
+    PERSON_AMBIGUOUS: _l("More than one account stated this personal code: enter the person's e-mail address."),
+}
+MAX_VISIT_NOTE = 1000
+
+
 # --- Asking staff instead: a signed authorisation ----------------------------------------
 
 WAITING, GRANTED, REFUSED = "waiting", "granted", "refused"

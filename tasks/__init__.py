@@ -114,3 +114,20 @@ def waiting_job_ids(app=None):
 # The jobs, by the names RQ and callers know them.
 from rules.outbox import MAX_ATTEMPTS  # noqa: E402,F401
 from tasks.notifications import SUBJECTS, send_notification, sweep_notifications  # noqa: E402,F401
+
+
+def worker_heartbeat(app=None):
+    """The newest heartbeat (naive UTC) of the RQ workers listening to the portal's queue, as RQ
+    itself writes it (``rq:worker:<name>``'s ``last_heartbeat``), or None when no worker listens."""
+    from rq import Worker
+    beats = [w.last_heartbeat for w in Worker.all(queue=queue(app)) if w.last_heartbeat is not None]
+    newest = max(beats, default=None)
+    return newest.replace(tzinfo=None) if newest is not None and newest.tzinfo else newest
+
+
+def queue_lengths(app=None):
+    """How many jobs the portal's queue holds in each state (for ``/metrics``)."""
+    found = queue(app)
+    return {"queued": found.count, "started": found.started_job_registry.count,
+            "failed": found.failed_job_registry.count, "scheduled": found.scheduled_job_registry.count,
+            "deferred": found.deferred_job_registry.count}

@@ -221,6 +221,27 @@ def test_main_user_changes_a_colleagues_rights(app, alfa):
     assert row.details["member"] == "ilze@example.lv"
 
 
+def test_a_main_user_cannot_hand_out_manage_users(app, alfa):
+    """CMP-5 decided (issue 13): "manage users" comes only with main-user rights, which staff
+    (after a visit or on a signed authorisation) or the company register confirm; a main user
+    gives a colleague every other right, company-wide, but never that one — not by the form,
+    not by a crafted POST, not by an invitation."""
+    client = signed_in(app, "anna@example.lv")
+    url = f"/companies/{alfa['company']}/users/{alfa['ilze_m']}"
+    assert 'name="can_manage_users"' not in client.get(url).get_data(as_text=True)
+    everything = {f"can_{p}": "y" for p in rules.PERMISSIONS}
+    assert post_form(client, url, {**everything, "scope": "company"}).status_code == 303
+    m = membership(app, alfa["ilze_m"])
+    assert (m.can_finance, m.can_services, m.own_items_only) == (True, True, False)  # all the main user has …
+    assert (m.can_manage_users, m.role) == (False, rules.COLLEAGUE)  # … but managing users
+    assert invite(client, alfa["company"], email="jauns@example.lv", can_manage_users="y").status_code == 303
+    assert 'name="can_manage_users"' not in client.get(f"/companies/{alfa['company']}/invitations/new").get_data(
+        as_text=True)
+    with app.app_context(), models.db.connection_context():
+        [row] = list(models.Invitation.select())
+        assert "manage_users" not in row.rights
+
+
 def test_rights_that_make_no_sense_are_refused_with_messages(app, alfa):
     client = signed_in(app, "anna@example.lv")
     url = f"/companies/{alfa['company']}/users/{alfa['ilze_m']}"

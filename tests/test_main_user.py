@@ -472,3 +472,126 @@ def test_two_board_members_making_the_same_company_a_client_at_once_make_it_once
     assert errors == []
     [company] = models.Client.select().where(models.Client.registration_number == NEW_NUMBER)
     assert membership_of(liga, company.id).role == membership_of(other, company.id).role == rules.MAIN
+
+
+# --- Staff, after a visit (CMP-2): granting main-user rights, and taking them away -----------------
+
+def visit_company(app, number=NUMBER, name="SIA Vizīte"):
+    """A company client with a registrant (no main user yet); returns (registrant, company id)."""
+    user, company = person(app, email="reg@example.lv", phone="+37121111120", code=None)
+    with app.app_context(), models.db.connection_context():
+        models.Client.update(registration_number=number, name=name).where(models.Client.id == company).execute()
+    return user, company
+
+
+def grant_at_visit(client, company, who, note="Pase un reģistra izziņa pārbaudīta klātienē."):
+    return post_form(client, f"/staff/main-users/{company}", {"person": who, "note": note},
+                     page=f"/staff/main-users/{company}")
+
+
+def remove_main(client, company, membership_id, note="Vairs nestrādā uzņēmumā.", confirm=False):
+    data = {f"main-user-{membership_id}-note": note}
+    if confirm:
+        data[f"main-user-{membership_id}-last_confirmed"] = "y"
+    return post_form(client, f"/staff/main-users/{company}/{membership_id}/remove", data,
+                     page=f"/staff/main-users/{company}")
+
+
+@pytest.mark.postgres
+def test_supervisor_finds_the_company_and_grants_main_user_rights_after_a_visit(app, client, db):
+    registrant, company = visit_company(app)
+    visitor, _own = person(app, email="liga@example.lv", phone="+37121111112", code=LIGA, kind="natural",
+                           role="self")
+    staff = staff_user(app)
+    login(client, staff.email)
+    assert 'href="/staff/main-users"' in client.get("/staff/main-user-requests").get_data(as_text=True)
+    by_number = client.get("/staff/main-users?q=400030+00001").get_data(as_text=True)
+    assert f'href="/staff/main-users/{company}"' in by_number
+    by_name = client.get("/staff/main-users?q=vizīte", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'href="/staff/main-users/{company}"' in by_name and "<html" not in by_name
+    assert f'href="/staff/main-users/{company}"' not in client.get("/staff/main-users?q=Cits").get_data(as_text=True)
+    assert 'id="no-main-user"' in client.get(f"/staff/main-users/{company}").get_data(as_text=True)
+    # by the personal code (any way it is written), the account its e-identity signs in to
+    assert grant_at_visit(client, company, "020279-10002").status_code == 303
+    found = membership_of(visitor, company)
+    assert (found.role, found.can_manage_users, found.revoked_at) == (rules.MAIN, True, None)
+    [row] = audit("main_user.granted_at_visit")
+    assert (row.user_id, row.client_id, row.actor) == (staff.id, company, "staff")
+    assert row.details["client_user"] == visitor.id and "klātienē" in row.details["note"]
+    [note] = models.Notification.select().where(models.Notification.template == "main_user_granted")
+    assert (note.channel, note.recipient) == ("email", visitor.email)
+    page = client.get(f"/staff/main-users/{company}").get_data(as_text=True)
+    assert f'id="main-user-{found.id}"' in page and 'id="no-main-user"' not in page
+    # by e-mail: the registrant's membership turns into a main user's
+    assert grant_at_visit(client, company, "REG@example.lv").status_code == 303
+    assert membership_of(registrant, company).role == rules.MAIN
+
+
+def test_grant_after_a_visit_closes_the_persons_waiting_request(app, client, db):
+    user, company, request = waiting_request(app, client)
+    login(client, staff_user(app).email)
+    assert f'href="/staff/main-user-requests/{request.id}"' in client.get(f"/staff/main-users/{company}").get_data(
+        as_text=True)
+    assert grant_at_visit(client, company, "liga@example.lv").status_code == 303
+    assert models.MainUserRequest.get_by_id(request.id).status == R.GRANTED
+    assert f'id="main-user-request-{request.id}"' not in client.get("/staff/main-user-requests").get_data(as_text=True)
+
+
+def test_grant_after_a_visit_needs_a_known_person_and_a_note(app, client, db):
+    registrant, company = visit_company(app)
+    staff_user(app, role="admin", email="admin@example.lv")
+    login(client, "admin@example.lv")
+    for who, note in [("nobody@example.lv", "Pārbaudīts."), ("999999-99999", "Pārbaudīts."),
+                      ("admin@example.lv", "Pārbaudīts."), ("reg@example.lv", "  "), ("", "x"),
+                      ("x" * 5000, "x"), ("reg@example.lv", "y" * 5000)]:
+        r = grant_at_visit(client, company, who, note)
+        assert r.status_code == 422, who
+        assert 'class="field-error"' in r.get_data(as_text=True)
+    assert membership_of(registrant, company).role == rules.REGISTRANT
+    assert not audit("main_user.granted_at_visit")
+
+
+def test_staff_take_main_user_rights_away_and_the_last_one_only_when_they_confirm(app, client, db):
+    registrant, company = visit_company(app)
+    staff = staff_user(app)
+    login(client, staff.email)
+    assert grant_at_visit(client, company, "reg@example.lv").status_code == 303
+    only = membership_of(registrant, company)
+    r = remove_main(client, company, only.id)  # the last main user, not confirmed
+    assert r.status_code == 422 and f'id="main-user-{only.id}-last_confirmed-error"' in r.get_data(as_text=True)
+    assert membership_of(registrant, company).can_manage_users
+    assert remove_main(client, company, only.id, note="").status_code == 422
+    assert remove_main(client, company, only.id, confirm=True).status_code == 303
+    after = membership_of(registrant, company)
+    assert (after.role, after.can_manage_users, after.revoked_at) == (rules.COLLEAGUE, False, None)
+    assert after.can_documents and not after.own_items_only
+    [row] = audit("main_user.removed")
+    assert row.details["last"] is True and row.client_id == company
+    sent = models.Notification.select().where(models.Notification.template == "main_user_removed")
+    assert sorted(n.channel for n in sent) == ["email", "sms"]
+    assert 'id="no-main-user"' in client.get(f"/staff/main-users/{company}").get_data(as_text=True)
+    assert remove_main(client, company, only.id, confirm=True).status_code == 404  # not a main user now
+    # with two main users one may go without the box
+    other, _own = person(app, email="liga@example.lv", phone="+37121111112", code=LIGA, kind="natural", role="self")
+    assert grant_at_visit(client, company, "reg@example.lv").status_code == 303
+    assert grant_at_visit(client, company, "liga@example.lv").status_code == 303
+    assert remove_main(client, company, membership_of(other, company).id).status_code == 303
+    assert membership_of(registrant, company).can_manage_users and not membership_of(other, company).can_manage_users
+
+
+def test_only_supervisors_reach_the_main_user_pages(app, client, db):
+    registrant, company = visit_company(app)
+    login(client, "reg@example.lv")
+    for url in ("/staff/main-users", f"/staff/main-users/{company}"):
+        assert client.get(url).status_code == 404
+    assert grant_at_visit(client, company, "reg@example.lv").status_code == 404
+    sign_out(client)
+    login(client, staff_user(app, role="consultant", email="cons@example.lv").email)
+    assert client.get(f"/staff/main-users/{company}").status_code == 404
+    sign_out(client)
+    login(client, staff_user(app).email)
+    assert client.get(f"/staff/main-users/{company + 999}").status_code == 404
+    with models.action():
+        private = models.Client.create(kind="natural", name="Privātais")
+    assert client.get(f"/staff/main-users/{private.id}").status_code == 404
+    assert remove_main(client, company, 99999, confirm=True).status_code == 404

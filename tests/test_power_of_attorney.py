@@ -16,6 +16,9 @@ from test_main_user import LIGA, sign_out, snapshot, staff_user
 
 NUMBER = "40003000001"
 
+# Conditional updates, dates compared in SQL, the membership uniqueness: on both databases.
+pytestmark = pytest.mark.postgres
+
 
 def colleague(app, email="karlis@example.lv", phone="+37121111117", revoked=False):
     """A colleague of a legal company (default rights: documents, submit, messages; no finance),
@@ -37,9 +40,11 @@ def send(client, company, rights=("finance",), data=None, name="pilnvara.pdf"):
                      page=f"/companies/{company}/power-of-attorney", content_type="multipart/form-data")
 
 
-def decide(client, poa_id, decision, note="", start="", end=""):
+def decide(client, poa_id, decision, note="", start="", end="", rights=("finance",), **more):
+    """Staff's decision; ``rights``: what staff read the power of attorney as granting."""
     return post_form(client, f"/staff/powers-of-attorney/{poa_id}",
-                     {"decision": decision, "note": note, "valid_from": start, "valid_until": end},
+                     {"decision": decision, "note": note, "valid_from": start, "valid_until": end,
+                      **{f"can_{r}": "y" for r in rights}, **more},
                      page=f"/staff/powers-of-attorney/{poa_id}")
 
 
@@ -77,8 +82,8 @@ def test_upload_verify_grants_the_rights_and_tells_the_person(app, client, db):
     download = client.get(f"/staff/powers-of-attorney/{poa.id}/file")
     assert download.status_code == 200 and download.data == pdf()
     today = date.today()
-    assert decide(client, poa.id, "verify", start=today.isoformat(),
-                  end=(today + timedelta(days=60)).isoformat()).status_code == 303
+    assert decide(client, poa.id, "verify", start=today.isoformat(), end=(today + timedelta(days=60)).isoformat(),
+                  rights=("documents", "finance")).status_code == 303
     found = models.PowerOfAttorney.get_by_id(poa.id)
     assert (found.status, found.valid_until, found.added_rights) == (P.VERIFIED, today + timedelta(days=60), "finance")
     assert membership(user, company).can_finance and membership(user, company).revoked_at is None
@@ -235,7 +240,7 @@ def test_the_staff_area_links_the_queue_for_supervisors(app, client, db):
     assert 'href="/staff/powers-of-attorney"' in client.get("/staff").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("template", ["poa_verified", "poa_refused", "poa_expiring"])
+@pytest.mark.parametrize("template", ["poa_verified", "poa_refused", "poa_expiring", "poa_access_given"])
 @pytest.mark.parametrize("language", ["lv", "en"])
 def test_the_messages_render_in_each_language(app, db, template, language):
     from tasks.notifications import render_notification
@@ -248,3 +253,100 @@ def test_the_messages_render_in_each_language(app, db, template, language):
         subject, text, html = render_notification(row)
     assert subject and "SIA Demo Būve" in text and "SIA Demo Būve" in html
     assert ("2026-12-31" in text) == (template != "poa_refused")
+
+
+# --- A company the person does not act for yet (issue 13) ----------------------------------------
+
+def outsider(app, email="janis@example.lv", phone="+37121111121"):
+    """A person with only their private account; the company (with its main user) exists."""
+    _colleague, main, company = colleague(app)
+    user = create_user(app, email=email, phone=phone)
+    return user, main, company
+
+
+def send_by_number(client, number, rights=("finance",), data=None, name="pilnvara.pdf"):
+    form = {f"can_{r}": "y" for r in rights}
+    form["registration_number"] = number
+    form["files"] = (io.BytesIO(data if data is not None else pdf()), name)
+    return post_form(client, "/power-of-attorney", form, page="/power-of-attorney",
+                     content_type="multipart/form-data")
+
+
+def test_a_person_sends_one_for_a_company_they_do_not_act_for_and_staff_set_the_rights(app, client, db):
+    user, main, company = outsider(app)
+    login(client, user.email)
+    assert 'href="/power-of-attorney"' in client.get("/dashboard").get_data(as_text=True)
+    assert client.get(f"/companies/{company}/power-of-attorney").status_code == 404  # not their company
+    assert send_by_number(client, "400 0300 0001", ("finance", "documents")).status_code == 303
+    assert send_by_number(client, NUMBER).status_code == 303  # one waiting at a time
+    [poa] = list(models.PowerOfAttorney.select())
+    assert (poa.client_id, poa.user_id, poa.rights_list) == (company, user.id, ["documents", "finance"])
+    page = client.get("/power-of-attorney").get_data(as_text=True)
+    assert f'id="power-of-attorney-{poa.id}"' in page
+    sign_out(client)
+    login(client, staff_user(app).email)
+    page = client.get(f"/staff/powers-of-attorney/{poa.id}").get_data(as_text=True)
+    assert 'checked id="can_finance"' in page and 'checked id="can_services"' not in page  # what they asked
+    today = date.today()
+    # staff read the power of attorney as granting documents and messages, not finance
+    assert decide(client, poa.id, "verify", start=today.isoformat(), end=(today + timedelta(days=30)).isoformat(),
+                  rights=("documents", "messages")).status_code == 303
+    granted = membership(user, company)
+    assert (granted.role, granted.revoked_at, granted.own_items_only) == (rules.COLLEAGUE, None, False)
+    assert (granted.can_documents, granted.can_messages, granted.can_finance, granted.can_manage_users) == (
+        True, True, False, False)
+    assert models.PowerOfAttorney.get_by_id(poa.id).rights_list == ["documents", "messages"]
+    [told] = models.Notification.select().where(models.Notification.template == "poa_access_given")
+    assert told.recipient == main.email
+    models.expire_powers_of_attorney(datetime.combine(today + timedelta(days=31), datetime.min.time()))
+    assert membership(user, company).revoked_at is not None
+
+
+def test_a_number_no_client_has_is_found_in_the_register_or_refused(app, client, db):
+    user, main, company = outsider(app)
+    snapshot(app, ("40003000077", "SIA Reģistrā", LIGA, "alone"))
+    login(client, user.email)
+    r = send_by_number(client, "40003000099")
+    assert r.status_code == 422 and 'id="registration_number-error"' in r.get_data(as_text=True)
+    assert send_by_number(client, "12345").status_code == 422
+    assert send_by_number(client, "4" * 5000).status_code == 422
+    assert send_by_number(client, NUMBER, rights=()).status_code == 422
+    assert models.PowerOfAttorney.select().count() == 0 and models.StoredFile.select().count() == 0
+    assert send_by_number(client, "40003000077").status_code == 303
+    [poa] = list(models.PowerOfAttorney.select())
+    made = models.Client.get_by_id(poa.client_id)
+    assert (made.kind, made.name, made.registration_number) == ("legal", "SIA Reģistrā", "40003000077")
+
+
+def test_staff_must_set_valid_rights(app, client, db):
+    user, main, company, poa = waiting(app, client)
+    login(client, staff_user(app).email)
+    today = date.today().isoformat()
+    for rights in ((), ("submit",)):
+        r = decide(client, poa.id, "verify", start=today, end="2030-01-01", rights=rights)
+        assert r.status_code == 422 and 'class="field-error"' in r.get_data(as_text=True)
+    assert models.PowerOfAttorney.get_by_id(poa.id).status == P.WAITING
+
+
+def test_verifying_for_a_revoked_membership_needs_staffs_tick_and_gives_fresh_access(app, client, db):
+    user, main, company, poa = waiting(app, client)  # a colleague with documents, submit, messages
+    revoked_at = models.utcnow() - timedelta(days=2)
+    models.Membership.update(revoked_at=revoked_at).where(models.Membership.user == user).execute()
+    login(client, staff_user(app).email)
+    page = client.get(f"/staff/powers-of-attorney/{poa.id}").get_data(as_text=True)
+    assert 'id="power-of-attorney-revoked"' in page
+    today = date.today()
+    dates = {"start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()}
+    r = decide(client, poa.id, "verify", **dates)
+    assert r.status_code == 422 and 'id="confirm_revoked-error"' in r.get_data(as_text=True)
+    assert membership(user, company).revoked_at is not None
+    assert models.PowerOfAttorney.get_by_id(poa.id).status == P.WAITING
+    assert decide(client, poa.id, "verify", confirm_revoked="y", **dates).status_code == 303
+    fresh = membership(user, company)
+    assert fresh.revoked_at is None and fresh.created_at > revoked_at
+    # only what staff set: the rights the main user had taken away do not come back
+    assert (fresh.can_finance, fresh.can_documents, fresh.can_submit, fresh.can_messages) == (True, False, False, False)
+    [row] = audit("power_of_attorney.verified")
+    assert row.details["revoked_before"] is True
+    [told] = models.Notification.select().where(models.Notification.template == "poa_access_given")
+    assert told.recipient == main.email

@@ -146,6 +146,9 @@ ROW_IDS = {"documents": re.compile(r'id="document-(\d+)-row"'), "messages": re.c
            "services": re.compile(r'id="service-(\d+)-row"')}
 LISTS = {"documents": "/documents", "messages": "/messages", "services": "/services"}
 CHECKED = itertools.count()
+WORLDS = itertools.count()
+# Answers about an object of a client the user holds no live membership of: each must be a 404.
+ACROSS = itertools.count()
 PHONES = itertools.count(1000000)
 
 
@@ -157,13 +160,18 @@ def test_every_object_is_reached_exactly_when_the_rule_says_so(world_app, world)
     app, password_hash = world_app
     with app.app_context(), models.db.connection_context():
         made_clients, made_users, grants, made = _build(world, password_hash)
+    next(WORLDS)
     for u, user in enumerate(made_users):
         client = app.test_client()
         _sign_in(client, user)
+        tenants = {g.client_id for g in grants[u] if not g.revoked}
         for permission, url, object_id, owner, creator in made:
             expected = reaches(grants[u], permission, owner, creator, user.id)
             status = client.get(url).status_code
             assert status == (200 if expected else 404), (url, permission, grants[u], owner, creator, user.id)
+            if owner not in tenants:
+                assert status == 404  # another tenant's object: never reached
+                next(ACROSS)
             next(CHECKED)
         for c in made_clients:  # each account's lists hold exactly what the rule gives for it
             live = [g for g in grants[u] if g.client_id == c.id and not g.revoked]
@@ -186,5 +194,11 @@ def test_every_object_is_reached_exactly_when_the_rule_says_so(world_app, world)
 
 
 def test_the_random_worlds_were_checked():
-    """Runs after the property test in the same worker (same module): how many answers it checked."""
-    print(f"tenancy: {next(CHECKED)} answers checked against the rule")
+    """Runs after the property test in the same worker (same module): how many random worlds it
+    built and answers it checked, how many of those asked for another tenant's object (each a
+    404: the property test fails on the first that is not, so reaching here means none crossed)."""
+    worlds, checked, across = next(WORLDS), next(CHECKED), next(ACROSS)
+    print(f"tenancy: {worlds} random worlds, {checked} answers checked against the rule, "
+          f"{across} of them for another tenant's object, 0 crossed a tenant")
+    if checked:  # not when this test runs alone
+        assert worlds >= 1 and across >= 1

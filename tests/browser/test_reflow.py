@@ -76,6 +76,13 @@ NOT_PAGES = {
     "staff.audit_csv": "the audit log as a CSV download",
     "staff.documents_csv": "the documents queue as a CSV download",
     "staff.messages_csv": "the messages queue as a CSV download",
+    "operations.ready": "the readiness check's JSON",
+    "operations.metrics": "Prometheus' text format",
+    # rq-dashboard (blueprints/operations.py): its own Bootstrap layout, not the portal's; an
+    # administrator's desktop tool (tests/browser/test_job_dashboard.py opens it).
+    **{f"rq_dashboard.{name}": "rq-dashboard's page, JSON or file (an administrator's tool)" for name in (
+        "favicon", "job_info", "job_view", "jobs_overview", "list_jobs", "list_queues", "list_workers",
+        "queues_overview", "requeue_all", "static", "workers_overview")},
 }
 
 
@@ -420,7 +427,8 @@ def world(live_server):
         from models.power_of_attorney import PowerOfAttorney
         attorney = PowerOfAttorney.create(client=company, user=colleague, stored_file=_stored(company, colleague),
                                           rights="documents,finance", note=LONG_WORD)
-        roles["colleague"].pages += [("power of attorney", f"/companies/{company.id}/power-of-attorney", 200)]
+        roles["colleague"].pages += [("power of attorney", f"/companies/{company.id}/power-of-attorney", 200),
+                                     ("powers of attorney by number", "/power-of-attorney", 200)]
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
@@ -453,7 +461,10 @@ def world(live_server):
                 role.pages += [("main-user requests", "/staff/main-user-requests", 200),
                                ("main-user request", f"/staff/main-user-requests/{asked.id}", 200),
                                ("powers of attorney", "/staff/powers-of-attorney", 200),
-                               ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200)]
+                               ("power of attorney", f"/staff/powers-of-attorney/{attorney.id}", 200),
+                               ("main users: search", "/staff/main-users", 200),
+                               ("main users: found", f"/staff/main-users?q={company.name[:6]}", 200),
+                               ("main users of a company", f"/staff/main-users/{company.id}", 200)]
                 role.pages += [("ratings", "/staff/messages/ratings", 200),
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
                                ("notification log", "/staff/notification-log", 200),
