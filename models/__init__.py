@@ -35,8 +35,9 @@ from models.applications import APPLICATION_MODELS
 from models.power_of_attorney import (POWER_OF_ATTORNEY_MODELS, PowerOfAttorney,  # noqa: F401
                                       expire_powers_of_attorney, submitter_authority)
 from models.finance import FINANCE_MODELS, BankStatement, Invoice, Payment, StatementEntry  # noqa: F401
+from models.decisions import DECISION_MODELS, ApplicationDecision  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS, *APPLICATION_MODELS,
-              *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS]
+              *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS, *DECISION_MODELS]

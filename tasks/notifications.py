@@ -65,6 +65,8 @@ SUBJECTS = {
     "totp_disabled": lambda: _("Two-step sign-in has been turned off"),
     "totp_recovery_codes": lambda: _("New recovery codes for two-step sign-in"),
     "totp_recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
+    "application_decision": lambda: _("A decision on your application"),
+    "application_reminder": lambda: _("Your application is waiting for you"),
 }
 
 
