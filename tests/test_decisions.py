@@ -426,3 +426,27 @@ def test_the_reminder_job_is_scheduled_hourly():
     import tasks.schedule
     source = open(tasks.schedule.__file__, encoding="utf-8").read()
     assert "cron.register(remind_unfinished_applications, QUEUE, interval=3600)" in source
+
+
+HOSTILE = ["", "x" * 5000, "N_NEW:", ":open_account", "N_NEW:open_account:x", "L_ACCOUNT:open_account", "\x00",
+           "9" * 40, "-1", "<script>", "N_NEW:not_open_account", "2026-02-30", "1e309"]
+
+
+def test_hostile_input_to_the_later_stages_never_answers_500(app, db, people):
+    application = submitted(app, people["anna"])
+    staff, anna = signed_in(app, SUPERVISOR), signed_in(app, ANNA)
+    for value in HOSTILE:
+        for browser, url, data in (
+                (staff, f"/staff/applications/{application.id}/decisions",
+                 {"decision": value, "reason": value, "earlier_checked": value}),
+                (staff, f"/staff/applications/{application.id}/fee",
+                 {"amount": value, "due_on": value, "description": value}),
+                (anna, f"/applications/{application.id}/services", {"service": value})):
+            r = post_form(browser, url, data, page=f"/applications/{application.id}" if browser is anna
+                          else f"/staff/applications/{application.id}")
+            assert r.status_code < 500, (url, value)
+        for url in (f"/staff/applications?stage={value}&service={value}&before={value}",
+                    f"/staff/applications/{application.id}/decisions/{value or 0}.pdf"):
+            assert staff.get(url).status_code < 500, url
+    for url in ("/staff/applications/99999999999999999999", f"/applications/{application.id}/decisions/1.pdf"):
+        assert staff.get(url).status_code == 404 or anna.get(url).status_code == 404
