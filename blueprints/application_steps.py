@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 
 import models
 import rules
-from blueprints import (audit, clients_only, get_scoped_or_404, keyset_page, render, render_form, see_other,
-                        signed_in_user, staff_required)
+from blueprints import (acting_membership, audit, clients_only, get_scoped_or_404, keyset_page, render,
+                        render_form, see_other, signed_in_user, staff_required)
 from blueprints.applications import PERMISSION, _stored_form, bp
 from blueprints.documents.pdf import new_pdf
 from blueprints.finance import FINANCE_STAFF_ROLE, local_today
@@ -222,6 +222,7 @@ def client_context(application, add_form=None):
     if not application.is_draft:
         refresh_stage(application)
     offered = services_to_add(application)
+    membership = acting_membership()
     return {"application": application,
             "sections": summary(_stored_form(application)) if not application.is_draft else None,
             "decisions": decisions_of(application), "invoices": fee_invoices(application),
@@ -229,4 +230,5 @@ def client_context(application, add_form=None):
             "documents": newest_documents(application.client_id, DR.required_documents(application.kind)),
             "required_documents": DR.required_documents(application.kind), "D": D,
             "has_fee": bool(O.FEE_SERVICES & set(application.services)),
+            "may_start_documents": bool(membership and membership.allows("documents") and membership.allows("submit")),
             "add_form": add_form or (AddServiceForm(formdata=None).set_services(offered) if offered else None)}

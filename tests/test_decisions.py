@@ -450,3 +450,17 @@ def test_hostile_input_to_the_later_stages_never_answers_500(app, db, people):
             assert staff.get(url).status_code < 500, url
     for url in ("/staff/applications/99999999999999999999", f"/applications/{application.id}/decisions/1.pdf"):
         assert staff.get(url).status_code == 404 or anna.get(url).status_code == 404
+
+
+def test_the_client_starts_a_required_document_from_the_application_page(app, db, people):
+    application = submitted(app, people["anna"])
+    anna = signed_in(app, ANNA)
+    page = anna.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert 'id="start-client_questionnaire"' in page and 'value="client_questionnaire"' in page
+    r = post_form(anna, "/documents", {"doc_type": "client_questionnaire"}, page=f"/applications/{application.id}")
+    assert r.status_code == 303
+    with app.app_context():
+        document = Document.get(Document.client == application.client_id)
+        assert document.doc_type == "client_questionnaire"
+    again = anna.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert 'id="start-client_questionnaire"' not in again and f"/documents/{document.id}" in again
