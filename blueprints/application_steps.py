@@ -1,4 +1,5 @@
-"""The later stages of an onboarding application, on the applications blueprint (seed 004 §6–12).
+"""The later stages of an onboarding application, on the applications blueprint (seed 004 §6–12;
+docs/requirements.md ONB-10, ONB-11, ONB-14 to ONB-16).
 
 Staff (``/staff/applications``): the submitted applications with filters by current stage and by
 service, paged by key; one application with its answers, the stage pipeline

@@ -1,4 +1,4 @@
-"""What the later stages of an application record (seed 004 §6–12), as plain data and pure
+"""What the later stages of an application record (seed 004 §6–12; ONB-10, ONB-11, ONB-14), as plain data and pure
 functions: the decisions of stage 6 per service, and how stage 3 (documents and signing),
 stage 4 (the commission fee) and stage 6 (the outcome) read from what the portal holds.
 

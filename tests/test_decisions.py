@@ -1,7 +1,8 @@
 """The later stages of onboarding applications (issues 14, 15; seed 004 §6–12): the staff list and
 page of applications, decisions per service (stage 6) with the client's notices and PDFs, the
 commission fee's invoice (stage 4), the documents stage read from the client's documents (stage 3),
-a service added later (§12), and the save-and-return reminders of unfinished drafts."""
+a service added later (§12), and the save-and-return reminders of unfinished drafts
+(docs/requirements.md ONB-10, ONB-11, ONB-14 to ONB-17, FIN-1)."""
 import re
 import threading
 from datetime import date, timedelta
