@@ -3,6 +3,7 @@
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
+from rules import decisions, onboarding
 from rules import documents as R
 from rules import register
 from rules.i18n import _l
@@ -82,6 +83,8 @@ ACTION_LABELS = {
     "demo.seeded": _l("Demo data loaded"),
     "application.start": _l("Application started"),
     "application.submit": _l("Application submitted"),
+    "application.decision": _l("Decision on an application"),
+    "application.add_service": _l("Service added to an application"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -205,6 +208,9 @@ DETAILS = {
                             "messages": _l("messages queue")}),
     "filters": (_l("Filters"), None),
     "second_factor": (_l("Second step"), {"totp": _l("code from the app"), "recovery": _l("recovery code")}),
+    "service": (_l("Service"), onboarding.SERVICE_LABELS),
+    "decision": (_l("Decision"), {code: d.label for code, d in decisions.DECISIONS.items()}),
+    "parent": (_l("Added to application"), _number),
 }
 
 
