@@ -87,7 +87,9 @@ def _staff_context(application, decision_form=None, fee_form=None):
     decided = {(d.service, d.question) for d in decisions}
     has_fee = bool(O.FEE_SERVICES & set(application.services))
     may_issue = has_fee and signed_in_user().has_staff_role(FINANCE_STAFF_ROLE)
-    return {"application": application, "sections": summary(_stored_form(application)),
+    sections = summary(_stored_form(application))
+    sections[0] = {**sections[0], "title": _("The client's answers")}  # not "Your answers", as the client reads
+    return {"application": application, "sections": sections,
             "documents": newest_documents(application.client_id, DR.required_documents(application.kind)),
             "required_documents": DR.required_documents(application.kind), "D": D,
             "invoices": fee_invoices(application), "today": local_today(), "decisions": decisions,

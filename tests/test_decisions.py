@@ -155,6 +155,7 @@ def test_staff_page_shows_answers_stages_documents_and_the_decision_form(app, db
     application = submitted(app, people["anna"])
     page = signed_in(app, CONSULTANT).get(f"/staff/applications/{application.id}").get_data(as_text=True)
     assert "Anna Bērziņa" in page and 'id="stage-photo_id"' in page
+    assert "Klienta atbildes" in page and "Jūsu atbildes" not in page
     assert 'id="required-' not in page and "client_questionnaire" not in page  # staff see names, not codes
     assert 'name="decision"' in page and "N_NEW:open_account" in page and "N_EXTRA" not in page
 
