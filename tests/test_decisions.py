@@ -286,6 +286,8 @@ def test_the_fee_invoice_is_issued_from_the_application_and_paid_in_parts(app, d
         assert Application.get_by_id(application.id).stage == "outcome"  # the payment moved it on
     page = signed_in(app, ANNA).get(f"/applications/{application.id}").get_data(as_text=True)
     assert f"/finance/invoices/{invoice.id}" in page
+    staff_page = supervisor.get(f"/staff/finance/invoices/{invoice.id}").get_data(as_text=True)
+    assert f'href="/staff/applications/{application.id}" id="invoice-application"' in staff_page
 
 
 def test_no_fee_invoice_for_an_application_without_a_fee(app, db, people):
