@@ -468,3 +468,14 @@ def test_the_client_starts_a_required_document_from_the_application_page(app, db
         assert document.doc_type == "client_questionnaire"
     again = anna.get(f"/applications/{application.id}").get_data(as_text=True)
     assert 'id="start-client_questionnaire"' not in again and f"/documents/{document.id}" in again
+
+
+@pytest.mark.postgres
+def test_migration_020_makes_the_decisions_table_and_the_new_columns(app):
+    with app.app_context(), models.db.connection_context():
+        for model in (ApplicationDecision, Application, Invoice):
+            table = model._meta.table_name
+            columns = {c.name for c in models.db.get_columns(table)}
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, table
+        unique = {tuple(i.columns) for i in models.db.get_indexes("application_decision") if i.unique}
+        assert ("application_id", "service", "question") in unique
