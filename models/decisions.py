@@ -246,7 +246,8 @@ def _due(now, after):
 
 def remind_draft(application_id, now, after, base_path="/applications/{id}/edit"):
     """Remind the person who started a draft, once per quiet spell: claimed by one conditional
-    UPDATE, so runs at the same time send one reminder. True when this run sent it."""
+    UPDATE, so runs at the same time send one reminder. True when this run sent it (False also when
+    its author's account is closed)."""
     with action():
         won = Application.update(reminded_at=now).where(Application.id == application_id,
                                                         _due(now, after)).execute()
@@ -255,7 +256,7 @@ def remind_draft(application_id, now, after, base_path="/applications/{id}/edit"
         application = Application.get_by_id(application_id)
         user = User.get_or_none(User.id == application.created_by_id)
         if user is None or not user.is_active:
-            return True
+            return False  # claimed all the same: nobody to remind
         params = {"application_id": application.id, "path": base_path.format(id=application.id),
                   "days": after.days}
         Notification.queue("email", user.email, "application_reminder", language=user.language, user=user,
