@@ -479,3 +479,16 @@ def test_migration_020_makes_the_decisions_table_and_the_new_columns(app):
             assert columns == {f.column_name for f in model._meta.sorted_fields}, table
         unique = {tuple(i.columns) for i in models.db.get_indexes("application_decision") if i.unique}
         assert ("application_id", "service", "question") in unique
+
+
+def test_staff_list_pages_by_key_and_keeps_its_filters(app, db, people):
+    ids = [submitted(app, people["anna"], ["N_NEW"]).id for _ in range(25)]
+    submitted(app, people["anna"], ["N_EXTRA"])
+    staff = signed_in(app, CONSULTANT)
+    first = staff.get("/staff/applications?service=N_NEW").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'id="staff-application-(\d+)"', first)]
+    assert shown == sorted(ids, reverse=True)[:20]
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "service=N_NEW" in older
+    rest = staff.get(older).get_data(as_text=True)
+    assert [int(i) for i in re.findall(r'id="staff-application-(\d+)"', rest)] == sorted(ids, reverse=True)[20:]
