@@ -116,6 +116,8 @@ def default_config(instance_path):
         "INVOICE_PAYEE_NAME": env("INVOICE_PAYEE_NAME"),
         "INVOICE_IBAN": env("INVOICE_IBAN"),
         "INVOICE_BIC": env("INVOICE_BIC") or "",
+        # Days an unfinished application waits before its save-and-return reminder (tasks/applications.py).
+        "APPLICATION_REMINDER_DAYS": int(env("APPLICATION_REMINDER_DAYS") or 3),
         "MAIL_BACKEND": env("MAIL_BACKEND") or ("smtp" if env("MAIL_SERVER") else "dev"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),

@@ -218,10 +218,10 @@ def submit(application_id):
 @bp.route("/applications/<int:application_id>")
 @clients_only()
 def show(application_id):
-    """One application: its stages as a task list, the answers, the receipt."""
-    application = _application(application_id)
-    sections = summary(_stored_form(application)) if not application.is_draft else None
-    return render("applications/show.html", application=application, sections=sections)
+    """One application: its stages as a task list, the documents, the fee, the decisions (each
+    as a PDF), the answers, the receipt, and another service to add (seed 004 §12)."""
+    from blueprints.application_steps import client_context
+    return render("applications/show.html", **client_context(_application(application_id)))
 
 
 @bp.route("/applications/<int:application_id>/receipt.pdf")
@@ -257,3 +257,6 @@ def _receipt_pdf(application, sections):
         for label, value, _anchor in section["rows"]:
             pdf.multi_cell(0, 5, text(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+from blueprints import application_steps  # noqa: E402,F401  (the later stages' routes, on this blueprint)

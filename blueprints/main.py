@@ -11,6 +11,7 @@ from blueprints.auth import previous_login
 from blueprints.messages import unread_total
 from models import dashboard as summaries
 from models.applications import Application, latest_of
+from models.decisions import decisions_of
 from models.documents import Document
 from models.finance import Invoice, summary as finance_summary
 from models.messages import Thread
@@ -51,10 +52,14 @@ def dashboard():
         if active.allows("documents"):
             context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))
         if active.allows("services"):
-            context["application"] = latest_of(scoped(Application, "services", client_id=active.client_id))
+            application = latest_of(scoped(Application, "services", client_id=active.client_id))
+            context["application"] = application
             context["show_application"] = True
             context["services"] = services_summary(scoped(Service, "services", client_id=active.client_id),
                                                    to_local(context["now"]).date())
+            if application is not None:  # the stages and decisions read here, not by the template
+                application.progress_now  # noqa: B018
+                context["decisions"] = decisions_of(application)
         if active.allows("messages"):
             context["threads"] = summaries.threads(user, scoped(Thread, "messages", client_id=active.client_id),
                                                    now=context["now"], unread_total=unread_total(active))

@@ -40,9 +40,10 @@ from models.identification import IDENTIFICATION_MODELS, Identification, Identif
 from models.finance import (FINANCE_MODELS, BankStatement, CreditNote, Invoice, Payment,  # noqa: F401
                             StatementEntry)
 from models.services import SERVICE_MODELS, Instalment, Service, ServiceRequest  # noqa: F401
+from models.decisions import DECISION_MODELS, ApplicationDecision  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS, *APPLICATION_MODELS,
               *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS, *PASSKEY_MODELS,
-              *IDENTIFICATION_MODELS, *SERVICE_MODELS]
+              *IDENTIFICATION_MODELS, *SERVICE_MODELS, *DECISION_MODELS]

@@ -36,6 +36,13 @@ class Application(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     submitted_at = DateTimeField(null=True)
+    # A service added later (seed 004 §12): the application whose answers it started from.
+    parent = ForeignKeyField("self", null=True, backref="added_services", on_delete="SET NULL")
+    # The current stage's code, as ``models.decisions.refresh_stage`` last computed it: a
+    # copy of what the stage table says, kept so the staff list filters by stage in SQL.
+    stage = CharField(max_length=20, default=O.INITIAL, index=True)
+    # When the last save-and-return reminder of this draft went (``models.decisions.remind_drafts``).
+    reminded_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("client", "status"), False),)
@@ -48,7 +55,17 @@ class Application(BaseModel):
 
     @property
     def stage_statuses(self):
-        return O.stage_statuses(self.stages, self.status, bool(self.data), self.progress)
+        return O.stage_statuses(self.stages, self.status, bool(self.data), self.progress_now)
+
+    @property
+    def progress_now(self):
+        """What later steps recorded (``progress``) with what the portal's documents, invoices
+        and decisions say of stages 3, 4 and 6 (``models.decisions.derived_progress``), read
+        once per object: views call it before rendering, so templates run no queries."""
+        if getattr(self, "_progress_now", None) is None:
+            from models.decisions import derived_progress
+            self._progress_now = {**(self.progress or {}), **derived_progress(self)}
+        return self._progress_now
 
     @property
     def current_stage(self):
@@ -122,7 +139,9 @@ class Application(BaseModel):
                 raise ApplicationRefused(O.APPLICATION_STATUS_LABELS[O.SUBMITTED])
             AuditLog.record("application.submit", user=user, ip=ip, user_agent=user_agent,
                             application=self.id, services=self.services)
-        self.data, self.status, self.submitted_at, self.updated_at = data, O.SUBMITTED, now, now
+            self.data, self.status, self.submitted_at, self.updated_at = data, O.SUBMITTED, now, now
+            from models.decisions import refresh_stage
+            refresh_stage(self)
 
 
 def latest_of(query):

@@ -239,6 +239,8 @@ class Document(BaseModel):
             for comment_field, text in comments.items():
                 DocumentComment.create(event=event, field=comment_field, text=text)
             self._notify(action, target)
+            from models.decisions import refresh_client_stages  # the client's applications' stage 3
+            refresh_client_stages(self.client_id)
         return event
 
     # Each handler checks what the table cannot (the data), writes its own rows and

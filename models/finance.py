@@ -22,6 +22,7 @@ from decimal import Decimal
 from peewee import BigIntegerField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from models.accounts import Client, Membership, User
+from models.applications import Application
 from models.base import BaseModel, utcnow
 from models.notifications import Notification
 from rules import finance as F
@@ -86,6 +87,8 @@ class Invoice(BaseModel):
     description = TextField(default="")
     purpose = CharField(max_length=30, default=F.OTHER)
     purpose_ref = CharField(max_length=100, null=True)  # e.g. "application:12"; no foreign key
+    # The onboarding application whose commission fee it is (stage 4, seed 004 §7), if any.
+    application = ForeignKeyField(Application, null=True, backref="invoices", on_delete="SET NULL")
     paid_in_full_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -100,7 +103,8 @@ class Invoice(BaseModel):
         return F.rf_grouped(self.reference)
 
     @classmethod
-    def issue(cls, client, by, amount, due_on, description, purpose=F.OTHER, purpose_ref=None, issued_on=None):
+    def issue(cls, client, by, amount, due_on, description, purpose=F.OTHER, purpose_ref=None, issued_on=None,
+              application=None):
         """Issue an invoice (inside ``action()``): the next number of the year, its reference,
         and an e-mail to each of the client's users who may see finance."""
         issued_on = issued_on or date.today()
@@ -111,7 +115,7 @@ class Invoice(BaseModel):
         number = F.invoice_number(issued_on.year, InvoiceCounter.next(issued_on.year))
         invoice = cls.create(client=client, created_by=by, number=number, reference=F.invoice_reference(number),
                              amount=amount, issued_on=issued_on, due_on=due_on, description=description,
-                             purpose=purpose, purpose_ref=purpose_ref)
+                             purpose=purpose, purpose_ref=purpose_ref, application=application)
         _notify(invoice, "invoice_issued", amount=str(amount), due_on=due_on.strftime("%d.%m.%Y"))
         return invoice
 
@@ -133,6 +137,9 @@ class Invoice(BaseModel):
             if won:
                 self.paid_in_full_at = utcnow()
                 _notify(self, "invoice_paid", amount=str(fresh.amount))
+        if self.application_id:  # the commission fee of an application: its stage may move on
+            from models.decisions import refresh_stage
+            refresh_stage(Application.get_by_id(self.application_id))
         return payment
 
 

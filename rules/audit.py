@@ -3,6 +3,7 @@
 JSON. The codes themselves stay in the log (and in its filter); an unknown one is shown as it is.
 """
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
+from rules import decisions, onboarding
 from rules import documents as R
 from rules import identification as I
 from rules import register, services
@@ -103,6 +104,8 @@ ACTION_LABELS = {
     "identification.photo_viewed": _l("Identification photo opened"),
     "identification.webhook_refused": _l("Identification provider's message refused"),
     "identification.webhook_unknown_session": _l("Identification provider's message for an unknown session"),
+    "application.decision": _l("Decision on an application"),
+    "application.add_service": _l("Service added to an application"),
 }
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
@@ -241,6 +244,9 @@ DETAILS = {
     "result": (_l("Provider's result"), None),
     "event": (_l("Provider's event"), None),
     "scheduled_at": (_l("Agreed time (UTC)"), None),
+    "service": (_l("Service"), onboarding.SERVICE_LABELS),
+    "decision": (_l("Decision"), {code: d.label for code, d in decisions.DECISIONS.items()}),
+    "parent": (_l("Added to application"), _number),
 }
 
 

@@ -195,12 +195,14 @@ def stage_statuses(stage_list, status, has_data, progress=None):
             result.append((stage, recorded or NOT_NEEDED))
             open_before = open_before or recorded not in (None, DONE)
             continue
-        if open_before:
+        if open_before and recorded != DONE:
+            # A stage done out of turn (a fee paid early, a decision made before the
+            # documents were signed) shows what happened; the rest waits.
             result.append((stage, CANNOT_START))
             continue
         current = recorded or (ACTION_NEEDED if stage.code == PHOTO_ID else IN_PROGRESS)
         result.append((stage, current))
-        open_before = current != DONE
+        open_before = open_before or current != DONE
     return result
 
 

@@ -75,6 +75,8 @@ SUBJECTS = {
     "totp_recovery_code_used": lambda: _("A recovery code was used to sign in to your account"),
     "passkey_added": lambda: _("A passkey has been added to your account"),
     "passkey_removed": lambda: _("A passkey has been removed from your account"),
+    "application_decision": lambda: _("A decision on your application"),
+    "application_reminder": lambda: _("Your application is waiting for you"),
 }
 
 

@@ -64,6 +64,8 @@ NOT_PAGES = {
     "applications.receipt": "a PDF",
     "identification.staff_file": "an identification photo's download",
     "identification.status": "the identification list's poll (an htmx fragment; without htmx the page)",
+    "applications.decision_pdf": "a decision as a PDF",
+    "applications.staff_decision_pdf": "a decision as a PDF",
     "messages.attachment": "a file download",
     "messages.poll": "a thread's poll (an htmx fragment or 204)",
     "eid.start": "redirects to the identity provider",
@@ -297,6 +299,20 @@ def _applications(role, client, user):
                                    status="submitted", submitted_at=models.utcnow())
     missing = Application.create(client=client, created_by=user, kind=client.kind, services=unfinished,
                                  data={"company_name": LONG_WORD[:200]} if client.kind == rules.LEGAL else {})
+    # Decided, with its fee invoice, and a service to add (issues 14, 15): the client's and staff's pages.
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from models.decisions import ApplicationDecision
+    from models.finance import Invoice
+    from rules import decisions as DR
+    if client.kind == rules.NATURAL:  # the company's stays undecided: staff see the decision form there
+        ApplicationDecision.create(application=submitted, service=services[0],
+                                   question=DR.questions_for(services[0])[0],
+                                   code=DR.choices_for(services[0])[1].code, positive=False, reason=LONG_WORD)
+    Invoice.issue(client, None, Decimal("123456789.99"), date.today() + timedelta(days=30), LONG_WORD[:200],
+                  purpose="commission_fee", application=submitted)
+    role.submitted_application = submitted
     role.pages += [("applications", "/applications", 200),
                    ("application form", f"/applications/{draft.id}/edit", 200),
                    ("application, check your answers", f"/applications/{draft.id}/check", 200),
@@ -439,6 +455,14 @@ def world(live_server):
                            ("message queue", "/staff/messages", 200),
                            ("staff thread answered", f"/staff/messages/{answered.id}", 200),
                            ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
+            decided = [r.submitted_application for r in roles.values() if hasattr(r, "submitted_application")]
+            role.pages += [("staff applications", "/staff/applications", 200)]
+            role.pages += [(f"staff application {a.kind}", f"/staff/applications/{a.id}", 200) for a in decided]
+            undecided = next(a for a in decided if a.kind == rules.LEGAL)
+            role.forms += [("record a decision, errors", f"/staff/applications/{undecided.id}", "#reason")]
+            if u.has_staff_role("supervisor"):
+                role.forms += [("issue the fee invoice, errors", f"/staff/applications/{undecided.id}",
+                                "#description")]
             role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
                            for status, d in documents.items()]
             finance = 200 if u.has_staff_role("supervisor") else 404  # until clients are assigned
