@@ -168,7 +168,7 @@ def record_decision(application, service, code, by, reason="", earlier_checked=F
         except IntegrityError:
             raise DecisionRefused(_l("This is already decided for this service."), "decision") from None
         AuditLog.record("application.decision", user=by, actor="staff", ip=ip, user_agent=user_agent,
-                        client=application.client_id, application=application.id, service=service,
+                        client=application.client_id, application=application.id, service_code=service,
                         decision=code)
         _notify_decision(application, row)
         refresh_stage(application)

@@ -19,6 +19,7 @@ from models.accounts import Client, User
 from models.applications import Application
 from models.audit import AuditLog
 from models.base import BaseModel, db, utcnow
+from models.decisions import refresh_stage
 from models.files import StoredFile
 from models.notifications import Notification
 from rules import identification as R
@@ -292,6 +293,8 @@ def _refresh_progress(application_id):
     progress.update(stage_statuses_of(of_application(application_id)))
     if progress != (application.progress or {}):
         Application.update(progress=progress).where(Application.id == application_id).execute()
+        application.progress = progress
+        refresh_stage(application)  # the staff list filters by the stored current stage
 
 
 def record_result(event_id, session, result, reason="", provider="", links=None):

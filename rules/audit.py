@@ -244,7 +244,7 @@ DETAILS = {
     "result": (_l("Provider's result"), None),
     "event": (_l("Provider's event"), None),
     "scheduled_at": (_l("Agreed time (UTC)"), None),
-    "service": (_l("Service"), onboarding.SERVICE_LABELS),
+    "service_code": (_l("Service"), onboarding.SERVICE_LABELS),
     "decision": (_l("Decision"), {code: d.label for code, d in decisions.DECISIONS.items()}),
     "parent": (_l("Added to application"), _number),
 }
