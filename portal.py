@@ -287,6 +287,8 @@ def create_app(config=None):
     from blueprints import power_of_attorney
     app.register_blueprint(power_of_attorney.bp)
     app.register_blueprint(security.bp)
+    from blueprints import clients
+    app.register_blueprint(clients.bp)
 
     init_domain(app)
     init_eid(app)

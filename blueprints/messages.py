@@ -47,6 +47,7 @@ from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, S
                              MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
                              publish_last_message, publish_new_message, rating_summary, refill_last_message,
                              unread_counts, waiting_count, waiting_queue)
+from models.scoping import staff_scope
 from rules import calendar
 from rules.uploads import SEED_004
 from rules.keys import same
@@ -219,7 +220,7 @@ def _messages_link():
         return {"messages_link": None}
     user = signed_in_user()
     if user.is_staff:
-        return {"messages_link": (url_for("messages.staff_queue"), waiting_count())}
+        return {"messages_link": (url_for("messages.staff_queue"), waiting_count(user))}
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
@@ -509,10 +510,11 @@ def attachment(thread_id, attachment_id):
 def staff_queue():
     """Threads waiting for an answer, earliest due first (so overdue ones lead), by numbered
     page (``?page=``: a due time can move, so no key pages it); then the answered ones,
-    newest first, by key (``?before=`` / ``?after=``)."""
-    now = models.utcnow()
-    waiting = page_of(waiting_queue(), rules.QUEUE_PAGE_SIZE)
-    others = (Thread.select(Thread, models.Client).join(models.Client)
+    newest first, by key (``?before=`` / ``?after=``). A consultant sees their clients' threads and
+    those passed to them (``models.scoping.staff_scope``)."""
+    now, user = models.utcnow(), signed_in_user()
+    waiting = page_of(staff_scope(waiting_queue(), Thread, user), rules.QUEUE_PAGE_SIZE)
+    others = (staff_scope(Thread.select(Thread, models.Client).join(models.Client), Thread, user)
               .where(Thread.waiting_since.is_null()))
     pages = keyset_page(others, THREAD_ORDER, rules.QUEUE_PAGE_SIZE)
     return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)

@@ -10,6 +10,7 @@ from blueprints import audit, keyset_page, page_of, render, see_other, signed_in
 from forms.staff import NotificationDecisionForm
 from models.documents import Document
 from models.messages import waiting_queue
+from models.scoping import staff_clients
 from rules import audit as audit_words, documents as document_rules, export, outbox as outbox_rules
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -21,7 +22,7 @@ def index():
     """What needs attention: notifications not sent, newest registrations."""
     counts = {
         "users": models.User.select().where(models.User.staff_role.is_null()).count(),
-        "clients": models.Client.select().count(),
+        "clients": staff_clients(signed_in_user()).count(),
         "pending": models.Notification.select().where(models.Notification.status == outbox_rules.PENDING).count(),
         "attention": models.Notification.needing_attention().count(),
     }

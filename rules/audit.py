@@ -4,7 +4,7 @@ JSON. The codes themselves stay in the log (and in its filter); an unknown one i
 """
 from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LABELS, identity, throttle
 from rules import documents as R
-from rules import register
+from rules import register, staff
 from rules.i18n import _l
 
 ACTION_LABELS = {
@@ -83,6 +83,7 @@ ACTION_LABELS = {
     "application.start": _l("Application started"),
     "application.submit": _l("Application submitted"),
 }
+ACTION_LABELS.update(staff.AUDIT_ACTION_LABELS)  # the back office (issue 15)
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
                       for action, label in R.ACTION_LABELS.items()})
@@ -190,6 +191,7 @@ DETAILS = {
                                           "phone": _l("the verified phone number")}),
     "created": (_l("Account created"), None),
     "invoice": (_l("Invoice"), _number),
+    **staff.AUDIT_DETAILS,
     "number": (_l("Invoice number"), None),
     "amount": (_l("Amount"), None),
     "payment": (_l("Payment"), _number),

@@ -520,3 +520,11 @@ def db(app):
     models.db.connect(reuse_if_open=True)
     yield models.db
     models.db.close()
+
+
+def assign_clients(app, consultant_email):
+    """Make the consultant ``consultant_email`` the consultant of every client nobody is assigned
+    to yet (issue 15: a consultant reaches only the clients assigned to them)."""
+    with app.app_context(), models.db.connection_context():
+        consultant = models.User.get(models.User.email == consultant_email)
+        models.Client.update(consultant=consultant.id).where(models.Client.consultant.is_null()).execute()

@@ -10,6 +10,7 @@ from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_
 from blueprints.documents import act, bp, chosen_files
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
 from models.documents import Document, TransitionRefused
+from models.scoping import staff_scope
 from rules import documents as R
 
 
@@ -25,15 +26,17 @@ def staff_upload_policy(document_id):
 @bp.route("/staff/documents")
 @staff_required()
 def queue():
-    """Documents waiting on us: in processing first, then questions about packages; oldest first.
+    """Documents waiting on us: in processing first, then questions about packages; oldest first
+    (a consultant: of their clients, and those passed to them — ``models.scoping.staff_scope``).
     By numbered page (``?page=``, ``page_of``): the order is a priority, which no key follows.
     Beside it the few most recently changed (a fixed number, so no pager)."""
-    waiting = (Document.select(Document, models.Client).join(models.Client)
+    user = signed_in_user()
+    waiting = (staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                .where(Document.waiting == True)  # noqa: E712 (peewee expression)
                .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id))  # R.QUEUE_STATUSES
     pages = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     # A document never submitted is still the client's own draft: not listed for staff.
-    recent = list(Document.select(Document, models.Client).join(models.Client)
+    recent = list(staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                   .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
                   .order_by(Document.updated_at.desc()).limit(rules.QUEUE_PAGE_SIZE))
     return render("documents/staff_queue.html", pages=pages, recent=recent,

@@ -316,7 +316,7 @@ def world(live_server):
         person = models.Client.create(kind=rules.NATURAL, name=f"Jānis Bērziņš {LONG_WORD[:50]}",
                                       citizenship="LV")
         company = models.Client.create(kind=rules.LEGAL, name=LONG_COMPANY, country="LV",
-                                       registration_number="40003000001")
+                                       registration_number="40003000001", consultant=staff["consultant"])
         models.Membership.grant(private, person, rules.SELF)
         main_m = models.Membership.grant(main, company, rules.MAIN)
         colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
@@ -363,12 +363,16 @@ def world(live_server):
                            ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
             role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
                            for status, d in documents.items()]
-            finance = 200 if u.has_staff_role("supervisor") else 404  # until clients are assigned
-            role.pages += [("staff invoices", "/staff/finance", finance),
-                           ("issue an invoice", "/staff/finance/invoices/new", finance),
-                           ("bank statements", "/staff/finance/statements", finance)]
-            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
+            # The company is the consultant's client (issue 15); the private person is nobody's.
+            statements = 200 if u.has_staff_role("supervisor") else 404
+            role.pages += [("staff invoices", "/staff/finance", 200),
+                           ("issue an invoice", "/staff/finance/invoices/new", 200),
+                           ("bank statements", "/staff/finance/statements", statements)]
+            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", 200)
                            for n, i in enumerate(companys_invoices)]
+            role.pages += [("clients", "/staff/clients", 200), ("client 360", f"/staff/clients/{company.id}", 200),
+                           ("clients found", f"/staff/clients?q={LONG_COMPANY[:12]}", 200),
+                           ("private client 360", f"/staff/clients/{person.id}", statements)]
             if u.has_staff_role("supervisor"):
                 role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
@@ -381,6 +385,7 @@ def world(live_server):
                                ("notifications", "/staff/notifications", 200), ("audit log", "/staff/audit", 200),
                                ("notification log", "/staff/notification-log", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
+                role.forms += [("assign consultants, errors", "/staff/clients", "#consultant")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
             _account_pages(role)

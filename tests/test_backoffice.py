@@ -1,0 +1,214 @@
+"""The back office (issue 15): consultants and their clients, the work queues with counts in
+the navigation, the client's 360° page, passing a thread or a document to a colleague (seed 001
+§2), and what each staff role reaches (STF-2, STF-8…STF-11).
+
+The rule (``rules.staff``) is tested as a table; then, through the Flask client, each role's
+pages answer 200 exactly where the rule says and 404 elsewhere.
+"""
+from datetime import date, timedelta
+
+import pytest
+
+import models
+import rules
+from models.documents import Document
+from models.finance import Invoice
+from models.messages import Thread
+from rules import documents as R, staff as S
+from conftest import PASSWORD, create_user, login, post_form
+
+# --- The rule as a table ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role, assigned, action, allowed", [
+    # a consultant: what is theirs (the client assigned, or the item passed to them), never assigning
+    ("consultant", True, S.SEE, True), ("consultant", True, S.WORK, True), ("consultant", True, S.ROUTE, True),
+    ("consultant", True, S.ASSIGN, False),
+    ("consultant", False, S.SEE, False), ("consultant", False, S.WORK, False), ("consultant", False, S.ROUTE, False),
+    ("consultant", False, S.ASSIGN, False),
+    # supervisors and administrators: every client, and they assign
+    *[(role, assigned, action, True) for role in ("supervisor", "admin") for assigned in (True, False)
+      for action in S.ACTIONS],
+    # nobody else, whatever they claim
+    *[(role, assigned, action, False) for role in (None, "", "client", "Consultant") for assigned in (True, False)
+      for action in S.ACTIONS],
+    ("admin", True, "delete", False),
+])
+def test_the_staff_rule_table(role, assigned, action, allowed):
+    assert S.staff_may(role, action, assigned) is allowed
+
+
+def test_who_sees_every_client_and_who_assigns():
+    assert [r for r in rules.STAFF_ROLES if S.sees_every_client(r)] == ["supervisor", "admin"]
+    assert [r for r in rules.STAFF_ROLES if S.may_assign(r)] == ["supervisor", "admin"]
+    assert not S.sees_every_client(None) and not S.may_assign(None)
+
+
+# --- A world: two consultants, a supervisor, an administrator; three clients --------------------
+
+ILZE, JANIS, SANDRA, ADMIN = "ilze@example.lv", "janis@example.lv", "sandra@example.lv", "admin@example.lv"
+ANNA, BERZS, CELMS = "anna@example.lv", "berzs@example.lv", "celms@example.lv"
+
+
+class World:
+    """Ids of what the tests look at."""
+
+
+@pytest.fixture
+def world(app):
+    """Clients: Anna's (assigned to Ilze), SIA Bērzs (assigned to Jānis), SIA Celms (nobody).
+    Each has a document waiting for a decision, a thread waiting for an answer and an invoice."""
+    w = World()
+    for email, phone, role, name in ((ILZE, "+37120000001", "consultant", "Ilze Konsultante"),
+                                     (JANIS, "+37120000002", "consultant", "Jānis Konsultants"),
+                                     (SANDRA, "+37120000003", "supervisor", "Sandra Vadītāja"),
+                                     (ADMIN, "+37120000004", "admin", "Aivars Administrators")):
+        create_user(app, email=email, phone=phone, staff_role=role, full_name=name)
+    create_user(app, email=ANNA, phone="+37121000001", full_name="Anna Liepa")
+    create_user(app, email=BERZS, phone="+37121000002", full_name="Baiba Bērza", kind="legal", role="main")
+    create_user(app, email=CELMS, phone="+37121000003", full_name="Cēsis Celms", kind="legal", role="main")
+    with app.app_context(), models.db.connection_context():
+        staff = {u.email: u for u in models.User.select().where(models.User.staff_role.is_null(False))}
+        w.staff = {email: u.id for email, u in staff.items()}
+        now = models.utcnow()
+        w.clients, w.documents, w.threads, w.invoices = {}, {}, {}, {}
+        for email, name, number, consultant in ((ANNA, "Anna Liepa", None, ILZE),
+                                                (BERZS, "SIA Bērzs", "40003000001", JANIS),
+                                                (CELMS, "SIA Celms", "40003000002", None)):
+            user = models.User.get(models.User.email == email)
+            client = models.Membership.get(models.Membership.user == user).client
+            client.name, client.registration_number = name, number
+            client.consultant = staff[consultant].id if consultant else None
+            client.save()
+            w.clients[email] = client.id
+            w.documents[email] = Document.create(client=client, created_by=user, doc_type="loan_application",
+                                                 status=R.PROCESSING, waiting=True, submitted_at=now).id
+            w.threads[email] = Thread.create(client=client, created_by=user, subject=f"Jautājums no {name}",
+                                             waiting_since=now, due_at=now + timedelta(days=1)).id
+            with models.action():
+                w.invoices[email] = Invoice.issue(client, staff[SANDRA], "10.00", date.today() + timedelta(days=10),
+                                                  "Komisijas maksa").id
+    return w
+
+
+def signed_in(app, email):
+    http = app.test_client()
+    r = login(http, email, PASSWORD)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    return http
+
+
+def pages_of(w, email):
+    return {"client": f"/staff/clients/{w.clients[email]}",
+            "document": f"/staff/documents/{w.documents[email]}",
+            "thread": f"/staff/messages/{w.threads[email]}",
+            "invoice": f"/staff/finance/invoices/{w.invoices[email]}"}
+
+
+@pytest.mark.parametrize("viewer, reaches", [
+    (ILZE, {ANNA}), (JANIS, {BERZS}), (SANDRA, {ANNA, BERZS, CELMS}), (ADMIN, {ANNA, BERZS, CELMS}),
+])
+def test_each_role_reaches_exactly_its_clients_pages(app, world, viewer, reaches):
+    http = signed_in(app, viewer)
+    for owner in (ANNA, BERZS, CELMS):
+        for kind, url in pages_of(world, owner).items():
+            expected = 200 if owner in reaches else 404
+            assert http.get(url).status_code == expected, (viewer, owner, kind)
+
+
+@pytest.mark.parametrize("viewer, listed", [
+    (ILZE, {ANNA}), (JANIS, {BERZS}), (SANDRA, {ANNA, BERZS, CELMS}),
+])
+def test_each_role_sees_exactly_its_clients_in_the_queues_and_lists(app, world, viewer, listed):
+    http = signed_in(app, viewer)
+    documents = http.get("/staff/documents").get_data(as_text=True)
+    threads = http.get("/staff/messages").get_data(as_text=True)
+    clients = http.get("/staff/clients").get_data(as_text=True)
+    invoices = http.get("/staff/finance").get_data(as_text=True)
+    for owner in (ANNA, BERZS, CELMS):
+        shown = owner in listed
+        assert (f'id="staff-document-{world.documents[owner]}"' in documents) is shown, owner
+        assert (f'id="queue-{world.threads[owner]}"' in threads) is shown, owner
+        assert (f'id="client-{world.clients[owner]}-row"' in clients) is shown, owner
+        assert (f'/staff/finance/invoices/{world.invoices[owner]}"' in invoices) is shown, owner
+
+
+def test_a_consultant_issues_an_invoice_only_to_their_own_client(app, world):
+    http = signed_in(app, ILZE)
+    due = (date.today() + timedelta(days=14)).isoformat()
+    data = {"amount": "25,00", "due_on": due, "purpose": "commission_fee", "description": "Komisijas maksa"}
+    r = post_form(http, "/staff/finance/invoices/new", {**data, "client_id": world.clients[BERZS]})
+    assert r.status_code == 422
+    assert "Klienta ar šādu numuru nav." in r.get_data(as_text=True)  # as for a client that does not exist
+    r = post_form(http, "/staff/finance/invoices/new", {**data, "client_id": world.clients[ANNA]})
+    assert r.status_code == 303
+    assert http.get("/staff/finance/statements").status_code == 404  # statements stay with supervisors
+
+
+# --- Assigning consultants ------------------------------------------------------------------------
+
+def consultant_of(app, client_id):
+    with app.app_context(), models.db.connection_context():
+        return models.Client.get_by_id(client_id).consultant_id
+
+
+def audit_rows(app, action):
+    with app.app_context(), models.db.connection_context():
+        return list(models.AuditLog.select().where(models.AuditLog.action == action).order_by(models.AuditLog.id))
+
+
+def test_a_supervisor_assigns_a_consultant_with_an_audit_row(app, world):
+    http = signed_in(app, SANDRA)
+    celms = world.clients[CELMS]
+    r = post_form(http, f"/staff/clients/{celms}/consultant", {"consultant": world.staff[ILZE]},
+                  page=f"/staff/clients/{celms}")
+    assert r.status_code == 303
+    assert consultant_of(app, celms) == world.staff[ILZE]
+    [row] = audit_rows(app, "client.consultant_assigned")
+    assert row.client_id == celms and row.details["consultant"] == world.staff[ILZE]
+    assert row.user.email == SANDRA
+    # now Ilze reaches SIA Celms
+    assert signed_in(app, ILZE).get(f"/staff/clients/{celms}").status_code == 200
+    # and "nobody" takes it away again
+    r = post_form(http, f"/staff/clients/{celms}/consultant", {"consultant": "0"})
+    assert r.status_code == 303 and consultant_of(app, celms) is None
+    assert signed_in(app, ILZE).get(f"/staff/clients/{celms}").status_code == 404
+
+
+def test_a_supervisor_reassigns_in_bulk_from_the_list(app, world):
+    http = signed_in(app, SANDRA)
+    picked = [world.clients[ANNA], world.clients[CELMS]]
+    r = post_form(http, "/staff/clients/consultant", {"consultant": world.staff[JANIS], "client_ids": picked},
+                  page="/staff/clients")
+    assert r.status_code == 303
+    assert [consultant_of(app, c) for c in picked] == [world.staff[JANIS]] * 2
+    assert consultant_of(app, world.clients[BERZS]) == world.staff[JANIS]
+    assert sorted(r.client_id for r in audit_rows(app, "client.consultant_assigned")) == sorted(picked)
+    listed = signed_in(app, JANIS).get("/staff/clients").get_data(as_text=True)
+    assert all(f'id="client-{c}-row"' in listed for c in world.clients.values())
+    assert 'id="client-' not in signed_in(app, ILZE).get("/staff/clients").get_data(as_text=True)
+
+
+def test_bulk_assignment_without_ticks_or_to_a_non_consultant_says_why(app, world):
+    http = signed_in(app, SANDRA)
+    r = post_form(http, "/staff/clients/consultant", {"consultant": world.staff[JANIS]}, page="/staff/clients")
+    assert r.status_code == 422
+    r = post_form(http, "/staff/clients/consultant",
+                  {"consultant": world.staff[SANDRA], "client_ids": [world.clients[CELMS]]})
+    assert r.status_code == 422
+    r = post_form(http, "/staff/clients/consultant", {"consultant": "x' or 1=1", "client_ids": ["abc", "-1"]})
+    assert r.status_code == 422
+    assert consultant_of(app, world.clients[CELMS]) is None
+    assert audit_rows(app, "client.consultant_assigned") == []
+
+
+def test_a_consultant_cannot_assign_clients(app, world):
+    http = signed_in(app, ILZE)
+    celms = world.clients[CELMS]
+    r = post_form(http, "/staff/clients/consultant", {"consultant": world.staff[ILZE], "client_ids": [celms]},
+                  page="/staff/clients")
+    assert r.status_code == 404
+    r = post_form(http, f"/staff/clients/{world.clients[ANNA]}/consultant", {"consultant": world.staff[ILZE]})
+    assert r.status_code == 404
+    assert consultant_of(app, celms) is None
+    assert 'name="client_ids"' not in http.get("/staff/clients").get_data(as_text=True)
