@@ -8,15 +8,16 @@ shows signing alone for a company, even one the portal does not know yet: that c
 client, named as the register names it (``models.register.become_main_user``).
 """
 from flask import Blueprint, abort, flash, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
 import uploads
 from blueprints import (audit, clients_only, memberships, page_of, render, see_other, signed_in_user,
                         staff_required, trusted_session, uploading)
+from blueprints.queues import register_queue
 from forms.main_user import AuthorisationForm, BecomeMainUserForm, MainUserDecisionForm
-from models.register import MainUserRequest, Refused, become_main_user, companies_of, standing
+from models.register import MainUserRequest, Refused, become_main_user, companies_of, standing, waiting_count
 from rules import register as R
 
 bp = Blueprint("main_user", __name__)
@@ -169,6 +170,10 @@ def upload(client_id):
 
 
 # --- Staff: the queue of requests ---------------------------------------------------------------
+
+register_queue("main_user_requests", _l("Main-user requests"), lambda user: waiting_count(),
+               "main_user.queue", role="supervisor")
+
 
 @bp.route("/staff/main-user-requests")
 @staff_required("supervisor")

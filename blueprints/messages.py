@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
                    request, url_for)
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature
 from peewee import IntegrityError
@@ -42,13 +42,15 @@ import uploads
 from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped, get_scoped_or_404,
                         keyset_page, page_of, poll as poll_view, render, render_form, scoped, see_other,
                         signed_in_user, staff_required, uploading)
+from blueprints import queues
+from blueprints.queues import queue_count, register_queue
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
                              MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
                              publish_last_message, publish_new_message, rating_summary, refill_last_message,
                              unread_counts, waiting_count, waiting_queue)
 from models.scoping import staff_scope
-from rules import calendar
+from rules import calendar, staff as staff_rules
 from rules.uploads import SEED_004
 from rules.keys import same
 from rules.polling import pointer_trusted
@@ -220,7 +222,7 @@ def _messages_link():
         return {"messages_link": None}
     user = signed_in_user()
     if user.is_staff:
-        return {"messages_link": (url_for("messages.staff_queue"), waiting_count(user))}
+        return {"messages_link": (url_for("messages.staff_queue"), queue_count("messages"))}
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
@@ -235,6 +237,7 @@ def unread_total(membership):
 
 
 HEADER_PARTS.append(_messages_link)
+register_queue("messages", _l("Messages waiting"), waiting_count, "messages.staff_queue")
 
 
 # --- Rendering helpers ------------------------------------------------------------------------
@@ -513,11 +516,17 @@ def staff_queue():
     newest first, by key (``?before=`` / ``?after=``). A consultant sees their clients' threads and
     those passed to them (``models.scoping.staff_scope``)."""
     now, user = models.utcnow(), signed_in_user()
-    waiting = page_of(staff_scope(waiting_queue(), Thread, user), rules.QUEUE_PAGE_SIZE)
+    routed, client_id = queues.routed_filter(), queues.client_filter()
+    overdue = request.args.get("overdue") == "1"
+    waiting = queues.filtered(staff_scope(waiting_queue(), Thread, user), Thread, routed, client_id)
+    if overdue:
+        waiting = waiting.where(Thread.due_at < now)
+    waiting = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     others = (staff_scope(Thread.select(Thread, models.Client).join(models.Client), Thread, user)
               .where(Thread.waiting_since.is_null()))
     pages = keyset_page(others, THREAD_ORDER, rules.QUEUE_PAGE_SIZE)
-    return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)
+    return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now, routed=routed,
+                  client_id=client_id, overdue=overdue, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 
 def _client_language(thread):

@@ -3,13 +3,14 @@ company they act for, with the rights it grants; staff (supervisors and above) v
 queue, setting its validity (the rights granted), or refuse it with a note; the person is told.
 The access it gave ends by itself when it expires (``models.expire_powers_of_attorney``)."""
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
 import uploads
 from blueprints import audit, clients_only, memberships, page_of, render, see_other, signed_in_user, staff_required
 from blueprints import uploading
+from blueprints.queues import register_queue
 from forms.power_of_attorney import PowerOfAttorneyDecisionForm, PowerOfAttorneyForm
 from models.power_of_attorney import PowerOfAttorney
 from rules import register as R
@@ -75,6 +76,10 @@ def upload(client_id):
 
 
 # --- Staff: the queue ---------------------------------------------------------------------------
+
+register_queue("powers_of_attorney", _l("Powers of attorney to verify"),
+               lambda user: PowerOfAttorney.queue().count(), "power_of_attorney.queue", role="supervisor")
+
 
 @bp.route("/staff/powers-of-attorney")
 @staff_required("supervisor")

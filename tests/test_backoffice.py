@@ -5,12 +5,14 @@ the navigation, the client's 360° page, passing a thread or a document to a col
 The rule (``rules.staff``) is tested as a table; then, through the Flask client, each role's
 pages answer 200 exactly where the rule says and 404 elsewhere.
 """
+import re
 from datetime import date, timedelta
 
 import pytest
 
 import models
 import rules
+from blueprints import queues
 from models.documents import Document
 from models.finance import Invoice
 from models.messages import Thread
@@ -212,3 +214,87 @@ def test_a_consultant_cannot_assign_clients(app, world):
     assert r.status_code == 404
     assert consultant_of(app, celms) is None
     assert 'name="client_ids"' not in http.get("/staff/clients").get_data(as_text=True)
+
+
+# --- The work queues and their counts in the navigation -------------------------------------------
+
+def nav_counts(html):
+    """{queue name: count} from the staff navigation."""
+    return {name: int(count) for name, count in
+            re.findall(r'id="queue-nav-([a-z_]+)"[^>]*>[^<]*<span class="count" data-count="(\d+)"', html)}
+
+
+@pytest.mark.parametrize("viewer, expected", [
+    (ILZE, {"documents": 1, "messages": 1}),
+    (JANIS, {"documents": 1, "messages": 1}),
+    (SANDRA, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0}),
+    (ADMIN, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0}),
+])
+def test_the_navigation_counts_each_roles_queues(app, world, viewer, expected):
+    counts = nav_counts(signed_in(app, viewer).get("/staff").get_data(as_text=True))
+    assert {k: v for k, v in counts.items() if k in expected or k in queues.QUEUES} == expected
+
+
+def test_clients_get_no_queue_navigation(app, world):
+    assert nav_counts(signed_in(app, ANNA).get("/dashboard").get_data(as_text=True)) == {}
+
+
+def test_the_counts_are_counted_once_a_request_and_a_new_queue_registers_with_one_line(app, world, monkeypatch):
+    monkeypatch.setattr(queues, "QUEUES", dict(queues.QUEUES))
+    calls = []
+    queues.register_queue("identifications", "Identifications", lambda user: calls.append(user.id) or 7,
+                          "staff.index", role="supervisor")
+    html = signed_in(app, SANDRA).get("/staff/messages").get_data(as_text=True)
+    assert nav_counts(html)["identifications"] == 7 and len(calls) == 1
+    assert "identifications" not in nav_counts(signed_in(app, ILZE).get("/staff").get_data(as_text=True))
+
+
+def test_the_messages_link_and_the_navigation_share_one_count(app, world, monkeypatch):
+    """The header's messages link asks the same per-request count as the navigation."""
+    monkeypatch.setattr(queues, "QUEUES", dict(queues.QUEUES))
+    calls = []
+    original = queues.QUEUES["messages"]
+    queues.register_queue("messages", original.label, lambda user: calls.append(1) or original.count(user),
+                          original.endpoint)
+    html = signed_in(app, ILZE).get("/staff").get_data(as_text=True)
+    assert len(calls) == 1 and f'href="/staff/messages">{"Ziņojumi"} (1)' in html.replace("\n", "")
+
+
+def queue_rows(html, prefix):
+    return {int(n) for n in re.findall(rf'id="{prefix}(\d+)"', html)}
+
+
+def test_the_queues_filter_by_client_status_overdue_and_whom_a_row_was_passed_to(app, world):
+    http = signed_in(app, SANDRA)
+    anna, berzs = world.documents[ANNA], world.documents[BERZS]
+    with app.app_context(), models.db.connection_context():
+        Document.update(assigned_to=world.staff[SANDRA]).where(Document.id == anna).execute()
+        Document.update(status=R.SIGNING).where(Document.id == berzs).execute()
+        Thread.update(assigned_to=world.staff[SANDRA]).where(Thread.id == world.threads[BERZS]).execute()
+        Thread.update(due_at=models.utcnow() - timedelta(hours=1)).where(Thread.id == world.threads[CELMS]).execute()
+    documents = lambda query: queue_rows(http.get(f"/staff/documents?{query}").get_data(as_text=True),  # noqa: E731
+                                         "staff-document-")
+    assert documents("routed=mine") == {anna}
+    assert documents("routed=unrouted") == {berzs, world.documents[CELMS]}
+    assert documents(f"client={world.clients[BERZS]}") == {berzs}
+    assert documents(f"status={R.SIGNING}") == {berzs}
+    assert documents("status=nonsense&client=abc&routed=<x>") == set(world.documents.values())
+    threads = lambda query: queue_rows(http.get(f"/staff/messages?{query}").get_data(as_text=True),  # noqa: E731
+                                       "queue-")
+    assert threads("routed=mine") == {world.threads[BERZS]}
+    assert threads("overdue=1") == {world.threads[CELMS]}
+    assert threads("") == set(world.threads.values())
+
+
+def test_a_queue_pages_by_number_with_its_filters_kept(app, world):
+    with app.app_context(), models.db.connection_context():
+        client = models.Client.get_by_id(world.clients[CELMS])
+        now = models.utcnow()
+        for n in range(rules.QUEUE_PAGE_SIZE + 2):
+            Thread.create(client=client, subject=f"Vēl {n}", waiting_since=now, due_at=now + timedelta(days=2))
+    http = signed_in(app, SANDRA)
+    first = http.get(f"/staff/messages?client={world.clients[CELMS]}").get_data(as_text=True)
+    assert len(queue_rows(first, "queue-")) == rules.QUEUE_PAGE_SIZE
+    assert f'href="/staff/messages?client={world.clients[CELMS]}&amp;page=2"' in first
+    second = http.get(f"/staff/messages?client={world.clients[CELMS]}&page=2").get_data(as_text=True)
+    assert len(queue_rows(second, "queue-")) == 3

@@ -1,6 +1,6 @@
 """Staff pages of documents: the queue of what waits on us, a document, the decisions."""
-from flask import flash
-from flask_babel import gettext as _
+from flask import flash, request
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
@@ -8,10 +8,20 @@ import uploads
 from blueprints import uploading
 from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files
+from blueprints import queues
+from blueprints.queues import register_queue
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
 from models.documents import Document, TransitionRefused
 from models.scoping import staff_scope
-from rules import documents as R
+from rules import documents as R, staff as staff_rules
+
+
+def waiting_count(user):
+    """Documents waiting for a decision that ``user`` reaches (the navigation's count)."""
+    return staff_scope(Document.select(), Document, user).where(Document.waiting == True).count()  # noqa: E712
+
+
+register_queue("documents", _l("Documents waiting"), waiting_count, "documents.queue")
 
 
 def staff_document(document_id):
@@ -31,16 +41,23 @@ def queue():
     By numbered page (``?page=``, ``page_of``): the order is a priority, which no key follows.
     Beside it the few most recently changed (a fixed number, so no pager)."""
     user = signed_in_user()
+    routed, client_id = queues.routed_filter(), queues.client_filter()
+    status = request.args.get("status", "")
+    status = status if status in R.STATUS_LABELS else ""
     waiting = (staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                .where(Document.waiting == True)  # noqa: E712 (peewee expression)
                .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id))  # R.QUEUE_STATUSES
+    waiting = queues.filtered(waiting, Document, routed, client_id)
+    if status:
+        waiting = waiting.where(Document.status == status)
     pages = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     # A document never submitted is still the client's own draft: not listed for staff.
     recent = list(staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                   .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
                   .order_by(Document.updated_at.desc()).limit(rules.QUEUE_PAGE_SIZE))
     return render("documents/staff_queue.html", pages=pages, recent=recent,
-                  authority=Document.authority_of(pages["rows"] + recent))
+                  authority=Document.authority_of(pages["rows"] + recent), routed=routed, client_id=client_id,
+                  chosen_status=status, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 
 def _staff_context(document, **forms):
