@@ -96,10 +96,12 @@ def find_clients(user, text=""):
     text = (text or "").strip()
     if not text:
         return query
+    # LIKE's wildcards are left out of the pattern (a search for "%" is no "everything").
     like = text.replace("\\", "").replace("%", "").replace("_", "")
-    conditions = ((fn.LOWER(Client.name).contains(like.lower()))
-                  | (Client.registration_number == text.replace(" ", "")))
-    if "@" in text:
+    conditions = Client.registration_number == text.replace(" ", "")
+    if like:
+        conditions |= fn.LOWER(Client.name).contains(like.lower())
+    if "@" in text and like:
         by_email = (Membership.select(Membership.client).join(User)
                     .where(fn.LOWER(User.email).startswith(like.lower())))
         conditions |= Client.id.in_(by_email)

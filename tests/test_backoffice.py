@@ -261,7 +261,7 @@ def test_the_messages_link_and_the_navigation_share_one_count(app, world, monkey
 
 
 def queue_rows(html, prefix):
-    return {int(n) for n in re.findall(rf'id="{prefix}(\d+)"', html)}
+    return {int(n) for n in re.findall(rf'id="{prefix}(\d+)(?:-row)?"', html)}
 
 
 def test_the_queues_filter_by_client_status_overdue_and_whom_a_row_was_passed_to(app, world):
@@ -298,3 +298,61 @@ def test_a_queue_pages_by_number_with_its_filters_kept(app, world):
     assert f'href="/staff/messages?client={world.clients[CELMS]}&amp;page=2"' in first
     second = http.get(f"/staff/messages?client={world.clients[CELMS]}&page=2").get_data(as_text=True)
     assert len(queue_rows(second, "queue-")) == 3
+
+
+# --- The clients' list and the client's 360° page ---------------------------------------------------
+
+def listed_clients(http, query):
+    return queue_rows(http.get(f"/staff/clients?{query}").get_data(as_text=True), "client-")
+
+
+def test_staff_find_a_client_by_name_registration_number_e_mail_or_personal_code(app, world):
+    from models.identity import StatedPersonalCode
+    with app.app_context(), models.db.connection_context():
+        StatedPersonalCode.state(models.User.get(models.User.email == CELMS), "LV:01018012345")
+    http = signed_in(app, SANDRA)
+    assert listed_clients(http, "q=b%C4%93rz") == {world.clients[BERZS]}  # "bērz", any case
+    assert listed_clients(http, "q=40003000002") == {world.clients[CELMS]}
+    assert listed_clients(http, "q=anna%40example") == {world.clients[ANNA]}
+    assert listed_clients(http, "q=010180-12345") == {world.clients[CELMS]}
+    assert listed_clients(http, "q=010180-12346") == set()
+    assert listed_clients(http, "q=%25") == set()  # a wildcard is a character, not "everything"
+    assert listed_clients(http, "consultant=none") == {world.clients[CELMS]}
+    assert listed_clients(http, f"consultant={world.staff[JANIS]}") == {world.clients[BERZS]}
+    # a consultant searches among their own clients only, and cannot filter by consultant
+    ilze = signed_in(app, ILZE)
+    assert listed_clients(ilze, "q=40003000002") == set()
+    assert listed_clients(ilze, f"consultant={world.staff[JANIS]}") == {world.clients[ANNA]}
+
+
+def test_the_clients_list_pages_by_key(app, world):
+    with app.app_context(), models.db.connection_context():
+        for n in range(rules.LIST_PAGE_SIZE + 1):
+            models.Client.create(kind=rules.LEGAL, name=f"SIA Papildu {n}")
+    http = signed_in(app, SANDRA)
+    first = http.get("/staff/clients").get_data(as_text=True)
+    assert len(queue_rows(first, "client-")) == rules.LIST_PAGE_SIZE
+    older = re.search(r'href="(/staff/clients\?before=\d+)"', first).group(1)
+    second = queue_rows(http.get(older).get_data(as_text=True), "client-")
+    assert len(second) == 4 and not second & queue_rows(first, "client-")  # 3 + 21 clients
+
+
+def test_the_client_360_page_shows_each_section_with_links(app, world):
+    with app.app_context(), models.db.connection_context():
+        company = models.Client.get_by_id(world.clients[BERZS])
+        colleague = models.User.create(email="kolegis@example.lv", phone="+37121000009", full_name="Kārlis Kolēģis",
+                                       password_hash="x")
+        models.Membership.grant(colleague, company, rules.COLLEAGUE)
+        models.AuditLog.record("invoice.issued", user=models.User.get(models.User.email == SANDRA), client=company)
+    html = signed_in(app, JANIS).get(f"/staff/clients/{world.clients[BERZS]}").get_data(as_text=True)
+    assert "Baiba Bērza" in html and "Kārlis Kolēģis" in html
+    assert "Galvenais lietotājs" in html and "Kolēģis" in html  # the company's main user and colleague
+    assert f'href="/staff/documents/{world.documents[BERZS]}"' in html
+    assert f'href="/staff/messages/{world.threads[BERZS]}"' in html
+    assert f'href="/staff/finance/invoices/{world.invoices[BERZS]}"' in html
+    assert "Izrakstīts rēķins" in html  # the history: the audit rows about this client
+    assert 'id="client-consultant">Jānis Konsultants' in html
+    assert f'/staff/documents/{world.documents[ANNA]}"' not in html
+    assert f'action="/staff/clients/{world.clients[BERZS]}/consultant"' not in html  # consultants don't assign
+    assert f'action="/staff/clients/{world.clients[BERZS]}/consultant"' in signed_in(app, SANDRA).get(
+        f"/staff/clients/{world.clients[BERZS]}").get_data(as_text=True)
