@@ -287,8 +287,9 @@ def create_app(config=None):
     from blueprints import power_of_attorney
     app.register_blueprint(power_of_attorney.bp)
     app.register_blueprint(security.bp)
-    from blueprints import clients
+    from blueprints import clients, routing
     app.register_blueprint(clients.bp)
+    app.register_blueprint(routing.bp)
 
     init_domain(app)
     init_eid(app)

@@ -42,9 +42,11 @@ import uploads
 from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped, get_scoped_or_404,
                         keyset_page, page_of, poll as poll_view, render, render_form, scoped, see_other,
                         signed_in_user, staff_required, uploading)
-from blueprints import queues
+from blueprints import queues, routing
+from models import staff as backoffice
 from blueprints.queues import queue_count, register_queue
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
+from forms.staff import RouteForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
                              MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
                              publish_last_message, publish_new_message, rating_summary, refill_last_message,
@@ -427,7 +429,7 @@ def thread(thread_id):
     rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
     context = _thread_context(thread)
     return render_form("messages/thread.html", _earlier(context), form=form, rating=rating,
-                       rating_form=RatingForm(formdata=None), **context)
+                       rating_form=RatingForm(formdata=None), answerer=backoffice.answerer(thread), **context)
 
 
 @bp.route("/messages/<int:thread_id>/poll")
@@ -534,9 +536,9 @@ def _client_language(thread):
     return starter.language if starter is not None and starter.language in rules.LANGUAGES else "lv"
 
 
-def _staff_page(thread, form=None, delay_form=None):
-    """The staff thread page; 422 when the reply or the delay form failed."""
-    failed = request.method == "POST" and any(f is not None and f.errors for f in (form, delay_form))
+def _staff_page(thread, form=None, delay_form=None, pass_form=None):
+    """The staff thread page; 422 when the reply, the delay or the passing form failed."""
+    failed = request.method == "POST" and any(f is not None and f.errors for f in (form, delay_form, pass_form))
     if delay_form is None:
         delay_form = DelayForm(formdata=None)
         with force_locale(_client_language(thread)):
@@ -545,6 +547,7 @@ def _staff_page(thread, form=None, delay_form=None):
     context = _thread_context(thread)
     return render("messages/staff_thread.html", _earlier(context), 422 if failed else 200,
                   form=form or ReplyForm(formdata=None), delay_form=delay_form,
+                  route_form=routing.route_form(thread, pass_form),
                   rating=ThreadRating.get_or_none(ThreadRating.thread == thread), **context)
 
 
@@ -596,6 +599,19 @@ def staff_delay(thread_id):
         flash(_("The delay has been explained to the client."), "success")
         return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, delay_form=form)
+
+
+@bp.route("/staff/messages/<int:thread_id>/pass", methods=["POST"])
+@staff_required()
+def staff_pass(thread_id):
+    """Pass the thread to a competent colleague with a note (seed 001 §2; ``blueprints.routing``)."""
+    thread = _thread_or_404(thread_id)
+    form = RouteForm()
+    if routing.route_form(thread) is None:
+        abort(404)
+    if routing.pass_on(thread, form):
+        return see_other("messages.staff_thread", thread_id=thread.id)
+    return _staff_page(thread, pass_form=form)
 
 
 @bp.route("/staff/messages/ratings")

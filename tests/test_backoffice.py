@@ -225,10 +225,10 @@ def nav_counts(html):
 
 
 @pytest.mark.parametrize("viewer, expected", [
-    (ILZE, {"documents": 1, "messages": 1}),
-    (JANIS, {"documents": 1, "messages": 1}),
-    (SANDRA, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0}),
-    (ADMIN, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0}),
+    (ILZE, {"documents": 1, "messages": 1, "assigned": 0}),
+    (JANIS, {"documents": 1, "messages": 1, "assigned": 0}),
+    (SANDRA, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0, "assigned": 0}),
+    (ADMIN, {"documents": 3, "messages": 3, "powers_of_attorney": 0, "main_user_requests": 0, "assigned": 0}),
 ])
 def test_the_navigation_counts_each_roles_queues(app, world, viewer, expected):
     counts = nav_counts(signed_in(app, viewer).get("/staff").get_data(as_text=True))
@@ -356,3 +356,52 @@ def test_the_client_360_page_shows_each_section_with_links(app, world):
     assert f'action="/staff/clients/{world.clients[BERZS]}/consultant"' not in html  # consultants don't assign
     assert f'action="/staff/clients/{world.clients[BERZS]}/consultant"' in signed_in(app, SANDRA).get(
         f"/staff/clients/{world.clients[BERZS]}").get_data(as_text=True)
+
+
+# --- Passing a thread or a document to a competent colleague (seed 001 §2) ---------------------------
+
+@pytest.mark.parametrize("kind", ["thread", "document"])
+def test_a_consultant_passes_an_item_to_a_colleague_who_finds_it_and_the_client_sees_who_answers(app, world, kind):
+    item = world.threads[ANNA] if kind == "thread" else world.documents[ANNA]
+    staff_page = f"/staff/messages/{item}" if kind == "thread" else f"/staff/documents/{item}"
+    client_page = f"/messages/{item}" if kind == "thread" else f"/documents/{item}"
+    janis = signed_in(app, JANIS)
+    assert janis.get(staff_page).status_code == 404  # not his client
+    ilze = signed_in(app, ILZE)
+    assert "Jūs apkalpo Ilze Konsultante." in signed_in(app, ANNA).get(client_page).get_data(as_text=True)
+    r = post_form(ilze, f"{staff_page}/pass", {"colleague": world.staff[JANIS], "note": "Jānis zina par kredītiem."},
+                  page=staff_page)
+    assert r.status_code == 303
+    [row] = audit_rows(app, "staff.passed_on")
+    assert row.details == {kind: item, "passed_to": world.staff[JANIS]} and row.client_id == world.clients[ANNA]
+    # Jānis: in "Passed to me" with the note and a count in the navigation; the item opens, the client does not
+    mine = janis.get("/staff/assigned").get_data(as_text=True)
+    assert f'id="assigned-{kind}-{item}"' in mine and "Jānis zina par kredītiem." in mine
+    assert nav_counts(mine)["assigned"] == 1
+    assert janis.get(staff_page).status_code == 200
+    assert janis.get(f"/staff/clients/{world.clients[ANNA]}").status_code == 404
+    # the client sees who answers now
+    assert "Jūs apkalpo Jānis Konsultants." in signed_in(app, ANNA).get(client_page).get_data(as_text=True)
+    # Ilze still reaches it (her client), and it is no longer in her "Passed to me"
+    assert ilze.get(staff_page).status_code == 200
+    assert nav_counts(ilze.get("/staff/assigned").get_data(as_text=True))["assigned"] == 0
+
+
+@pytest.mark.parametrize("kind", ["thread", "document"])
+def test_nobody_passes_what_they_do_not_reach_and_bad_choices_say_why(app, world, kind):
+    item = world.threads[BERZS] if kind == "thread" else world.documents[BERZS]
+    url = f"/staff/messages/{item}/pass" if kind == "thread" else f"/staff/documents/{item}/pass"
+    page = f"/staff/messages/{world.threads[ANNA]}"
+    ilze = signed_in(app, ILZE)
+    assert post_form(ilze, url, {"colleague": world.staff[ILZE]}, page=page).status_code == 404
+    assert post_form(signed_in(app, ANNA), url, {"colleague": world.staff[ILZE]},
+                     page=f"/messages/{world.threads[ANNA]}").status_code == 404
+    sandra = signed_in(app, SANDRA)
+    with app.app_context(), models.db.connection_context():
+        anna_user = models.User.get(models.User.email == ANNA).id
+    for data in ({"colleague": anna_user}, {"colleague": "abc"}, {},
+                 {"colleague": world.staff[JANIS], "note": "x" * (S.ROUTING_NOTE_MAX + 1)}):
+        r = post_form(sandra, url, data, page=page)
+        assert r.status_code == 422, data
+        assert 'id="error-summary"' in r.get_data(as_text=True)
+    assert audit_rows(app, "staff.passed_on") == []

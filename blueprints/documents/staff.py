@@ -1,5 +1,5 @@
 """Staff pages of documents: the queue of what waits on us, a document, the decisions."""
-from flask import flash, request
+from flask import abort, flash, request
 from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
@@ -8,9 +8,10 @@ import uploads
 from blueprints import uploading
 from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files
-from blueprints import queues
+from blueprints import queues, routing
 from blueprints.queues import register_queue
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
+from forms.staff import RouteForm
 from models.documents import Document, TransitionRefused
 from models.scoping import staff_scope
 from rules import documents as R, staff as staff_rules
@@ -69,6 +70,7 @@ def _staff_context(document, **forms):
                "submission": document.latest_version("submission"),
                "accept_form": AcceptForm(), "info_form": request_info_form(document.type),
                "package_form": PackageForm(), "resend_form": ResendForm(),
+               "route_form": routing.route_form(document, forms.pop("route_form", None)),
                "actions": R.actions_for(document.status, R.STAFF)}
     if document.type.needs_authority and document.created_by_id and document.client.is_legal:
         # Seed 003: the register's representation rights, or a valid power of attorney, or neither.
@@ -106,6 +108,19 @@ def _staff_action(document_id, action, form, message, **data):
     forms = {AcceptForm: "accept_form", PackageForm: "package_form", ResendForm: "resend_form"}
     key = forms.get(type(form), "info_form")
     return render("documents/staff_document.html", status=422, **_staff_context(document, **{key: form}))
+
+
+@bp.route("/staff/documents/<int:document_id>/pass", methods=["POST"])
+@staff_required()
+def staff_pass(document_id):
+    """Pass the document to a competent colleague with a note (seed 001 §2; ``blueprints.routing``)."""
+    document = staff_document(document_id)
+    form = RouteForm()
+    if routing.route_form(document) is None:
+        abort(404)
+    if routing.pass_on(document, form):
+        return see_other("documents.staff_show", document_id=document.id)
+    return render("documents/staff_document.html", status=422, **_staff_context(document, route_form=form))
 
 
 @bp.route("/staff/documents/<int:document_id>/accept", methods=["POST"])

@@ -354,6 +354,10 @@ def world(live_server):
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
+        # Passed to the consultant with a note of one long word (issue 15): their "Passed to me".
+        Thread.update(assigned_to=staff["consultant"], assigned_note=LONG_WORD).where(Thread.id == waiting.id).execute()
+        Document.update(assigned_to=staff["consultant"], assigned_note=LONG_WORD).where(
+            Document.id == documents[R.PROCESSING].id).execute()
         for name, u in staff.items():
             role = roles[name] = Role(name, u.email)
             role.pages += [("dashboard", "/dashboard", 200), ("staff area", "/staff", 200),
@@ -372,7 +376,8 @@ def world(live_server):
                            for n, i in enumerate(companys_invoices)]
             role.pages += [("clients", "/staff/clients", 200), ("client 360", f"/staff/clients/{company.id}", 200),
                            ("clients found", f"/staff/clients?q={LONG_COMPANY[:12]}", 200),
-                           ("private client 360", f"/staff/clients/{person.id}", statements)]
+                           ("private client 360", f"/staff/clients/{person.id}", statements),
+                           ("passed to me", "/staff/assigned", 200)]
             if u.has_staff_role("supervisor"):
                 role.forms += [("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
                                ("record a payment, errors", f"/staff/finance/invoices/{companys_invoices[0].id}",
