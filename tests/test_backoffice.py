@@ -405,3 +405,85 @@ def test_nobody_passes_what_they_do_not_reach_and_bad_choices_say_why(app, world
         assert r.status_code == 422, data
         assert 'id="error-summary"' in r.get_data(as_text=True)
     assert audit_rows(app, "staff.passed_on") == []
+
+
+# --- Every /staff route, walked as a client, a consultant and a supervisor -----------------------------
+
+# What a consultant reaches (with their own client's objects); every other /staff route is a 404 to
+# them. A new /staff route is a 404 to consultants here until it is listed: deciding who works it is
+# part of adding it.
+CONSULTANT_REACHES = {
+    "staff.index", "routing.mine", "clients.index", "clients.show",
+    "documents.queue", "documents.staff_show", "documents.accept", "documents.request_info",
+    "documents.prepare_package", "documents.resend", "documents.staff_pass",
+    "messages.staff_queue", "messages.staff_thread", "messages.staff_delay", "messages.staff_pass",
+    "finance.staff_index", "finance.staff_issue", "finance.staff_invoice",
+}
+ADMIN_ONLY = {"staff.outbox"}
+FILES = {"main_user.staff_file", "power_of_attorney.staff_file"}  # downloads: no stored blob in these tests
+
+
+@pytest.fixture
+def everything(app, world):
+    """One of each object a /staff route names, of Anna's client (Ilze's)."""
+    from models.finance import BankStatement, StatementEntry
+    from models.power_of_attorney import PowerOfAttorney
+    from models.register import MainUserRequest
+    with app.app_context(), models.db.connection_context():
+        anna = models.User.get(models.User.email == ANNA)
+        client = models.Client.get_by_id(world.clients[ANNA])
+        stored = lambda: models.StoredFile.create(key=f"walk-{models.StoredFile.select().count()}",  # noqa: E731
+                                                  sha256="0" * 64, size=3, original_name="a.pdf", extension="pdf",
+                                                  content_type="application/pdf", client=client, uploaded_by=anna)
+        statement = BankStatement.create(account="LV80BANK0000435195001", digest="0" * 64)
+        return {"document_id": world.documents[ANNA], "thread_id": world.threads[ANNA],
+                "client_id": world.clients[ANNA], "invoice_id": world.invoices[ANNA],
+                "entry_id": StatementEntry.create(statement=statement, account=statement.account, entry_key="w",
+                                                  amount="1.00", status="unmatched").id,
+                "notification_id": models.Notification.create(channel="email", recipient=ANNA, template="x",
+                                                              status="failed", attempts=5).id,
+                "request_id": MainUserRequest.create(client=client, user=anna, stored_file=stored()).id,
+                "poa_id": PowerOfAttorney.create(client=client, user=anna, stored_file=stored(),
+                                                 rights="documents").id}
+
+
+def staff_routes(app, objects):
+    """(endpoint, path, methods) of every route under /staff, its arguments filled from ``objects``."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/staff"):
+            with app.test_request_context():
+                from flask import url_for
+                path = url_for(rule.endpoint, **{name: objects[name] for name in rule.arguments})
+            found.append((rule.endpoint, path, rule.methods - {"HEAD", "OPTIONS"}))
+    assert len(found) > 30
+    return found
+
+
+def test_a_client_gets_404_on_every_staff_route(app, everything):
+    http = signed_in(app, ANNA)
+    for endpoint, path, methods in staff_routes(app, everything):
+        if "GET" in methods:
+            assert http.get(path).status_code == 404, endpoint
+        if "POST" in methods:
+            assert post_form(http, path, {}, page="/settings").status_code == 404, endpoint
+
+
+def test_a_consultant_reaches_exactly_their_routes_and_objects(app, everything):
+    http = signed_in(app, ILZE)
+    for endpoint, path, methods in staff_routes(app, everything):
+        for method in sorted(methods):
+            r = http.get(path) if method == "GET" else post_form(http, path, {}, page="/staff")
+            if endpoint in CONSULTANT_REACHES:
+                assert r.status_code not in (404, 500), (endpoint, method, r.status_code)
+            else:
+                assert r.status_code == 404, (endpoint, method, r.status_code)
+
+
+def test_a_supervisor_opens_every_staff_page_but_the_administrators(app, everything):
+    http = signed_in(app, SANDRA)
+    for endpoint, path, methods in staff_routes(app, everything):
+        if "GET" not in methods or endpoint in FILES:
+            continue
+        expected = 404 if endpoint in ADMIN_ONLY else 200
+        assert http.get(path).status_code == expected, endpoint
