@@ -528,6 +528,7 @@ def staff_queue():
               .where(Thread.waiting_since.is_null()))
     pages = keyset_page(others, THREAD_ORDER, rules.QUEUE_PAGE_SIZE)
     return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now, routed=routed,
+                  passed_to=backoffice.passed_to(waiting["rows"]),
                   client_id=client_id, overdue=overdue, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 

@@ -143,11 +143,21 @@ def client_overview(client, user, shown=SHOWN):
             "applications": applications, "history": history, "consultant": consultant}
 
 
+def users_by_id(ids):
+    """{user id: User} of the staff named on a page (consultants, whom rows were passed to): one
+    query for the page instead of one per row."""
+    ids = {i for i in ids if i}
+    return {u.id: u for u in User.select().where(User.id.in_(list(ids)))} if ids else {}
+
+
 def consultant_names(clients):
     """{client id: the consultant's User} for a page of clients, in one query."""
-    ids = {c.consultant_id for c in clients if c.consultant_id}
-    if not ids:
-        return {}
-    found = {u.id: u for u in User.select().where(User.id.in_(list(ids)))}
+    found = users_by_id(c.consultant_id for c in clients)
     return {c.id: found.get(c.consultant_id) for c in clients if c.consultant_id}
+
+
+def passed_to(rows):
+    """{row id: the User a thread or document of a queue's page was passed to}, in one query."""
+    found = users_by_id(r.assigned_to_id for r in rows)
+    return {r.id: found.get(r.assigned_to_id) for r in rows if r.assigned_to_id}
 

@@ -107,6 +107,7 @@ def pages_of(w, email):
             "invoice": f"/staff/finance/invoices/{w.invoices[email]}"}
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("viewer, reaches", [
     (ILZE, {ANNA}), (JANIS, {BERZS}), (SANDRA, {ANNA, BERZS, CELMS}), (ADMIN, {ANNA, BERZS, CELMS}),
 ])
@@ -118,6 +119,7 @@ def test_each_role_reaches_exactly_its_clients_pages(app, world, viewer, reaches
             assert http.get(url).status_code == expected, (viewer, owner, kind)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("viewer, listed", [
     (ILZE, {ANNA}), (JANIS, {BERZS}), (SANDRA, {ANNA, BERZS, CELMS}),
 ])
@@ -177,6 +179,7 @@ def test_a_supervisor_assigns_a_consultant_with_an_audit_row(app, world):
     assert signed_in(app, ILZE).get(f"/staff/clients/{celms}").status_code == 404
 
 
+@pytest.mark.postgres
 def test_a_supervisor_reassigns_in_bulk_from_the_list(app, world):
     http = signed_in(app, SANDRA)
     picked = [world.clients[ANNA], world.clients[CELMS]]
@@ -264,6 +267,7 @@ def queue_rows(html, prefix):
     return {int(n) for n in re.findall(rf'id="{prefix}(\d+)(?:-row)?"', html)}
 
 
+@pytest.mark.postgres
 def test_the_queues_filter_by_client_status_overdue_and_whom_a_row_was_passed_to(app, world):
     http = signed_in(app, SANDRA)
     anna, berzs = world.documents[ANNA], world.documents[BERZS]
@@ -306,6 +310,7 @@ def listed_clients(http, query):
     return queue_rows(http.get(f"/staff/clients?{query}").get_data(as_text=True), "client-")
 
 
+@pytest.mark.postgres
 def test_staff_find_a_client_by_name_registration_number_e_mail_or_personal_code(app, world):
     from models.identity import StatedPersonalCode
     with app.app_context(), models.db.connection_context():
@@ -360,6 +365,7 @@ def test_the_client_360_page_shows_each_section_with_links(app, world):
 
 # --- Passing a thread or a document to a competent colleague (seed 001 §2) ---------------------------
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("kind", ["thread", "document"])
 def test_a_consultant_passes_an_item_to_a_colleague_who_finds_it_and_the_client_sees_who_answers(app, world, kind):
     item = world.threads[ANNA] if kind == "thread" else world.documents[ANNA]
@@ -385,6 +391,8 @@ def test_a_consultant_passes_an_item_to_a_colleague_who_finds_it_and_the_client_
     # Ilze still reaches it (her client), and it is no longer in her "Passed to me"
     assert ilze.get(staff_page).status_code == 200
     assert nav_counts(ilze.get("/staff/assigned").get_data(as_text=True))["assigned"] == 0
+    queue = ilze.get("/staff/messages" if kind == "thread" else "/staff/documents").get_data(as_text=True)
+    assert "Nodots: Jānis Konsultants" in queue  # the queue says whom it was passed to
 
 
 @pytest.mark.parametrize("kind", ["thread", "document"])

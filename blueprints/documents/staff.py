@@ -9,6 +9,7 @@ from blueprints import uploading
 from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files
 from blueprints import queues, routing
+from models import staff as backoffice
 from blueprints.queues import register_queue
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
 from forms.staff import RouteForm
@@ -58,6 +59,7 @@ def queue():
                   .order_by(Document.updated_at.desc()).limit(rules.QUEUE_PAGE_SIZE))
     return render("documents/staff_queue.html", pages=pages, recent=recent,
                   authority=Document.authority_of(pages["rows"] + recent), routed=routed, client_id=client_id,
+                  passed_to=backoffice.passed_to(pages["rows"] + recent),
                   chosen_status=status, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 
