@@ -495,3 +495,15 @@ def test_a_supervisor_opens_every_staff_page_but_the_administrators(app, everyth
             continue
         expected = 404 if endpoint in ADMIN_ONLY else 200
         assert http.get(path).status_code == expected, endpoint
+
+
+@pytest.mark.postgres
+def test_the_migration_makes_the_models_columns(app):
+    """migrations/021_consultants.py adds exactly what the models declare (and indexes the keys)."""
+    with app.app_context(), models.db.connection_context():
+        for model in (models.Client, Document, Thread):
+            table = model._meta.table_name
+            columns = {c.name for c in models.db.get_columns(table)}
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, table
+        indexed = {tuple(i.columns) for t in ("client", "document", "thread") for i in models.db.get_indexes(t)}
+        assert {("consultant_id",), ("assigned_to_id",)} <= indexed
