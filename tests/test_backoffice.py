@@ -507,3 +507,10 @@ def test_the_migration_makes_the_models_columns(app):
             assert columns == {f.column_name for f in model._meta.sorted_fields}, table
         indexed = {tuple(i.columns) for t in ("client", "document", "thread") for i in models.db.get_indexes(t)}
         assert {("consultant_id",), ("assigned_to_id",)} <= indexed
+
+
+def test_the_staff_overview_shows_a_consultant_only_their_clients_users(app, world):
+    ilze = signed_in(app, ILZE).get("/staff").get_data(as_text=True)
+    assert ANNA in ilze and BERZS not in ilze and CELMS not in ilze
+    sandra = signed_in(app, SANDRA).get("/staff").get_data(as_text=True)
+    assert all(email in sandra for email in (ANNA, BERZS, CELMS))
