@@ -14,6 +14,7 @@ from models.documents import Document
 from models.finance import Invoice
 from models.identity import DigitalIdentity, StatedPersonalCode, personal_code_hashes
 from models.messages import Thread
+from models.notifications import Notification
 from models.scoping import staff_clients, staff_scope
 from rules import identity as identity_rules, onboarding, staff as staff_rules
 
@@ -58,12 +59,17 @@ def route(item, to, by, note=""):
     """Pass a thread or a document to the colleague ``to`` with a note for them (seed 001 §2:
     the competent colleague answers); call inside ``models.action()``. False when ``by`` may not
     pass it or ``to`` is no active staff member; passing it to whoever has it already is allowed
-    (the note is replaced)."""
+    (the note is replaced). The colleague gets an e-mail with a link (through the outbox)."""
     if to is None or not to.is_staff or to.disabled_at is not None or not may_route(by, item):
         return False
     model = type(item)
     done = model.update(assigned_to=to.id, assigned_note=note).where(model.id == item.id).execute()
     item.assigned_to, item.assigned_note = to, note
+    if done and to.id != by.id and to.notify_email:
+        # Only a link: the note and the client's words stay in the staff area.
+        Notification.queue("email", to.email, "staff_passed_on", language=to.language, user=to,
+                           kind="thread" if model is Thread else "document", item_id=item.id,
+                           by_name=by.display_name)
     return bool(done)
 
 

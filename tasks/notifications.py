@@ -60,6 +60,7 @@ SUBJECTS = {
     "company_invitation": lambda: _("You are invited to act for a company in the client cabinet"),
     "invoice_issued": lambda: _("A new invoice in your client cabinet"),
     "invoice_paid": lambda: _("Your invoice is paid"),
+    "staff_passed_on": lambda: _("A colleague passed something to you"),
     "new_device_sign_in": lambda: _("A sign-in to your account from a new device"),
     "totp_enabled": lambda: _("Two-step sign-in has been turned on"),
     "totp_disabled": lambda: _("Two-step sign-in has been turned off"),

@@ -514,3 +514,22 @@ def test_the_staff_overview_shows_a_consultant_only_their_clients_users(app, wor
     assert ANNA in ilze and BERZS not in ilze and CELMS not in ilze
     sandra = signed_in(app, SANDRA).get("/staff").get_data(as_text=True)
     assert all(email in sandra for email in (ANNA, BERZS, CELMS))
+
+
+def test_the_colleague_gets_an_e_mail_with_only_a_link(app, world):
+    from tasks.notifications import render_notification
+    ilze = signed_in(app, ILZE)
+    thread = world.threads[ANNA]
+    r = post_form(ilze, f"/staff/messages/{thread}/pass", {"colleague": world.staff[JANIS], "note": "Slepena piezīme"},
+                  page=f"/staff/messages/{thread}")
+    assert r.status_code == 303
+    with app.app_context(), models.db.connection_context():
+        [notice] = models.Notification.select().where(models.Notification.template == "staff_passed_on")
+        assert notice.recipient == JANIS
+        subject, text, html = render_notification(notice)
+    assert f"/staff/messages/{thread}" in text and "Ilze Konsultante" in text
+    assert "Slepena piezīme" not in text + html
+    # passing to oneself sends nothing
+    post_form(ilze, f"/staff/messages/{thread}/pass", {"colleague": world.staff[ILZE]})
+    with app.app_context(), models.db.connection_context():
+        assert models.Notification.select().where(models.Notification.template == "staff_passed_on").count() == 1
