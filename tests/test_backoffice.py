@@ -533,3 +533,13 @@ def test_the_colleague_gets_an_e_mail_with_only_a_link(app, world):
     post_form(ilze, f"/staff/messages/{thread}/pass", {"colleague": world.staff[ILZE]})
     with app.app_context(), models.db.connection_context():
         assert models.Notification.select().where(models.Notification.template == "staff_passed_on").count() == 1
+
+
+def test_the_clients_search_answers_htmx_with_the_list_alone(app, world):
+    http = signed_in(app, SANDRA)
+    r = http.get("/staff/clients?q=Celms", headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and html.lstrip().startswith('<div id="clients-list">') and "<html" not in html
+    assert queue_rows(html, "client-") == {world.clients[CELMS]}
+    page = http.get("/staff/clients?q=Celms").get_data(as_text=True)
+    assert "<html" in page and 'hx-target="#clients-list"' in page

@@ -84,6 +84,12 @@ def test_a_consultants_day(page, live_server, person, js):
     # Issue an invoice from the client's page.
     page.goto("/staff/clients")
     expect(page.locator(f"#client-{theirs['client']}-row")).to_have_count(0)
+    page.fill("#q", "nav tāda klienta")  # a search: the list alone is swapped with JavaScript
+    submit(page, "#q")
+    expect(page.locator(f"#client-{mine['client']}-row")).to_have_count(0)
+    page.fill("#q", "anna liepa")
+    submit(page, "#q")
+    page.wait_for_url(re.compile(r".*/staff/clients\?q=anna(\+|%20)liepa$"))
     page.locator(f"#client-{mine['client']}-row a").click()
     page.wait_for_url(f"**/staff/clients/{mine['client']}")
     page.locator(f"main a[href='/staff/finance/invoices/new?client={mine['client']}']").click()
