@@ -45,7 +45,14 @@ class ConsultantForm(PortalForm):
 
 
 class RouteForm(PortalForm):
-    """Pass a thread or a document to a competent colleague, with a note for them (seed 001 §2)."""
+    """Pass a thread or a document to a competent colleague, with a note for them (seed 001 §2).
+    Its fields are prefixed (``pass-colleague``, ``pass-note``): the document's page has other
+    forms with a "note"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "pass")
+        super().__init__(*args, **kwargs)
+
     colleague = SelectField(_l("Colleague"), choices=[], validate_choice=True,
                             validators=[InputRequired(_l("Choose the colleague to pass it to."))])
     note = TextAreaField(_l("Note for the colleague"),

@@ -375,7 +375,7 @@ def test_a_consultant_passes_an_item_to_a_colleague_who_finds_it_and_the_client_
     assert janis.get(staff_page).status_code == 404  # not his client
     ilze = signed_in(app, ILZE)
     assert "Jūs apkalpo Ilze Konsultante." in signed_in(app, ANNA).get(client_page).get_data(as_text=True)
-    r = post_form(ilze, f"{staff_page}/pass", {"colleague": world.staff[JANIS], "note": "Jānis zina par kredītiem."},
+    r = post_form(ilze, f"{staff_page}/pass", {"pass-colleague": world.staff[JANIS], "pass-note": "Jānis zina par kredītiem."},
                   page=staff_page)
     assert r.status_code == 303
     [row] = audit_rows(app, "staff.passed_on")
@@ -401,14 +401,14 @@ def test_nobody_passes_what_they_do_not_reach_and_bad_choices_say_why(app, world
     url = f"/staff/messages/{item}/pass" if kind == "thread" else f"/staff/documents/{item}/pass"
     page = f"/staff/messages/{world.threads[ANNA]}"
     ilze = signed_in(app, ILZE)
-    assert post_form(ilze, url, {"colleague": world.staff[ILZE]}, page=page).status_code == 404
-    assert post_form(signed_in(app, ANNA), url, {"colleague": world.staff[ILZE]},
+    assert post_form(ilze, url, {"pass-colleague": world.staff[ILZE]}, page=page).status_code == 404
+    assert post_form(signed_in(app, ANNA), url, {"pass-colleague": world.staff[ILZE]},
                      page=f"/messages/{world.threads[ANNA]}").status_code == 404
     sandra = signed_in(app, SANDRA)
     with app.app_context(), models.db.connection_context():
         anna_user = models.User.get(models.User.email == ANNA).id
-    for data in ({"colleague": anna_user}, {"colleague": "abc"}, {},
-                 {"colleague": world.staff[JANIS], "note": "x" * (S.ROUTING_NOTE_MAX + 1)}):
+    for data in ({"pass-colleague": anna_user}, {"pass-colleague": "abc"}, {},
+                 {"pass-colleague": world.staff[JANIS], "pass-note": "x" * (S.ROUTING_NOTE_MAX + 1)}):
         r = post_form(sandra, url, data, page=page)
         assert r.status_code == 422, data
         assert 'id="error-summary"' in r.get_data(as_text=True)
@@ -520,7 +520,7 @@ def test_the_colleague_gets_an_e_mail_with_only_a_link(app, world):
     from tasks.notifications import render_notification
     ilze = signed_in(app, ILZE)
     thread = world.threads[ANNA]
-    r = post_form(ilze, f"/staff/messages/{thread}/pass", {"colleague": world.staff[JANIS], "note": "Slepena piezīme"},
+    r = post_form(ilze, f"/staff/messages/{thread}/pass", {"pass-colleague": world.staff[JANIS], "pass-note": "Slepena piezīme"},
                   page=f"/staff/messages/{thread}")
     assert r.status_code == 303
     with app.app_context(), models.db.connection_context():
@@ -530,7 +530,7 @@ def test_the_colleague_gets_an_e_mail_with_only_a_link(app, world):
     assert f"/staff/messages/{thread}" in text and "Ilze Konsultante" in text
     assert "Slepena piezīme" not in text + html
     # passing to oneself sends nothing
-    post_form(ilze, f"/staff/messages/{thread}/pass", {"colleague": world.staff[ILZE]})
+    post_form(ilze, f"/staff/messages/{thread}/pass", {"pass-colleague": world.staff[ILZE]})
     with app.app_context(), models.db.connection_context():
         assert models.Notification.select().where(models.Notification.template == "staff_passed_on").count() == 1
 
@@ -543,3 +543,13 @@ def test_the_clients_search_answers_htmx_with_the_list_alone(app, world):
     assert queue_rows(html, "client-") == {world.clients[CELMS]}
     page = http.get("/staff/clients?q=Celms").get_data(as_text=True)
     assert "<html" in page and 'hx-target="#clients-list"' in page
+
+
+def test_the_staff_pages_with_the_pass_form_have_no_duplicate_ids(app, world):
+    """The pass form's fields are prefixed: the document's page has other forms with a "note"."""
+    http = signed_in(app, ILZE)
+    for url in (f"/staff/documents/{world.documents[ANNA]}", f"/staff/messages/{world.threads[ANNA]}"):
+        html = http.get(url).get_data(as_text=True)
+        assert 'id="pass-colleague"' in html and 'id="pass-note"' in html
+        ids = [i for i in re.findall(r'\sid="([^"]+)"', html) if i != "csrf_token"]  # hidden, every form's
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
