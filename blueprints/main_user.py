@@ -15,7 +15,7 @@ import rules
 import uploads
 from blueprints import (audit, clients_only, memberships, page_of, render, see_other, signed_in_user,
                         staff_required, trusted_session, uploading)
-from blueprints.queues import register_queue
+from blueprints.queues import client_filter, register_queue
 from forms.main_user import AuthorisationForm, BecomeMainUserForm, MainUserDecisionForm
 from models.register import MainUserRequest, Refused, become_main_user, companies_of, standing, waiting_count
 from rules import register as R
@@ -179,8 +179,11 @@ register_queue("main_user_requests", _l("Main-user requests"), lambda user: wait
 @staff_required("supervisor")
 def queue():
     """Requests for main-user rights waiting for a decision, oldest first."""
-    pages = page_of(MainUserRequest.queue(), rules.QUEUE_PAGE_SIZE * 2)
-    return render("main_user/staff_queue.html", "main_user/_staff_rows.html", pages=pages)
+    query, client_id = MainUserRequest.queue(), client_filter()
+    if client_id:
+        query = query.where(MainUserRequest.client == client_id)
+    pages = page_of(query, rules.QUEUE_PAGE_SIZE * 2)
+    return render("main_user/staff_queue.html", "main_user/_staff_rows.html", pages=pages, client_id=client_id)
 
 
 def _request_or_404(request_id):

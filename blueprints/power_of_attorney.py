@@ -10,7 +10,7 @@ import rules
 import uploads
 from blueprints import audit, clients_only, memberships, page_of, render, see_other, signed_in_user, staff_required
 from blueprints import uploading
-from blueprints.queues import register_queue
+from blueprints.queues import client_filter, register_queue
 from forms.power_of_attorney import PowerOfAttorneyDecisionForm, PowerOfAttorneyForm
 from models.power_of_attorney import PowerOfAttorney
 from rules import register as R
@@ -85,8 +85,12 @@ register_queue("powers_of_attorney", _l("Powers of attorney to verify"),
 @staff_required("supervisor")
 def queue():
     """Powers of attorney waiting to be verified, oldest first."""
-    pages = page_of(PowerOfAttorney.queue(), rules.QUEUE_PAGE_SIZE * 2)
-    return render("power_of_attorney/staff_queue.html", "power_of_attorney/_staff_rows.html", pages=pages)
+    query, client_id = PowerOfAttorney.queue(), client_filter()
+    if client_id:
+        query = query.where(PowerOfAttorney.client == client_id)
+    pages = page_of(query, rules.QUEUE_PAGE_SIZE * 2)
+    return render("power_of_attorney/staff_queue.html", "power_of_attorney/_staff_rows.html", pages=pages,
+                  client_id=client_id)
 
 
 def _one_or_404(poa_id):

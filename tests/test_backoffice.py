@@ -553,3 +553,12 @@ def test_the_staff_pages_with_the_pass_form_have_no_duplicate_ids(app, world):
         assert 'id="pass-colleague"' in html and 'id="pass-note"' in html
         ids = [i for i in re.findall(r'\sid="([^"]+)"', html) if i != "csrf_token"]  # hidden, every form's
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_the_supervisors_queues_filter_by_client(app, everything, world):
+    http = signed_in(app, SANDRA)
+    for url, row in (("/staff/powers-of-attorney", f'id="power-of-attorney-{everything["poa_id"]}"'),
+                     ("/staff/main-user-requests", f'id="main-user-request-{everything["request_id"]}"')):
+        assert row in http.get(f"{url}?client={world.clients[ANNA]}").get_data(as_text=True), url
+        assert row not in http.get(f"{url}?client={world.clients[BERZS]}").get_data(as_text=True), url
+        assert row in http.get(f"{url}?client=-1%27").get_data(as_text=True), url  # no filter, no error
