@@ -562,3 +562,45 @@ def test_the_supervisors_queues_filter_by_client(app, everything, world):
         assert row in http.get(f"{url}?client={world.clients[ANNA]}").get_data(as_text=True), url
         assert row not in http.get(f"{url}?client={world.clients[BERZS]}").get_data(as_text=True), url
         assert row in http.get(f"{url}?client=-1%27").get_data(as_text=True), url  # no filter, no error
+
+
+# --- The queries against the rule, on random worlds ------------------------------------------------
+
+@pytest.mark.postgres
+def test_the_scoping_queries_follow_the_rule_on_random_assignments(app):
+    """Hypothesis assigns random clients to random consultants and passes random threads and
+    documents to random staff; every staff member reaches exactly what ``rules.staff`` says."""
+    import itertools
+    import os
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from models.scoping import get_staff_client
+    serial = itertools.count()
+
+    @settings(max_examples=int(os.environ.get("STAFF_SCOPE_EXAMPLES", "25")), deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(roles=st.lists(st.sampled_from(rules.STAFF_ROLES), min_size=1, max_size=4),
+           clients=st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 3), st.integers(-1, 3)),
+                            min_size=1, max_size=5))
+    def check(roles, clients):
+        with app.app_context(), models.db.connection_context():
+            n = next(serial)
+            staff = [models.User.create(email=f"s{n}-{i}@example.lv", phone=f"+3712{n:03d}{i:04d}", staff_role=r,
+                                        password_hash="x") for i, r in enumerate(roles)]
+            pick = lambda i: staff[i] if 0 <= i < len(staff) and staff[i].staff_role == "consultant" else None  # noqa
+            anyone = lambda i: staff[i] if 0 <= i < len(staff) else None  # noqa: E731
+            made = []
+            for consultant, thread_to, document_to in clients:
+                client = models.Client.create(kind=rules.NATURAL, name="Klients", consultant=pick(consultant))
+                thread = Thread.create(client=client, subject="x", assigned_to=anyone(thread_to))
+                document = Document.create(client=client, doc_type="loan_application", assigned_to=anyone(document_to))
+                made.append((client, thread, document))
+            for user in staff:
+                for client, thread, document in made:
+                    mine = client.consultant_id == user.id
+                    assert (get_staff_client(user, client.id) is not None) is S.staff_may(user.staff_role, S.SEE, mine)
+                    for item, permission in ((thread, "messages"), (document, "documents")):
+                        reached = models.get_scoped(type(item), item.id, user, permission) is not None
+                        passed = item.assigned_to_id == user.id
+                        assert reached is S.staff_may(user.staff_role, S.SEE, mine or passed), (user.staff_role, mine,
+                                                                                                 passed)
+    check()
