@@ -604,3 +604,28 @@ def test_the_scoping_queries_follow_the_rule_on_random_assignments(app):
                         assert reached is S.staff_may(user.staff_role, S.SEE, mine or passed), (user.staff_role, mine,
                                                                                                  passed)
     check()
+
+
+HOSTILE = ["", "0", "-1", "9" * 40, str(2**63), "\x00", "%00", "' OR 1=1 --", "<script>x</script>", "ā" * 300,
+           "none", "mine", "unrouted", "x" * 5000, "%", "_", "\\"]
+
+
+@pytest.mark.parametrize("viewer", [ILZE, SANDRA])
+def test_hostile_filters_and_forms_never_answer_500(app, world, viewer):
+    http = signed_in(app, viewer)
+    pages = ["/staff/clients", "/staff/documents", "/staff/messages", "/staff/assigned"]
+    if viewer == SANDRA:
+        pages += ["/staff/powers-of-attorney", "/staff/main-user-requests"]
+    for page in pages:
+        for value in HOSTILE:
+            for name in ("q", "consultant", "routed", "client", "status", "overdue", "page", "before", "after"):
+                r = http.get(page, query_string={name: value})
+                assert r.status_code == 200, (page, name, value, r.status_code)
+    posts = [f"/staff/messages/{world.threads[ANNA]}/pass", f"/staff/documents/{world.documents[ANNA]}/pass"]
+    if viewer == SANDRA:
+        posts += ["/staff/clients/consultant", f"/staff/clients/{world.clients[ANNA]}/consultant"]
+    for url in posts:
+        for value in HOSTILE:
+            data = {"pass-colleague": value, "pass-note": value, "consultant": value, "client_ids": [value, value]}
+            r = post_form(http, url, data, page="/staff")
+            assert r.status_code in (303, 422), (url, value, r.status_code)
