@@ -338,6 +338,9 @@ def create_app(config=None):
     app.register_blueprint(security.bp)
     from blueprints import passkeys
     app.register_blueprint(passkeys.bp)
+    from blueprints import clients, routing
+    app.register_blueprint(clients.bp)
+    app.register_blueprint(routing.bp)
 
     init_domain(app)
     init_eid(app)

@@ -7,9 +7,11 @@ invoice, or any invoice without the right, is a 404. A colleague limited to own 
 invoices (``models.finance``: an invoice is the company's).
 
 Staff (``/staff/finance``): issue an invoice, record a payment by hand, import a camt.053 bank
-statement (entries matched to invoices by reference; the rest listed to assign by hand). Until
-clients are assigned to consultants (the work queues of issue 15) this is for supervisors and
-administrators, who reach every client.
+statement (entries matched to invoices by reference; the rest listed to assign by hand). A
+consultant issues invoices to, and records payments of, the clients assigned to them (their
+invoices reached through ``scoped``, the client through ``get_staff_client``: any other is a
+404 or "no such client"); importing a bank statement and assigning its entries, which touch
+every client, stay with supervisors and administrators.
 """
 import io
 
@@ -27,12 +29,14 @@ from blueprints.documents.pdf import new_pdf
 from forms.finance import AssignEntryForm, CreditNoteForm, IssueInvoiceForm, PaymentForm, StatementForm
 from models.finance import CreditNote, Invoice, Payment, StatementEntry
 from models.paging import Keyset
+from models.scoping import get_staff_client
 from rules import finance as F
 from rules.calendar import to_local
 
 bp = Blueprint("finance", __name__)
 
-FINANCE_STAFF_ROLE = "supervisor"  # consultants once clients are assigned to them
+FINANCE_STAFF_ROLE = "consultant"  # their assigned clients' invoices (rules.staff)
+STATEMENTS_ROLE = "supervisor"  # a statement's entries concern every client
 LIST_ORDER = Keyset(Invoice.id)
 
 
@@ -260,12 +264,13 @@ def _credit_note_pdf(note, invoice, today):
 def staff_index():
     """Every invoice, newest first (``?client=`` narrows to one client), and the entries of
     imported statements still waiting to be assigned."""
-    query = Invoice.select(Invoice, models.Client).join(models.Client)
+    query = scoped(Invoice, "finance").select(Invoice, models.Client).join(models.Client)
     client_id = rules.bounded_int(request.args.get("client"))
     if client_id:
         query = query.where(Invoice.client == client_id)
     pages = keyset_page(query, LIST_ORDER, rules.LIST_PAGE_SIZE)
-    waiting = StatementEntry.select().where(StatementEntry.status == F.UNMATCHED).count()
+    waiting = (StatementEntry.select().where(StatementEntry.status == F.UNMATCHED).count()
+               if current_user.has_staff_role(STATEMENTS_ROLE) else 0)
     return render("finance/staff_index.html", pages=pages, today=local_today(), client_id=client_id,
                   waiting=waiting)
 
@@ -275,7 +280,7 @@ def staff_index():
 def staff_issue():
     form = IssueInvoiceForm(client_id=rules.bounded_int(request.args.get("client")))
     if form.validate_on_submit():
-        client = models.Client.get_or_none(models.Client.id == form.client_id.data)
+        client = get_staff_client(signed_in_user(), form.client_id.data)
         if client is None:
             form.client_id.errors.append(_("There is no client with this number."))
         else:
@@ -296,9 +301,7 @@ def staff_issue():
 @staff_required(FINANCE_STAFF_ROLE)
 def staff_invoice(invoice_id):
     """One invoice with its payments; a payment recorded by hand (partial payments too)."""
-    found = Invoice.get_or_none(Invoice.id == invoice_id)
-    if found is None:
-        abort(404)
+    found = get_scoped_or_404(Invoice, invoice_id, "finance")
     form = PaymentForm()
     if form.validate_on_submit():
         staff = signed_in_user()
@@ -356,7 +359,7 @@ def staff_credit(invoice_id):
 
 
 @bp.route("/staff/finance/statements", methods=["GET", "POST"])
-@staff_required(FINANCE_STAFF_ROLE)
+@staff_required(STATEMENTS_ROLE)
 def staff_statements():
     """Import a camt.053 statement (one transaction); the entries waiting to be assigned."""
     form = StatementForm()
@@ -395,7 +398,7 @@ def staff_statements():
 
 
 @bp.route("/staff/finance/entries/<int:entry_id>/assign", methods=["POST"])
-@staff_required(FINANCE_STAFF_ROLE)
+@staff_required(STATEMENTS_ROLE)
 def staff_assign(entry_id):
     entry = StatementEntry.get_or_none(StatementEntry.id == entry_id)
     if entry is None:

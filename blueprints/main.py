@@ -47,7 +47,7 @@ def dashboard():
                "documents": None, "threads": None, "finance": None, "services": None, "staff": None,
                "now": models.utcnow(), "R": R}
     if user.is_staff:
-        context["staff"] = summaries.staff(now=context["now"])
+        context["staff"] = summaries.staff(user, now=context["now"])
     elif active is not None:
         if active.allows("documents"):
             context["documents"] = summaries.documents(scoped(Document, "documents", client_id=active.client_id))

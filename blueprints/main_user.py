@@ -8,17 +8,18 @@ shows signing alone for a company, even one the portal does not know yet: that c
 client, named as the register names it (``models.register.become_main_user``).
 """
 from flask import Blueprint, abort, flash, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
 import uploads
 from blueprints import (audit, clients_only, memberships, page_of, render, see_other, signed_in_user,
                         staff_required, trusted_session, uploading)
+from blueprints.queues import client_filter, register_queue
 from forms.main_user import (AuthorisationForm, BecomeMainUserForm, GrantAfterVisitForm, MainUserDecisionForm,
                              RemoveMainUserForm)
 from models.register import (MainUserRequest, Refused, become_main_user, companies_of, find_companies, find_person,
-                             grant_after_visit, main_users_of, remove_main_user, standing)
+                             grant_after_visit, main_users_of, remove_main_user, standing, waiting_count)
 from rules import company as C
 from rules import register as R
 
@@ -173,12 +174,19 @@ def upload(client_id):
 
 # --- Staff: the queue of requests ---------------------------------------------------------------
 
+register_queue("main_user_requests", _l("Main-user requests"), lambda user: waiting_count(),
+               "main_user.queue", role="supervisor")
+
+
 @bp.route("/staff/main-user-requests")
 @staff_required("supervisor")
 def queue():
     """Requests for main-user rights waiting for a decision, oldest first."""
-    pages = page_of(MainUserRequest.queue(), rules.QUEUE_PAGE_SIZE * 2)
-    return render("main_user/staff_queue.html", "main_user/_staff_rows.html", pages=pages)
+    query, client_id = MainUserRequest.queue(), client_filter()
+    if client_id:
+        query = query.where(MainUserRequest.client == client_id)
+    pages = page_of(query, rules.QUEUE_PAGE_SIZE * 2)
+    return render("main_user/staff_queue.html", "main_user/_staff_rows.html", pages=pages, client_id=client_id)
 
 
 def _request_or_404(request_id):

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
                    request, url_for)
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature
 from peewee import IntegrityError
@@ -42,12 +42,17 @@ import uploads
 from blueprints import (HEADER_PARTS, acting_membership, audit, clients_only, get_scoped, get_scoped_or_404,
                         keyset_page, page_of, poll as poll_view, render, render_form, scoped, see_other,
                         signed_in_user, staff_required, uploading)
+from blueprints import queues, routing
+from models import staff as backoffice
+from blueprints.queues import queue_count, register_queue
 from forms.messages import ComposeForm, DelayForm, RatingForm, ReplyForm
+from forms.staff import RouteForm
 from models.messages import (ABOUT_KINDS, CLIENT, MESSAGE_ORDER, RATING_ORDER, STAFF, THREAD_ORDER, Message,
                              MessageAttachment, Thread, ThreadRating, cached_last_message, kept_unread_total,
                              publish_last_message, publish_new_message, rating_summary, refill_last_message,
                              unread_counts, waiting_count, waiting_queue)
-from rules import calendar
+from models.scoping import staff_scope
+from rules import calendar, staff as staff_rules
 from rules.uploads import SEED_004
 from rules.keys import same
 from rules.polling import pointer_trusted
@@ -219,7 +224,7 @@ def _messages_link():
         return {"messages_link": None}
     user = signed_in_user()
     if user.is_staff:
-        return {"messages_link": (url_for("messages.staff_queue"), waiting_count())}
+        return {"messages_link": (url_for("messages.staff_queue"), queue_count("messages"))}
     membership = acting_membership()
     if membership is None or not membership.allows("messages"):
         return {"messages_link": None}
@@ -234,6 +239,7 @@ def unread_total(membership):
 
 
 HEADER_PARTS.append(_messages_link)
+register_queue("messages", _l("Messages waiting"), waiting_count, "messages.staff_queue")
 
 
 # --- Rendering helpers ------------------------------------------------------------------------
@@ -423,7 +429,7 @@ def thread(thread_id):
     rating = ThreadRating.get_or_none(ThreadRating.thread == thread)
     context = _thread_context(thread)
     return render_form("messages/thread.html", _earlier(context), form=form, rating=rating,
-                       rating_form=RatingForm(formdata=None), **context)
+                       rating_form=RatingForm(formdata=None), answerer=backoffice.answerer(thread), **context)
 
 
 @bp.route("/messages/<int:thread_id>/poll")
@@ -509,13 +515,21 @@ def attachment(thread_id, attachment_id):
 def staff_queue():
     """Threads waiting for an answer, earliest due first (so overdue ones lead), by numbered
     page (``?page=``: a due time can move, so no key pages it); then the answered ones,
-    newest first, by key (``?before=`` / ``?after=``)."""
-    now = models.utcnow()
-    waiting = page_of(waiting_queue(), rules.QUEUE_PAGE_SIZE)
-    others = (Thread.select(Thread, models.Client).join(models.Client)
+    newest first, by key (``?before=`` / ``?after=``). A consultant sees their clients' threads and
+    those passed to them (``models.scoping.staff_scope``)."""
+    now, user = models.utcnow(), signed_in_user()
+    routed, client_id = queues.routed_filter(), queues.client_filter()
+    overdue = request.args.get("overdue") == "1"
+    waiting = queues.filtered(staff_scope(waiting_queue(), Thread, user), Thread, routed, client_id)
+    if overdue:
+        waiting = waiting.where(Thread.due_at < now)
+    waiting = page_of(waiting, rules.QUEUE_PAGE_SIZE)
+    others = (staff_scope(Thread.select(Thread, models.Client).join(models.Client), Thread, user)
               .where(Thread.waiting_since.is_null()))
     pages = keyset_page(others, THREAD_ORDER, rules.QUEUE_PAGE_SIZE)
-    return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now)
+    return render("messages/staff_queue.html", waiting=waiting, pages=pages, now=now, routed=routed,
+                  passed_to=backoffice.passed_to(waiting["rows"]),
+                  client_id=client_id, overdue=overdue, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 
 def _client_language(thread):
@@ -523,9 +537,9 @@ def _client_language(thread):
     return starter.language if starter is not None and starter.language in rules.LANGUAGES else "lv"
 
 
-def _staff_page(thread, form=None, delay_form=None):
-    """The staff thread page; 422 when the reply or the delay form failed."""
-    failed = request.method == "POST" and any(f is not None and f.errors for f in (form, delay_form))
+def _staff_page(thread, form=None, delay_form=None, pass_form=None):
+    """The staff thread page; 422 when the reply, the delay or the passing form failed."""
+    failed = request.method == "POST" and any(f is not None and f.errors for f in (form, delay_form, pass_form))
     if delay_form is None:
         delay_form = DelayForm(formdata=None)
         with force_locale(_client_language(thread)):
@@ -534,6 +548,7 @@ def _staff_page(thread, form=None, delay_form=None):
     context = _thread_context(thread)
     return render("messages/staff_thread.html", _earlier(context), 422 if failed else 200,
                   form=form or ReplyForm(formdata=None), delay_form=delay_form,
+                  route_form=routing.route_form(thread, pass_form),
                   rating=ThreadRating.get_or_none(ThreadRating.thread == thread), **context)
 
 
@@ -585,6 +600,19 @@ def staff_delay(thread_id):
         flash(_("The delay has been explained to the client."), "success")
         return see_other("messages.staff_thread", thread_id=thread.id)
     return _staff_page(thread, delay_form=form)
+
+
+@bp.route("/staff/messages/<int:thread_id>/pass", methods=["POST"])
+@staff_required()
+def staff_pass(thread_id):
+    """Pass the thread to a competent colleague with a note (seed 001 §2; ``blueprints.routing``)."""
+    thread = _thread_or_404(thread_id)
+    form = RouteForm()
+    if routing.route_form(thread) is None:
+        abort(404)
+    if routing.pass_on(thread, form):
+        return see_other("messages.staff_thread", thread_id=thread.id)
+    return _staff_page(thread, pass_form=form)
 
 
 @bp.route("/staff/messages/ratings")

@@ -6,13 +6,14 @@ with a note; the person is told. The access it gave ends by itself when it expir
 (``models.expire_powers_of_attorney``). The decisions about newcomers and revoked memberships are
 in ``models/power_of_attorney.py``."""
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
 import uploads
 from blueprints import audit, clients_only, memberships, page_of, render, see_other, signed_in_user, staff_required
 from blueprints import uploading
+from blueprints.queues import client_filter, register_queue
 from forms.power_of_attorney import PowerOfAttorneyByNumberForm, PowerOfAttorneyDecisionForm, PowerOfAttorneyForm
 from models.power_of_attorney import PowerOfAttorney, company_by_number
 from rules import register as R
@@ -145,12 +146,20 @@ def upload_by_number():
 
 # --- Staff: the queue ---------------------------------------------------------------------------
 
+register_queue("powers_of_attorney", _l("Powers of attorney to verify"),
+               lambda user: PowerOfAttorney.queue().count(), "power_of_attorney.queue", role="supervisor")
+
+
 @bp.route("/staff/powers-of-attorney")
 @staff_required("supervisor")
 def queue():
     """Powers of attorney waiting to be verified, oldest first."""
-    pages = page_of(PowerOfAttorney.queue(), rules.QUEUE_PAGE_SIZE * 2)
-    return render("power_of_attorney/staff_queue.html", "power_of_attorney/_staff_rows.html", pages=pages)
+    query, client_id = PowerOfAttorney.queue(), client_filter()
+    if client_id:
+        query = query.where(PowerOfAttorney.client == client_id)
+    pages = page_of(query, rules.QUEUE_PAGE_SIZE * 2)
+    return render("power_of_attorney/staff_queue.html", "power_of_attorney/_staff_rows.html", pages=pages,
+                  client_id=client_id)
 
 
 def _one_or_404(poa_id):

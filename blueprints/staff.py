@@ -10,7 +10,9 @@ from blueprints import audit, keyset_page, page_of, render, see_other, signed_in
 from forms.staff import NotificationDecisionForm
 from models.documents import Document
 from models.messages import waiting_queue
+from models.scoping import staff_clients
 from rules import audit as audit_words, documents as document_rules, export, outbox as outbox_rules
+from rules import staff as staff_rules
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -18,15 +20,20 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.route("")
 @staff_required()
 def index():
-    """What needs attention: notifications not sent, newest registrations."""
+    """What needs attention: notifications not sent, newest registrations (a consultant: of their
+    clients' users only, ``rules.staff``)."""
+    user = signed_in_user()
+    users = models.User.select().where(models.User.staff_role.is_null())
+    if not staff_rules.sees_every_client(user.staff_role):
+        users = users.where(models.User.id.in_(models.Membership.select(models.Membership.user).where(
+            models.Membership.client.in_(staff_clients(user).select(models.Client.id)))))
     counts = {
-        "users": models.User.select().where(models.User.staff_role.is_null()).count(),
-        "clients": models.Client.select().count(),
+        "users": users.count(),
+        "clients": staff_clients(user).count(),
         "pending": models.Notification.select().where(models.Notification.status == outbox_rules.PENDING).count(),
         "attention": models.Notification.needing_attention().count(),
     }
-    newest = (models.User.select().where(models.User.staff_role.is_null())
-              .order_by(models.User.created_at.desc()).limit(10))
+    newest = users.order_by(models.User.created_at.desc()).limit(10)
     return render("staff/index.html", counts=counts, newest=newest,
                   dev_outbox=_dev_outbox_enabled() and current_user.has_staff_role(DEV_OUTBOX_ROLE))
 

@@ -225,6 +225,9 @@ class Client(BaseModel):
     # factor (issue 12; set by a main user, blueprints/security.py).
     requires_second_factor = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+    # The consultant who works for this client (issue 15, ``rules.staff``): a consultant reaches
+    # only the clients assigned to them; supervisors assign them.
+    consultant = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", index=True)
 
     @property
     def is_legal(self):

@@ -15,6 +15,7 @@ from models.accounts import Client
 from models.base import utcnow
 from models.documents import Document
 from models.messages import Thread, recent_unread, waiting_queue
+from models.scoping import staff_scope
 from rules import documents as R
 
 SHOWN = 5  # rows of each kind the dashboard shows; the rest are behind the list's link
@@ -132,23 +133,24 @@ class StaffSummary:
     earliest_due: list = field(default_factory=list)
 
 
-def staff(shown=SHOWN, now=None):
+def staff(user, shown=SHOWN, now=None):
     """The staff queues in numbers, and the first rows of each in queue order: four queries,
-    on the indexes the queues use."""
+    on the indexes the queues use; of what ``user`` reaches (``models.scoping.staff_scope``)."""
     now = now or utcnow()
     summary = StaffSummary()
-    counts = dict(Document.select(Document.status, fn.COUNT(Document.id))
+    counts = dict(staff_scope(Document.select(Document.status, fn.COUNT(Document.id)), Document, user)
                   .where(Document.waiting == True).group_by(Document.status).tuples())  # noqa: E712
     summary.documents_by_status = {s: counts[s] for s in R.QUEUE_STATUSES if counts.get(s)}
     summary.documents_by_status.update({s: n for s, n in counts.items() if s not in summary.documents_by_status})
     summary.documents_waiting = sum(counts.values())
     if summary.documents_waiting:
         summary.oldest_documents = list(
-            Document.select(Document, Client).join(Client).where(Document.waiting == True)  # noqa: E712
+            staff_scope(Document.select(Document, Client).join(Client), Document, user)
+            .where(Document.waiting == True)  # noqa: E712
             .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id).limit(shown))
-    waiting = Thread.select().where(Thread.waiting_since.is_null(False))
+    waiting = staff_scope(Thread.select(), Thread, user).where(Thread.waiting_since.is_null(False))
     summary.threads_waiting, summary.threads_overdue = (
         waiting.select(fn.COUNT(Thread.id), fn.COUNT(Thread.id).filter(Thread.due_at < now)).tuples().get())
     if summary.threads_waiting:
-        summary.earliest_due = list(waiting_queue().limit(shown))
+        summary.earliest_due = list(staff_scope(waiting_queue(), Thread, user).limit(shown))
     return summary

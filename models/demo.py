@@ -12,6 +12,7 @@ ACCOUNTS = [
     ("klients@kabinets.test", "+37120000002", "Jānis Bērziņš", None),
     ("valde@kabinets.test", "+37120000003", "Līga Ozola", None),
     ("kolegis@kabinets.test", "+37120000004", "Pēteris Kalniņš", None),
+    ("konsultante@kabinets.test", "+37120000005", "Ilze Konsultante", "consultant"),
 ]
 
 # The people of the development identity broker (adapters.identity.DevBroker), with made-up
@@ -60,6 +61,10 @@ def seed():
                                        registration_number="40003000001")
         models.Membership.grant(users["valde@kabinets.test"], company, rules.MAIN)
         models.Membership.grant(users["kolegis@kabinets.test"], company, rules.COLLEAGUE)
+        # Both demo clients are the demo consultant's (issue 15: a consultant sees only their clients).
+        for client in (person, company):
+            client.consultant = users["konsultante@kabinets.test"].id
+            client.save()
         for user in users.values():
             if not user.staff_role:
                 for document, meta in rules.LEGAL_DOCUMENTS.items():
@@ -197,10 +202,10 @@ def _demo_services(users, person, company):
 def describe(created):
     lines = ["Demo data " + ("loaded." if created else "already present."),
              f"Every demo account's password: {PASSWORD}"]
-    labels = {"admin": "staff administrator", None: ""}
+    labels = {"admin": "staff administrator", "consultant": "staff consultant of both demo clients", None: ""}
     roles = {"klients@kabinets.test": "natural-person client",
              "valde@kabinets.test": "main user of SIA Demo Būve",
              "kolegis@kabinets.test": "colleague at SIA Demo Būve (own items only)"}
     for email, phone, _name, role in ACCOUNTS:
-        lines.append(f"  {email:24} {phone}  {labels.get(role) or roles[email]}")
+        lines.append(f"  {email:25} {phone}  {labels.get(role) or roles[email]}")
     return "\n".join(lines)

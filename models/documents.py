@@ -51,6 +51,9 @@ class Document(BaseModel):
     submitted_at = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow, index=True)
+    # Passed to a competent colleague (seed 001 §2; ``models.staff.route``), with a note for them.
+    assigned_to = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", index=True)
+    assigned_note = TextField(default="")
 
     class Meta:
         indexes = ((("client", "id"), False),  # the client's list, a page at a time (LIST_ORDER)

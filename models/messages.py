@@ -26,6 +26,7 @@ from models.files import StoredFile
 from models.notifications import Notification
 from models.paging import Keyset
 from models.runtime import runtime
+from models.scoping import staff_scope
 import rules
 from rules import CLIENT, STAFF, SYSTEM, calendar  # noqa: F401  (CLIENT, STAFF: message kinds)
 from rules.polling import CLOCK_SKEW_SECONDS, POINTER_TRUST_SECONDS
@@ -52,6 +53,9 @@ class Thread(BaseModel):
     acknowledged_at = DateTimeField(null=True)
     delay_explained_at = DateTimeField(null=True)
     answered_at = DateTimeField(null=True)
+    # Passed to a competent colleague (seed 001 §2; ``models.staff.route``), with a note for them.
+    assigned_to = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL", index=True)
+    assigned_note = TextField(default="")
 
     class Meta:
         indexes = ((("client", "last_message_at", "id"), False),  # the client's threads (THREAD_ORDER)
@@ -355,9 +359,10 @@ def kept_unread_total(user, client_id, threads, variant=""):
     return count
 
 
-def waiting_count():
-    """How many threads wait for staff (the header's number), counted on the index."""
-    return Thread.select().where(Thread.waiting_since.is_null(False)).count()
+def waiting_count(user):
+    """How many threads wait for the staff member ``user`` (the header's number): of the
+    clients they reach (``models.scoping.staff_scope``), counted on the index."""
+    return staff_scope(Thread.select(), Thread, user).where(Thread.waiting_since.is_null(False)).count()
 
 
 def rating_summary():

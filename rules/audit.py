@@ -6,7 +6,7 @@ from rules import LEGAL, NATURAL, PERMISSION_LABELS, PERMISSIONS, STAFF_ROLE_LAB
 from rules import decisions, onboarding
 from rules import documents as R
 from rules import identification as I
-from rules import register, services
+from rules import register, services, staff
 from rules.i18n import _l
 
 ACTION_LABELS = {
@@ -107,6 +107,7 @@ ACTION_LABELS = {
     "application.decision": _l("Decision on an application"),
     "application.add_service": _l("Service added to an application"),
 }
+ACTION_LABELS.update(staff.AUDIT_ACTION_LABELS)  # the back office (issue 15)
 # document.<action>: what the document's history calls the action ("document.created" too).
 ACTION_LABELS.update({f"document.{action}": _l("Document: %(action)s", action=label)
                       for action, label in R.ACTION_LABELS.items()})
@@ -220,6 +221,7 @@ DETAILS = {
                                           "phone": _l("the verified phone number")}),
     "created": (_l("Account created"), None),
     "invoice": (_l("Invoice"), _number),
+    **staff.AUDIT_DETAILS,
     "number": (_l("Invoice number"), None),
     "amount": (_l("Amount"), None),
     "payment": (_l("Payment"), _number),

@@ -68,6 +68,7 @@ SUBJECTS = {
     "identification_video": lambda: _("Your video identification is agreed"),
     "invoice_paid": lambda: _("Your invoice is paid"),
     "credit_note_issued": lambda: _("A credit note for your invoice"),
+    "staff_passed_on": lambda: _("A colleague passed something to you"),
     "new_device_sign_in": lambda: _("A sign-in to your account from a new device"),
     "totp_enabled": lambda: _("Two-step sign-in has been turned on"),
     "totp_disabled": lambda: _("Two-step sign-in has been turned off"),

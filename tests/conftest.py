@@ -523,3 +523,16 @@ def db(app):
     models.db.connect(reuse_if_open=True)
     yield models.db
     models.db.close()
+
+
+def assign_clients(app, consultant_email, of=None):
+    """Make the consultant ``consultant_email`` the consultant of every client nobody is assigned
+    to yet (issue 15: a consultant reaches only the clients assigned to them); with ``of`` (an
+    e-mail), of that person's clients only (a browser test's server is shared by many tests)."""
+    with app.app_context(), models.db.connection_context():
+        consultant = models.User.get(models.User.email == consultant_email)
+        query = models.Client.update(consultant=consultant.id).where(models.Client.consultant.is_null())
+        if of is not None:
+            query = query.where(models.Client.id.in_(models.Membership.select(models.Membership.client).join(
+                models.User).where(models.User.email == of)))
+        query.execute()

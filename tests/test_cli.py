@@ -2,6 +2,7 @@
 import pytest
 
 import models
+from models import demo
 
 
 @pytest.mark.postgres
@@ -10,8 +11,9 @@ def test_seed_demo_loads_once_and_lists_the_accounts(runner, db):
     assert first.exit_code == 0 and "admin@kabinets.test" in first.output
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "already present" in second.output
-    assert models.User.select().count() == 4
+    assert models.User.select().count() == len(demo.ACCOUNTS) == 5
     company = models.Client.get(models.Client.kind == "legal")
+    assert company.consultant.email == "konsultante@kabinets.test"  # issue 15: the demo consultant's client
     roles = sorted(m.role for m in company.memberships)
     assert roles == ["colleague", "main"]
 

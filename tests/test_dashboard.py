@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 import models
-from conftest import PASSWORD, create_user, login, post_form
+from conftest import PASSWORD, assign_clients, create_user, login, post_form
 from models.documents import Document
 from models.messages import Thread
 from rules import documents as R
@@ -158,6 +158,7 @@ def test_another_clients_items_never_appear(app, db, anna):
 def test_staff_see_their_queues_first_with_the_earliest_due_message_and_overdue_marked(app, db, anna):
     user, _browser = anna
     create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant")
+    assign_clients(app, STAFF)
     client = client_of(user)
     waiting = [make_document(client, user, R.PROCESSING) for _ in range(2)]
     early = Thread.create(client=client, created_by=user, subject="Sen gaidu")
@@ -291,6 +292,7 @@ def test_every_error_summary_links_to_a_field_on_the_page_with_the_message_alone
     cases.append(post_form(client, "/password/change", {"current_password": "", "password": "a", "confirm": "b"}))
     # A rating without a score (radios), a delay without a reason (staff).
     staff_user = create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant")
+    assign_clients(app, STAFF)
     user = models.User.get(models.User.email == ANNA)
     thread = Thread.create(client=client_of(user), created_by=user, subject="Jautājums")
     thread.add_message("client", author=user, body="Labdien!")

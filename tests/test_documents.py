@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 import models
 import uploads
-from conftest import create_user, form_token, login, run_jobs
+from conftest import assign_clients, create_user, form_token, login, run_jobs
 from models.documents import Document, DocumentEvent, DocumentVersion, SigningInvitation, TransitionRefused
 from rules import documents as R
 import adapters
@@ -38,6 +38,7 @@ def _uploads_in_tmp(request, tmp_path):
 def people(app):
     create_user(app, email=CLIENT, phone="+37121111111", full_name="Anna Liepa")
     create_user(app, email=STAFF, phone="+37123333333", staff_role="consultant", full_name="Kārlis Konsultants")
+    assign_clients(app, STAFF)
 
 
 def model_context(app):
@@ -56,6 +57,7 @@ def stored(app, client_id, name="ligums.pdf", data=PDF):
 
 def document_in(app, status, email=CLIENT, doc_type="loan_application"):
     """A document brought to ``status`` through the model's transitions (not the views)."""
+    assign_clients(app, STAFF)  # a client created since the consultant was is theirs too
     with model_context(app):
         user = models.User.get(models.User.email == email)
         staff = models.User.get(models.User.email == STAFF)

@@ -377,10 +377,13 @@ def test_staff_issue_an_invoice_and_record_a_partial_payment(app, staff):
         assert Invoice.get_by_id(invoice.id).paid == Decimal("234.50") and Invoice.select().count() == 1
 
 
-def test_consultants_do_not_reach_finance_until_clients_are_assigned(app, client):
+def test_consultants_reach_only_their_clients_invoices_and_no_bank_statements(app, client):
+    """Issue 15: a consultant works for the clients assigned to them (tests/test_backoffice.py
+    walks every role); importing a bank statement, which concerns every client, is not theirs."""
     create_user(app, email="karlis@example.lv", phone="+37128888888", staff_role="consultant")
     login(client, "karlis@example.lv")
-    assert client.get("/staff/finance").status_code == 404
+    assert client.get("/staff/finance").status_code == 200
+    assert client.get("/staff/finance/statements").status_code == 404
 
 
 def _import(staff, name, raw=None):

@@ -13,7 +13,7 @@ import pytest
 from tasks import messages as messages_jobs
 import models
 from blueprints import messages as messages_views
-from conftest import create_user, form_token, login, post_form, run_jobs
+from conftest import assign_clients, create_user, form_token, login, post_form, run_jobs
 from models.messages import Message, Thread, ThreadRating, cached_last_message
 from rules import THREAD_POLL_SECONDS
 from rules.polling import POINTER_TRUST_SECONDS
@@ -56,6 +56,7 @@ def two_sides(app):
     """A signed-in client (Anna) and a signed-in consultant, each with their own test client."""
     create_user(app)
     staff_user(app)
+    assign_clients(app, STAFF_EMAIL)
     client_side, staff_side = app.test_client(), app.test_client()
     login(client_side, "anna@example.lv")
     login(staff_side, STAFF_EMAIL)

@@ -24,8 +24,8 @@ import pytest
 import requests
 
 import models
-from conftest import (PASSWORD, _empty_postgres, _postgres_missing_message, build_app, create_user,
-                      make_config)
+from conftest import (PASSWORD, _empty_postgres, _postgres_missing_message, assign_clients, build_app,
+                      create_user, make_config)
 from live_portal import CSRF_RE, gunicorn_portal
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]
@@ -78,6 +78,7 @@ def cluster(tmp_path_factory, postgres_url, redis_url, s3_endpoint):
         _empty_postgres()
     create_user(app, **CLIENT)
     create_user(app, **STAFF)
+    assign_clients(app, STAFF["email"])
     models.db.close()
     shared = {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_endpoint,
               "S3_REGION": REGION, "TRUSTED_PROXIES": "1", **AWS_CREDENTIALS}

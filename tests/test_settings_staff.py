@@ -165,8 +165,12 @@ def test_colleague_without_finance_right_sees_nothing_under_finance(company):
 
 
 @pytest.mark.postgres
-def test_outsider_sees_nothing_and_staff_see_all(company):
+def test_outsider_sees_nothing_a_consultant_their_clients_and_a_supervisor_all(app, company):
     assert titles(company["outsider"]) == []
+    assert titles(company["staff"]) == []  # issue 15: a consultant reaches the clients assigned to them
+    supervisor = create_user(app, email="vaditajs@example.lv", phone="+37125000005", staff_role="supervisor")
+    assert titles(supervisor) == ["colleague's", "main user's"]
+    models.Client.update(consultant=company["staff"].id).where(models.Client.id == company["company"].id).execute()
     assert titles(company["staff"]) == ["colleague's", "main user's"]
 
 

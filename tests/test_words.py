@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 import models
-from conftest import PASSWORD, create_user, login, post_form
+from conftest import PASSWORD, assign_clients, create_user, login, post_form
 from uploads import format_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ def test_a_15_byte_attachment_shows_15_bytes_not_1_kb(app, client):
 def test_the_staff_thread_says_who_started_it_in_latvian(app, client):
     create_user(app, full_name="Anna Liepa")
     create_user(app, email="konsultante@example.lv", phone="+37123333333", staff_role="consultant")
+    assign_clients(app, "konsultante@example.lv")
     login(client, "anna@example.lv")
     r = post_form(client, "/messages/new", {"subject": "Jautājums", "body": "Labdien!"})
     thread = r.headers["Location"].rsplit("/", 1)[1]

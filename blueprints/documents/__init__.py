@@ -17,6 +17,7 @@ import rules
 from blueprints import (acting_membership, audit, get_scoped_or_404, keyset_cursor, keyset_page, memberships, render,
                         scoped, signed_in_user, wants_fragment)
 from forms.documents import ActionForm, AddFilesForm, AskForm, SignedContainerForm
+from models import staff as backoffice
 from models.documents import LIST_ORDER, Document, fingerprint
 from rules import documents as R
 from rules.polling import list_token
@@ -125,7 +126,8 @@ def show_context(document):
             "package_files": package.files() if package else [],
             "signed": document.latest_version("signed"), "signed_container": document.signed_container(),
             "ask_form": AskForm(), "action_form": ActionForm(), "signed_form": SignedContainerForm(),
-            "add_form": AddFilesForm(), "invitation": document.pending_invitation()}
+            "add_form": AddFilesForm(), "invitation": document.pending_invitation(),
+            "answerer": backoffice.answerer(document)}  # who answers: seed 001, issue 15
 
 
 def refused(document, message, status=409):

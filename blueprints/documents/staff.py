@@ -1,6 +1,6 @@
 """Staff pages of documents: the queue of what waits on us, a document, the decisions."""
-from flask import flash
-from flask_babel import gettext as _
+from flask import abort, flash, request
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
@@ -8,9 +8,22 @@ import uploads
 from blueprints import uploading
 from blueprints import get_scoped_or_404, page_of, render, see_other, signed_in_user, staff_required
 from blueprints.documents import act, bp, chosen_files
+from blueprints import queues, routing
+from models import staff as backoffice
+from blueprints.queues import register_queue
 from forms.documents import AcceptForm, PackageForm, ResendForm, comments_of, request_info_form
+from forms.staff import RouteForm
 from models.documents import Document, TransitionRefused
-from rules import documents as R
+from models.scoping import staff_scope
+from rules import documents as R, staff as staff_rules
+
+
+def waiting_count(user):
+    """Documents waiting for a decision that ``user`` reaches (the navigation's count)."""
+    return staff_scope(Document.select(), Document, user).where(Document.waiting == True).count()  # noqa: E712
+
+
+register_queue("documents", _l("Documents waiting"), waiting_count, "documents.queue")
 
 
 def staff_document(document_id):
@@ -25,19 +38,29 @@ def staff_upload_policy(document_id):
 @bp.route("/staff/documents")
 @staff_required()
 def queue():
-    """Documents waiting on us: in processing first, then questions about packages; oldest first.
+    """Documents waiting on us: in processing first, then questions about packages; oldest first
+    (a consultant: of their clients, and those passed to them — ``models.scoping.staff_scope``).
     By numbered page (``?page=``, ``page_of``): the order is a priority, which no key follows.
     Beside it the few most recently changed (a fixed number, so no pager)."""
-    waiting = (Document.select(Document, models.Client).join(models.Client)
+    user = signed_in_user()
+    routed, client_id = queues.routed_filter(), queues.client_filter()
+    status = request.args.get("status", "")
+    status = status if status in R.STATUS_LABELS else ""
+    waiting = (staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                .where(Document.waiting == True)  # noqa: E712 (peewee expression)
                .order_by(Document.status, Document.submitted_at, Document.updated_at, Document.id))  # R.QUEUE_STATUSES
+    waiting = queues.filtered(waiting, Document, routed, client_id)
+    if status:
+        waiting = waiting.where(Document.status == status)
     pages = page_of(waiting, rules.QUEUE_PAGE_SIZE)
     # A document never submitted is still the client's own draft: not listed for staff.
-    recent = list(Document.select(Document, models.Client).join(models.Client)
+    recent = list(staff_scope(Document.select(Document, models.Client).join(models.Client), Document, user)
                   .where(Document.waiting == False, Document.submitted_at.is_null(False))  # noqa: E712
                   .order_by(Document.updated_at.desc()).limit(rules.QUEUE_PAGE_SIZE))
     return render("documents/staff_queue.html", pages=pages, recent=recent,
-                  authority=Document.authority_of(pages["rows"] + recent))
+                  authority=Document.authority_of(pages["rows"] + recent), routed=routed, client_id=client_id,
+                  passed_to=backoffice.passed_to(pages["rows"] + recent),
+                  chosen_status=status, ROUTED_FILTERS=staff_rules.ROUTED_FILTERS)
 
 
 def _staff_context(document, **forms):
@@ -49,6 +72,7 @@ def _staff_context(document, **forms):
                "submission": document.latest_version("submission"),
                "accept_form": AcceptForm(), "info_form": request_info_form(document.type),
                "package_form": PackageForm(), "resend_form": ResendForm(),
+               "route_form": routing.route_form(document, forms.pop("route_form", None)),
                "actions": R.actions_for(document.status, R.STAFF)}
     if document.type.needs_authority and document.created_by_id and document.client.is_legal:
         # Seed 003: the register's representation rights, or a valid power of attorney, or neither.
@@ -86,6 +110,19 @@ def _staff_action(document_id, action, form, message, **data):
     forms = {AcceptForm: "accept_form", PackageForm: "package_form", ResendForm: "resend_form"}
     key = forms.get(type(form), "info_form")
     return render("documents/staff_document.html", status=422, **_staff_context(document, **{key: form}))
+
+
+@bp.route("/staff/documents/<int:document_id>/pass", methods=["POST"])
+@staff_required()
+def staff_pass(document_id):
+    """Pass the document to a competent colleague with a note (seed 001 §2; ``blueprints.routing``)."""
+    document = staff_document(document_id)
+    form = RouteForm()
+    if routing.route_form(document) is None:
+        abort(404)
+    if routing.pass_on(document, form):
+        return see_other("documents.staff_show", document_id=document.id)
+    return render("documents/staff_document.html", status=422, **_staff_context(document, route_form=form))
 
 
 @bp.route("/staff/documents/<int:document_id>/accept", methods=["POST"])

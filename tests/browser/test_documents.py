@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 import models
 from models.documents import Document
 from rules import documents as R
+from conftest import assign_clients  # tests/conftest.py
 from test_signing import build_container  # tests/test_signing.py
 
 from .conftest import Person
@@ -28,6 +29,7 @@ def _uploads_in_tmp(live_server, tmp_path):
 def staff_member(live_server, person):
     staff = Person(email=f"staff.{person.email}", phone=f"28{person.phone[2:]}")
     live_server.create_user(staff, staff_role="consultant", full_name="Ilze Konsultante")
+    assign_clients(live_server.app, staff.email, of=person.email)  # issue 15: the consultant's client
     return staff
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD  # tests/conftest.py
+from conftest import PASSWORD, assign_clients  # tests/conftest.py
 
 from .conftest import Person
 from .helpers import Axe, screenshot, sign_in, submit
@@ -25,6 +25,7 @@ def colleague_of(person, prefix):
 def staff_member(live_server, person, role="consultant", name="Ilze Konsultante", prefix="27"):
     staff = colleague_of(person, prefix)
     live_server.create_user(staff, staff_role=role, full_name=name)
+    assign_clients(live_server.app, staff.email, of=person.email)  # issue 15: the consultant's client
     return staff
 
 

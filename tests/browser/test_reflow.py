@@ -402,7 +402,7 @@ def world(live_server):
         person = models.Client.create(kind=rules.NATURAL, name=f"Jānis Bērziņš {LONG_WORD[:50]}",
                                       citizenship="LV")
         company = models.Client.create(kind=rules.LEGAL, name=LONG_COMPANY, country="LV",
-                                       registration_number="40003000001")
+                                       registration_number="40003000001", consultant=staff["consultant"])
         models.Membership.grant(private, person, rules.SELF)
         main_m = models.Membership.grant(main, company, rules.MAIN)
         colleague_m = models.Membership.grant(colleague, company, rules.COLLEAGUE)
@@ -448,6 +448,10 @@ def world(live_server):
 
         # Staff open the company's documents and threads (the main user's, long names and all).
         documents, (answered, waiting) = companys
+        # Passed to the consultant with a note of one long word (issue 15): their "Passed to me".
+        Thread.update(assigned_to=staff["consultant"], assigned_note=LONG_WORD).where(Thread.id == waiting.id).execute()
+        Document.update(assigned_to=staff["consultant"], assigned_note=LONG_WORD).where(
+            Document.id == documents[R.PROCESSING].id).execute()
         for name, u in staff.items():
             role = roles[name] = Role(name, u.email)
             role.pages += [("dashboard", "/dashboard", 200), ("staff area", "/staff", 200),
@@ -465,18 +469,24 @@ def world(live_server):
                                 "#description")]
             role.pages += [(f"staff document {status}", f"/staff/documents/{d.id}", 200)
                            for status, d in documents.items()]
-            finance = 200 if u.has_staff_role("supervisor") else 404  # until clients are assigned
-            role.pages += [("staff invoices", "/staff/finance", finance),
-                           ("issue an invoice", "/staff/finance/invoices/new", finance),
-                           ("bank statements", "/staff/finance/statements", finance)]
-            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", finance)
+            # The company is the consultant's client (issue 15); the private person is nobody's.
+            statements = 200 if u.has_staff_role("supervisor") else 404
+            role.pages += [("staff invoices", "/staff/finance", 200),
+                           ("issue an invoice", "/staff/finance/invoices/new", 200),
+                           ("bank statements", "/staff/finance/statements", statements)]
+            role.pages += [(f"staff invoice {n}", f"/staff/finance/invoices/{i.id}", 200)
                            for n, i in enumerate(companys_invoices)]
-            role.pages += [("staff services", "/staff/services", finance),
-                           ("staff services, client search", f"/staff/services?q={LONG_COMPANY[:20]}", finance),
-                           ("staff services of a client", f"/staff/services?client={company.id}", finance),
-                           ("staff add a service", f"/staff/services/new?client={company.id}", finance),
+            services_role = statements  # supervisors and above, like the bank statements
+            role.pages += [("staff services", "/staff/services", services_role),
+                           ("staff services, client search", f"/staff/services?q={LONG_COMPANY[:20]}", services_role),
+                           ("staff services of a client", f"/staff/services?client={company.id}", services_role),
+                           ("staff add a service", f"/staff/services/new?client={company.id}", services_role),
                            ("staff add a service, no client chosen", "/staff/services/new", 404),
-                           ("staff service", f"/staff/services/{companys_services[0].id}", finance)]
+                           ("staff service", f"/staff/services/{companys_services[0].id}", services_role)]
+            role.pages += [("clients", "/staff/clients", 200), ("client 360", f"/staff/clients/{company.id}", 200),
+                           ("clients found", f"/staff/clients?q={LONG_COMPANY[:12]}", 200),
+                           ("private client 360", f"/staff/clients/{person.id}", statements),
+                           ("passed to me", "/staff/assigned", 200)]
             if u.has_staff_role("supervisor"):
                 role.forms += [("add a service, errors", f"/staff/services/new?client={company.id}", "#number"),
                                ("issue an invoice, errors", "/staff/finance/invoices/new", "#client_id"),
@@ -499,6 +509,7 @@ def world(live_server):
                            for n, i in enumerate(identifications)]
             role.forms += [("identification result, errors", f"/staff/identifications/{identifications[0].id}",
                             "#decision-reason")]
+                role.forms += [("assign consultants, errors", "/staff/clients", "#consultant")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
             _account_pages(role)
