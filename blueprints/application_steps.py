@@ -12,7 +12,7 @@ Client: the decisions on the application's page, each as a PDF; a service added 
 answers, which the client checks and submits as any other.
 """
 from flask import abort, current_app, flash, request
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import models
 import rules
@@ -21,6 +21,7 @@ from blueprints import (acting_membership, audit, clients_only, get_scoped_or_40
 from blueprints.applications import PERMISSION, _stored_form, bp
 from blueprints.documents.pdf import new_pdf
 from blueprints.finance import FINANCE_STAFF_ROLE, local_today
+from blueprints.queues import register_queue
 from forms.applications import summary
 from forms.decisions import AddServiceForm, DecisionForm, FeeInvoiceForm
 from models.applications import Application, ApplicationRefused
@@ -28,12 +29,13 @@ from models.decisions import (FINISHED, ApplicationDecision, DecisionRefused, ad
                               earlier_stages_open, fee_invoices, issue_fee, newest_documents, record_decision,
                               refresh_stage, services_to_add)
 from models.paging import Keyset
+from models.scoping import staff_scope
 from rules import decisions as DR
 from rules import documents as D
 from rules import finance as F
 from rules import onboarding as O
 
-STAFF_ROLE = "consultant"  # until clients are assigned to consultants (the back office's queues)
+STAFF_ROLE = "consultant"  # their assigned clients' applications (rules.staff); supervisors see all
 LIST_ORDER = Keyset(Application.id)
 # The stages a submitted application can be at (the list's filter), and "finished".
 STAGE_FILTERS = tuple(code for code in O.STAGE_ORDER if code != O.INITIAL) + (FINISHED,)
@@ -59,8 +61,8 @@ def staff_index():
     stage = stage if stage in STAGE_FILTERS else ""
     service = request.args.get("service", "")
     service = service if service in O.SERVICE_LABELS else ""
-    query = (Application.select(Application, models.Client).join(models.Client)
-             .where(Application.status == O.SUBMITTED))
+    query = staff_scope(Application.select(Application, models.Client).join(models.Client)
+                        .where(Application.status == O.SUBMITTED), Application, signed_in_user())
     if stage:
         query = query.where(Application.stage == stage)
     if service:
@@ -72,10 +74,20 @@ def staff_index():
                   services=list(O.SERVICE_LABELS.items()))
 
 
+def _in_progress(user):
+    """Submitted applications of the staff member's clients that are not finished (the queue's count)."""
+    return staff_scope(Application.select().where(Application.status == O.SUBMITTED, Application.stage != FINISHED),
+                       Application, user).count()
+
+
+register_queue("applications", _l("Applications in progress"), _in_progress, "applications.staff_index")
+
+
 # --- Staff: one application ------------------------------------------------------------------------
 
 def _staff_application(application_id):
-    found = Application.get_or_none(Application.id == rules.bounded_int(application_id, 0))
+    found = staff_scope(Application.select().where(Application.id == rules.bounded_int(application_id, 0)),
+                        Application, signed_in_user()).first()
     if found is None or found.is_draft:
         abort(404)  # a draft is the client's own until submitted
     refresh_stage(found)

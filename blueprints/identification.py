@@ -6,7 +6,7 @@ staff's queue and page (a result by hand, in person, a video identification at a
 The provider is ``adapters.of(app).identification``; the states and the stage's status come from
 ``rules.identification``, the changes from ``models.identification``."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 import adapters
 import models
@@ -16,10 +16,12 @@ from blueprints import (audit, clients_only, get_scoped_or_404, page_of, poll, r
                         signed_in_user, staff_required)
 from blueprints import uploading
 from blueprints.extensions import csrf
+from blueprints.queues import register_queue
 from forms.identification import DecisionForm, InPersonForm, StartForm, VideoForm
 from models import identification as M
 from models.applications import Application
 from models.identification import Identification
+from models.scoping import staff_scope
 from rules import identification as R
 
 bp = Blueprint("identification", __name__)
@@ -161,15 +163,20 @@ def handle_webhook(body, headers):
 @staff_required("consultant")
 def queue():
     """Identifications to look at: failed, asked to repeat, or unfinished for too long."""
-    pages = page_of(M.review_queue(), rules.QUEUE_PAGE_SIZE * 2)
+    pages = page_of(staff_scope(M.review_queue(), Identification, signed_in_user()), rules.QUEUE_PAGE_SIZE * 2)
     return render("identification/staff_queue.html", "identification/_staff_rows.html", pages=pages)
 
 
 def _staff_one_or_404(identification_id):
-    row = Identification.get_or_none(Identification.id == identification_id)
+    row = staff_scope(Identification.select().where(Identification.id == identification_id), Identification,
+                      signed_in_user()).first()
     if row is None:
-        abort(404)
+        abort(404)  # none, or another consultant's client (rules.staff)
     return row
+
+
+register_queue("identifications", _l("Identifications to look at"),
+               lambda user: staff_scope(M.review_queue(), Identification, user).count(), "identification.queue")
 
 
 def _staff_page(row, status=200, **forms):

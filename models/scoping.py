@@ -19,7 +19,8 @@ def scoped(model, user, permission, client_id=None, memberships=None):
     ``created_by``, or the column a model names in ``OWNER_FIELD`` (a service is its
     assignee's, not its creator's: staff create it). Staff see everything their role
     reaches (``staff_scope``); clients see rows of clients they hold a live membership with
-    that right, and only their own rows when the membership is limited to own items. Views call ``get_scoped`` and answer
+    that right, and only their own rows when the membership is limited to own items. Views call
+    ``get_scoped`` and answer
     404 for anything outside, so a refused object looks like a missing one.
 
     ``memberships`` are the user's live memberships when the caller holds them already (a

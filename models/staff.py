@@ -16,6 +16,7 @@ from models.identity import DigitalIdentity, StatedPersonalCode, personal_code_h
 from models.messages import Thread
 from models.notifications import Notification
 from models.scoping import staff_clients, staff_scope
+from models.services import Service
 from rules import identity as identity_rules, onboarding, staff as staff_rules
 
 def colleagues(excluding=None):
@@ -128,8 +129,7 @@ SHOWN = 5  # rows of each section of the client's 360° page; the section links 
 def client_overview(client, user, shown=SHOWN):
     """What the client's 360° page lists, a few rows of each (``user`` is the staff member: a
     consultant sees only what ``staff_scope`` gives them): users, submitted applications, documents,
-    threads, invoices,
-    and the audit rows about the client."""
+    threads, invoices, the services the client holds, and the audit rows about the client."""
     memberships = list(Membership.select(Membership, User).join(User)
                        .where(Membership.client == client.id)
                        .order_by(Membership.revoked_at.is_null(False).desc(), Membership.role, User.full_name))
@@ -142,11 +142,13 @@ def client_overview(client, user, shown=SHOWN):
                         .order_by(Application.id.desc()).limit(shown))
     invoices = list(staff_scope(Invoice.select(), Invoice, user).where(Invoice.client == client.id)
                     .order_by(Invoice.id.desc()).limit(shown))
+    services = list(Service.select().where(Service.client == client.id)
+                    .order_by(Service.id.desc()).limit(shown))
     history = list(AuditLog.select().where(AuditLog.client == client.id)
                    .order_by(AuditLog.id.desc()).limit(shown))
     consultant = (User.get_or_none(User.id == client.consultant_id) if client.consultant_id else None)
     return {"memberships": memberships, "documents": documents, "threads": threads, "invoices": invoices,
-            "applications": applications, "history": history, "consultant": consultant}
+            "applications": applications, "services": services, "history": history, "consultant": consultant}
 
 
 def users_by_id(ids):

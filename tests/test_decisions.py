@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 import models
-from conftest import create_user, login, post_form
+from conftest import assign_clients, create_user, login, post_form
 from models.applications import Application
 from models.decisions import ApplicationDecision, refresh_stage, remind_drafts
 from models.documents import Document
@@ -101,6 +101,8 @@ def submitted(app, user, services=("N_NEW",), data=None, **extra):
 
 
 def signed_in(app, email):
+    if email == CONSULTANT:
+        assign_clients(app, CONSULTANT)  # a consultant works on the clients assigned to them (rules.staff)
     browser = app.test_client()
     assert login(browser, email).status_code in (302, 303)
     return browser
@@ -115,6 +117,21 @@ def decide(browser, application, service, code, reason="", checked=True, **kwarg
 
 
 # --- Staff pages --------------------------------------------------------------------------------
+
+def test_a_consultant_sees_only_their_clients_applications(app, db, people):
+    """The consultant rule (STF-11): an application of a client assigned to another consultant
+    is neither listed nor reachable (404 on the page, the decision and the PDF)."""
+    application = submitted(app, people["anna"], ["N_NEW"])
+    create_user(app, "citi@example.lv", "+37121111119", staff_role="consultant")
+    other = app.test_client()
+    assert login(other, "citi@example.lv").status_code in (302, 303)
+    assert f'id="staff-application-{application.id}"' not in other.get("/staff/applications").get_data(as_text=True)
+    assert other.get(f"/staff/applications/{application.id}").status_code == 404
+    assert decide(other, application, "N_NEW", "open_account").status_code == 404
+    mine = signed_in(app, CONSULTANT)
+    assert f'id="staff-application-{application.id}"' in mine.get("/staff/applications").get_data(as_text=True)
+    assert mine.get(f"/staff/applications/{application.id}").status_code == 200
+
 
 def test_staff_list_filters_by_stage_and_service_and_leaves_drafts_out(app, db, people):
     new = submitted(app, people["anna"], ["N_NEW"])
@@ -256,12 +273,13 @@ def test_the_fee_invoice_is_issued_from_the_application_and_paid_in_parts(app, d
     with app.app_context():
         Document.create(client=application.client_id, created_by=people["anna"].id,
                         doc_type="client_questionnaire", status=D.SIGNED)
-    consultant = signed_in(app, CONSULTANT)
+    create_user(app, "citi@example.lv", "+37121111119", staff_role="consultant")
+    consultant = signed_in(app, "citi@example.lv")
     form = {"amount": "150,00", "due_on": (date.today() + timedelta(days=14)).isoformat(),
             "description": "Komisijas maksa"}
     refused = post_form(consultant, f"/staff/applications/{application.id}/fee", form,
                         page=f"/staff/applications/{application.id}")
-    assert refused.status_code == 404  # issuing invoices is finance's role (supervisors)
+    assert refused.status_code == 404  # not this consultant's client (rules.staff)
     supervisor = signed_in(app, SUPERVISOR)
     r = post_form(supervisor, f"/staff/applications/{application.id}/fee", form,
                   page=f"/staff/applications/{application.id}")

@@ -166,6 +166,9 @@ def _send(client, request):
     return client.open(path, **kwargs)
 
 
+READINESS = "/health/ready"
+
+
 def _fuzz(fuzz_app, who, examples):
     app, users, ids, rules = fuzz_app
     client = app.test_client()
@@ -178,6 +181,8 @@ def _fuzz(fuzz_app, who, examples):
         _signed_in(client, app, who, users)
         response = _send(client, request)
         seen["requests"] += 1
+        if request[0] == READINESS and response.status_code == 503:
+            return  # the readiness check reports what is down (here: no worker runs): its answer, not a fault
         if response.status_code >= 500:
             seen["5xx"].append((request[:2], response.status_code))
         assert response.status_code < 500, request

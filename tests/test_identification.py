@@ -14,7 +14,7 @@ import adapters
 import fixtures_files
 import models
 from adapters import identification as A
-from conftest import create_user, login, post_form
+from conftest import assign_clients, create_user, login, post_form
 from models import identification as M
 from models.applications import Application
 from models.identification import Identification, IdentificationEvent
@@ -390,9 +390,31 @@ def test_others_cannot_reach_the_page_nor_start_someone_elses_identification(app
 @pytest.fixture
 def staff_browser(app):
     create_user(app, email=STAFF, phone="+37129999999", staff_role="consultant")
+    assign_clients(app, STAFF)  # a consultant works on the clients assigned to them (rules.staff)
     browser = app.test_client()
     login(browser, STAFF)
     return browser
+
+
+def test_another_consultants_client_is_neither_in_the_queue_nor_reachable(app, db, anna):
+    """Identifications follow the consultant rule (STF-11): a consultant not assigned to the
+    client sees an empty queue and 404 on the identification's page and actions."""
+    _user, application, browser = anna
+    row = Identification.select().where(Identification.application == application.id).first()
+    with app.app_context(), models.db.connection_context():
+        Identification.update(status=R.FAILED).where(Identification.id == row.id).execute()
+    create_user(app, email="other@example.lv", phone="+37129999998", staff_role="consultant")
+    other = app.test_client()
+    login(other, "other@example.lv")
+    assert f"/staff/identifications/{row.id}" not in other.get("/staff/identifications").get_data(as_text=True)
+    assert other.get(f"/staff/identifications/{row.id}").status_code == 404
+    assert other.get(f"/staff/identifications/{row.id}/selfie").status_code == 404
+    create_user(app, email=STAFF, phone="+37129999999", staff_role="consultant")
+    assign_clients(app, STAFF)
+    mine = app.test_client()
+    login(mine, STAFF)
+    assert f"/staff/identifications/{row.id}" in mine.get("/staff/identifications").get_data(as_text=True)
+    assert mine.get(f"/staff/identifications/{row.id}").status_code == 200
 
 
 def test_staff_see_failed_and_long_unfinished_identifications_and_record_a_result_with_a_reason(

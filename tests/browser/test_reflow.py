@@ -504,12 +504,12 @@ def world(live_server):
                                ("notification log", "/staff/notification-log", 200),
                                ("a client's sessions", f"/staff/users/{colleague.id}/sessions", 200)]
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
+                role.forms += [("assign consultants, errors", "/staff/clients", "#consultant")]
             role.pages += [("identifications", "/staff/identifications", 200)]
             role.pages += [(f"identification {n}", f"/staff/identifications/{i.id}", 200)
                            for n, i in enumerate(identifications)]
             role.forms += [("identification result, errors", f"/staff/identifications/{identifications[0].id}",
                             "#decision-reason")]
-                role.forms += [("assign consultants, errors", "/staff/clients", "#consultant")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
             _account_pages(role)
