@@ -13,6 +13,7 @@ from models.decisions import refresh_stage
 
 from .conftest import Person, _new_context
 from .helpers import sign_in
+from conftest import assign_clients  # tests/conftest.py
 
 ANSWERS = {"full_name": "Ilze Kalniņa", "personal_code": "010101-10006", "birth_date": "01.01.1901",
            "residence_permit": False, "language": "lv"}
@@ -32,6 +33,7 @@ def test_consultant_records_a_decision_and_the_client_sees_it(page, browser, liv
     application = _submitted(live_server, person)
     consultant = Person(email=f"konsultants.{person.phone}@example.lv", phone="29" + person.phone[2:])
     live_server.create_user(consultant, staff_role="consultant")
+    assign_clients(live_server.app, consultant.email, of=person.email)  # issue 15: the consultant's client
 
     sign_in(page, consultant.email)
     page.goto("/staff/applications")

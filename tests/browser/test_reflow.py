@@ -461,7 +461,10 @@ def world(live_server):
                            ("staff thread waiting", f"/staff/messages/{waiting.id}", 200)]
             decided = [r.submitted_application for r in roles.values() if hasattr(r, "submitted_application")]
             role.pages += [("staff applications", "/staff/applications", 200)]
-            role.pages += [(f"staff application {a.kind}", f"/staff/applications/{a.id}", 200) for a in decided]
+            # The company is the consultant's client; the private person's is nobody's (issue 15).
+            reached = lambda client_id, u=u: 200 if client_id == company.id or u.has_staff_role("supervisor") else 404  # noqa: E731
+            role.pages += [(f"staff application {a.kind}", f"/staff/applications/{a.id}", reached(a.client_id))
+                           for a in decided]
             undecided = next(a for a in decided if a.kind == rules.LEGAL)
             role.forms += [("record a decision, errors", f"/staff/applications/{undecided.id}", "#reason")]
             if u.has_staff_role("supervisor"):
@@ -506,9 +509,10 @@ def world(live_server):
                 role.forms += [("staff reply, errors", f"/staff/messages/{waiting.id}", "#body")]
                 role.forms += [("assign consultants, errors", "/staff/clients", "#consultant")]
             role.pages += [("identifications", "/staff/identifications", 200)]
-            role.pages += [(f"identification {n}", f"/staff/identifications/{i.id}", 200)
+            role.pages += [(f"identification {n}", f"/staff/identifications/{i.id}", reached(i.client_id))
                            for n, i in enumerate(identifications)]
-            role.forms += [("identification result, errors", f"/staff/identifications/{identifications[0].id}",
+            companys_identification = next(i for i in identifications if i.client_id == company.id)
+            role.forms += [("identification result, errors", f"/staff/identifications/{companys_identification.id}",
                             "#decision-reason")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
