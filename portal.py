@@ -341,6 +341,8 @@ def create_app(config=None):
     from blueprints import clients, routing
     app.register_blueprint(clients.bp)
     app.register_blueprint(routing.bp)
+    from blueprints import admin
+    app.register_blueprint(admin.bp)
 
     init_domain(app)
     init_eid(app)
