@@ -800,9 +800,11 @@ def register_cli(app):
     def create_staff_command(email, phone, role, name, password):
         """Create a staff user (consultant, supervisor or administrator)."""
         from models.admin import StaffRefused, create_staff
+        test_domains = app.config["PORTAL_ENV"] == DEVELOPMENT
+        if not rules.normalise_email(email, test_domains=test_domains) or not rules.normalise_phone(phone):
+            raise click.ClickException("Give a valid e-mail and a phone in +371… form.")
         try:
-            user = create_staff(email, phone, role, name, password=password,
-                                test_domains=app.config["PORTAL_ENV"] == DEVELOPMENT, actor="cli")
+            user = create_staff(email, phone, role, name, password=password, test_domains=test_domains, actor="cli")
         except StaffRefused as refused:
             raise click.ClickException(str(refused)) from None
         email_n = user.email
