@@ -7,7 +7,7 @@ import pytest
 
 import models
 from models import admin as A
-from models.applications import Application
+from models.applications import Application, ApplicationRefused
 from models.decisions import services_to_add
 from conftest import PASSWORD, create_user, login, post_form, run_jobs
 
@@ -97,6 +97,9 @@ def test_the_cli_and_the_page_share_one_function(app, people):
     result = app.test_cli_runner().invoke(args=["create-staff", "--email", "cli@example.lv", "--phone",
                                                 "+37120000020", "--role", "admin", "--password", "Laba-Parole-42!"])
     assert result.exit_code == 0, result.output
+    with app.app_context(), models.db.connection_context():  # written by models.admin.create_staff
+        created = models.AuditLog.get(models.AuditLog.action == "staff.created")
+        assert created.actor == "cli" and created.details["target_user"] == created.user_id
     result = app.test_cli_runner().invoke(args=["create-staff", "--email", "cli@example.lv", "--phone",
                                                 "+37120000021", "--password", "Laba-Parole-42!"])
     assert result.exit_code != 0 and "jau ir kādam citam" in result.output  # Latvian outside a request
@@ -165,6 +168,8 @@ def test_a_service_switched_off_is_not_offered_to_new_applications_but_old_ones_
         submitted = Application.create(client=client, created_by=people[ANNA], kind="natural",
                                        services=["N_NEW"], data={}, status="submitted")
         assert services_to_add(submitted) == []  # N_EXTRA is not offered to add later either
+        with pytest.raises(ApplicationRefused):  # nor taken by the model, whatever the form
+            Application.start(client, models.User.get_by_id(people[ANNA]), ["N_EXTRA"])
         row = models.AuditLog.get(models.AuditLog.action == "admin.service_switched")
         assert row.details == {"key": "N_EXTRA", "enabled": False}
     r = post_form(http, "/staff/admin/services/N_EXTRA", {"enabled": "on"}, page="/staff/admin/services")
