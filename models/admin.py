@@ -137,6 +137,9 @@ def create_staff(email, phone, role, name="", password=None, test_domains=False,
         raise StaffRefused(_l("Enter a phone number in +371… form."), "phone")
     if role not in rules.STAFF_ROLES:
         raise StaffRefused(_l("Choose a role."), "role")
+    name = (name or "").strip()
+    if len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in name):  # PostgreSQL refuses NUL
+        raise StaffRefused(_l("Enter the name in letters, at most 200 characters."), "full_name")
     temporary = password is None
     if not temporary:
         problems = rules.password_problems(password)
@@ -147,7 +150,7 @@ def create_staff(email, phone, role, name="", password=None, test_domains=False,
         raise StaffRefused(_l("Someone already has this e-mail address or phone number."), "email")
     try:
         with action():
-            user = User.create(email=email_n, phone=phone_n, full_name=(name or "").strip()[:200],
+            user = User.create(email=email_n, phone=phone_n, full_name=name,
                                password_hash=passwords.hash_password(secret), staff_role=role,
                                must_change_password=temporary,
                                temporary_password_expires_at=(utcnow() + rules.TEMPORARY_PASSWORD_LIFETIME

@@ -207,3 +207,31 @@ def test_the_migration_makes_the_models_columns_and_one_switch_per_key(app):
         columns = {c.name for c in models.db.get_columns("admin_setting")}
         assert columns == {f.column_name for f in A.AdminSetting._meta.sorted_fields}
         assert any(i.unique and list(i.columns) == ["area", "key"] for i in models.db.get_indexes("admin_setting"))
+
+
+HOSTILE = ["", "0", "-1", "9" * 40, str(2**63), "\x00", "a\x00b@example.lv", "%00", "' OR 1=1 --",
+           "<script>x</script>", "ā" * 300, "x" * 5000, "admin", "on", "off", "\\"]
+
+
+@pytest.mark.postgres
+def test_hostile_values_in_the_administrators_forms_never_answer_500(app, people):
+    http = signed_in(app, ADMIN)
+    target = people[SUPER]
+    for value in HOSTILE:
+        r = post_form(http, STAFF_PAGE, {"full_name": value, "email": value, "phone": value, "role": value})
+        assert r.status_code == 422, (value, r.status_code)
+        r = post_form(http, STAFF_PAGE, {"full_name": value, "email": "ok@example.lv", "phone": "+37120000030",
+                                         "role": "consultant"})
+        assert r.status_code in (303, 422), (value, r.status_code)
+        if r.status_code == 303:  # a name that passed: the next try needs a fresh address
+            with app.app_context(), models.db.connection_context():
+                models.User.delete().where(models.User.email == "ok@example.lv").execute()
+        for url, data in ((f"/staff/admin/staff/{target}/role", {f"staff-{target}-role": value}),
+                          (f"/staff/admin/staff/{target}/active", {"active": value}),
+                          ("/staff/admin/services/N_NEW", {"enabled": value}),
+                          ("/staff/admin/document-types/loan_application", {"enabled": value})):
+            r = post_form(http, url, data, page=STAFF_PAGE)
+            assert r.status_code in (303, 400, 422), (url, value, r.status_code)
+    for code in ("x" * 500, "%00", "N_NEW%2F..", "loan_application'"):
+        assert post_form(http, f"/staff/admin/services/{code}", {"enabled": "on"},
+                         page=STAFF_PAGE).status_code == 404
