@@ -22,6 +22,9 @@ from rules.i18n import _l
 
 SERVICE, DOCUMENT_TYPE = "service", "document_type"
 AREAS = (SERVICE, DOCUMENT_TYPE)
+# The audit row of a switch: its action, and the detail naming what was switched (rules.audit words).
+SWITCH_ACTIONS = {SERVICE: "admin.service_switched", DOCUMENT_TYPE: "admin.document_type_switched"}
+SWITCH_DETAILS = {SERVICE: "service_code", DOCUMENT_TYPE: "document_type"}
 ADMIN = "admin"
 
 
@@ -90,8 +93,8 @@ def set_switch(area, key, enabled, by, ip="", user_agent=""):
         else:
             AdminSetting.update(enabled=enabled, updated_at=utcnow(), updated_by=by).where(
                 AdminSetting.id == row.id).execute()
-        AuditLog.record(f"admin.{area}_switched", user=by, actor="staff", ip=ip, user_agent=user_agent,
-                        key=key, enabled=enabled)
+        AuditLog.record(SWITCH_ACTIONS[area], user=by, actor="staff", ip=ip, user_agent=user_agent,
+                        **{SWITCH_DETAILS[area]: key, "enabled": enabled})
     return True
 
 
@@ -159,7 +162,7 @@ def create_staff(email, phone, role, name="", password=None, test_domains=False,
                 Notification.queue("email", email_n, "temporary_password", language=user.language,
                                    user=user, password=secret)
             AuditLog.record("staff.created", user=by or user, actor=actor, ip=ip, user_agent=user_agent,
-                            role=role, target_user=user.id)
+                            role=role, staff_member=user.id)
     except IntegrityError:  # the same address, created a moment ago
         raise StaffRefused(_l("Someone already has this e-mail address or phone number."), "email") from None
     return user
@@ -188,7 +191,7 @@ def change_role(target, role, by, ip="", user_agent=""):
         previous = target.staff_role
         User.update(staff_role=role).where(User.id == target.id).execute()
         AuditLog.record("staff.role_changed", user=by, actor="staff", ip=ip, user_agent=user_agent,
-                        target_user=target.id, role=role, previous=previous)
+                        staff_member=target.id, role=role, previous=previous)
     return True
 
 
@@ -215,5 +218,5 @@ def set_active(target, active, by, ip="", user_agent=""):
         else:
             User.update(disabled_at=None).where(User.id == target.id).execute()
         AuditLog.record("staff.deactivated" if not active else "staff.reactivated", user=by, actor="staff",
-                        ip=ip, user_agent=user_agent, target_user=target.id, sessions=len(ended))
+                        ip=ip, user_agent=user_agent, staff_member=target.id, count=len(ended))
     return ended

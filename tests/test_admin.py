@@ -75,7 +75,7 @@ def test_an_administrator_adds_a_staff_member_who_gets_a_temporary_password_by_e
         janis = models.User.get(models.User.email == "janis@example.lv")
         assert janis.staff_role == "consultant" and janis.must_change_password
         row = models.AuditLog.get(models.AuditLog.action == "staff.created")
-        assert row.user_id == people[ADMIN] and row.details["target_user"] == janis.id
+        assert row.user_id == people[ADMIN] and row.details["staff_member"] == janis.id
     r = login(app.test_client(), "janis@example.lv", temporary)
     assert r.status_code == 303 and r.headers["Location"].endswith("/password/change")
 
@@ -99,7 +99,7 @@ def test_the_cli_and_the_page_share_one_function(app, people):
     assert result.exit_code == 0, result.output
     with app.app_context(), models.db.connection_context():  # written by models.admin.create_staff
         created = models.AuditLog.get(models.AuditLog.action == "staff.created")
-        assert created.actor == "cli" and created.details["target_user"] == created.user_id
+        assert created.actor == "cli" and created.details["staff_member"] == created.user_id
     result = app.test_cli_runner().invoke(args=["create-staff", "--email", "cli@example.lv", "--phone",
                                                 "+37120000021", "--password", "Laba-Parole-42!"])
     assert result.exit_code != 0 and "jau ir kādam citam" in result.output  # Latvian outside a request
@@ -171,7 +171,9 @@ def test_a_service_switched_off_is_not_offered_to_new_applications_but_old_ones_
         with pytest.raises(ApplicationRefused):  # nor taken by the model, whatever the form
             Application.start(client, models.User.get_by_id(people[ANNA]), ["N_EXTRA"])
         row = models.AuditLog.get(models.AuditLog.action == "admin.service_switched")
-        assert row.details == {"key": "N_EXTRA", "enabled": False}
+        assert row.details == {"service_code": "N_EXTRA", "enabled": False}
+    audit_page = http.get("/staff/audit").get_data(as_text=True)  # in words (rules.audit)
+    assert "Pakalpojums, ko piedāvā jauniem pieteikumiem" in audit_page and "Ieslēgts" in audit_page
     r = post_form(http, "/staff/admin/services/N_EXTRA", {"enabled": "on"}, page="/staff/admin/services")
     assert 'value="N_EXTRA"' in anna.get("/applications").get_data(as_text=True)
     assert post_form(http, "/staff/admin/services/NOPE", {"enabled": "off"},
