@@ -341,6 +341,8 @@ def create_app(config=None):
     from blueprints import clients, routing
     app.register_blueprint(clients.bp)
     app.register_blueprint(routing.bp)
+    from blueprints import admin
+    app.register_blueprint(admin.bp)
 
     init_domain(app)
     init_eid(app)
@@ -797,18 +799,15 @@ def register_cli(app):
     @click.password_option()
     def create_staff_command(email, phone, role, name, password):
         """Create a staff user (consultant, supervisor or administrator)."""
-        email_n = rules.normalise_email(email, test_domains=app.config["PORTAL_ENV"] == DEVELOPMENT)
-        phone_n = rules.normalise_phone(phone)
-        if not email_n or not phone_n:
+        from models.admin import StaffRefused, create_staff
+        test_domains = app.config["PORTAL_ENV"] == DEVELOPMENT
+        if not rules.normalise_email(email, test_domains=test_domains) or not rules.normalise_phone(phone):
             raise click.ClickException("Give a valid e-mail and a phone in +371… form.")
-        problems = rules.password_problems(password)
-        if problems:
-            raise click.ClickException(" ".join(str(p) for p in problems))
-        with models.db.atomic():
-            user = models.User.create(email=email_n, phone=phone_n, full_name=name,
-                                      password_hash=models.hash_password(password),
-                                      staff_role=role)
-            models.AuditLog.record("staff.created", user=user, actor="cli", role=role)
+        try:
+            user = create_staff(email, phone, role, name, password=password, test_domains=test_domains, actor="cli")
+        except StaffRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        email_n = user.email
         click.echo(f"Staff user {email_n} ({role}) created.")
 
     @app.cli.command("import-register")

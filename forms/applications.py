@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 import rules
 from forms.fields import LocalisedSelect, PortalForm, ValidEmail, choices
+from models.admin import offered_services
 from rules import onboarding as O
 from rules import personal_code
 from rules.calendar import RIGA
@@ -405,12 +406,14 @@ class NewApplicationForm(PortalForm):
                              description=_l("You can choose several."))
 
     def set_kind(self, kind):
+        """The choices: ``kind``'s services an administrator offers to new applications."""
         self.kind = kind
-        self.services.choices = choices([(s, O.SERVICE_LABELS[s]) for s in O.services_for(kind)])
+        self.offered = offered_services(kind)
+        self.services.choices = choices([(s, O.SERVICE_LABELS[s]) for s in self.offered])
         return self
 
     def validate_services(self, field):
-        if not O.valid_services(self.kind, field.data):
+        if not O.valid_services(self.kind, field.data) or not set(field.data) <= set(self.offered):
             raise ValidationError(_l("Choose at least one service."))
 
 

@@ -12,7 +12,7 @@ from forms.fields import choices, PortalForm
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from rules import documents as R
+from models.admin import startable_document_types
 
 
 class Amount:
@@ -123,7 +123,8 @@ class NewDocumentForm(PortalForm):
     another = HiddenField()
 
     def set_choices(self, client_kind):
-        self.doc_type.choices = choices([(t.code, t.title) for t in R.types_for(client_kind)])
+        """The types a client may start: their kind's, less those an administrator switched off."""
+        self.doc_type.choices = choices([(t.code, t.title) for t in startable_document_types(client_kind)])
 
 
 class AddFilesForm(PortalForm):

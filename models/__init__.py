@@ -41,9 +41,10 @@ from models.finance import (FINANCE_MODELS, BankStatement, CreditNote, Invoice, 
                             StatementEntry)
 from models.services import SERVICE_MODELS, Instalment, Service, ServiceRequest  # noqa: F401
 from models.decisions import DECISION_MODELS, ApplicationDecision  # noqa: F401
+from models.admin import ADMIN_MODELS, AdminSetting  # noqa: F401
 
 ALL_MODELS = [User, EndedSession, UserSession, PasswordHistory, Client, Membership, Consent, PendingRegistration,
               PasswordReset, ContactChange, OneTimeCode, Notification, DevOutbox, AuditLog, StoredFile, Invitation,
               *MESSAGE_MODELS, *DOCUMENT_MODELS, *IDENTITY_MODELS, *REGISTER_MODELS, *APPLICATION_MODELS,
               *FINANCE_MODELS, *SECOND_FACTOR_MODELS, *POWER_OF_ATTORNEY_MODELS, *PASSKEY_MODELS,
-              *IDENTIFICATION_MODELS, *SERVICE_MODELS, *DECISION_MODELS]
+              *IDENTIFICATION_MODELS, *SERVICE_MODELS, *DECISION_MODELS, *ADMIN_MODELS]

@@ -92,8 +92,9 @@ class Application(BaseModel):
     @classmethod
     def start(cls, client, user, services, ip="", user_agent=""):
         """A new draft for ``services`` (which must fit the client's kind)."""
+        from models.admin import offered_services  # models.admin imports nothing of this module's
         services = O.ordered(client.kind, services)
-        if not O.valid_services(client.kind, services):
+        if not O.valid_services(client.kind, services) or not set(services) <= set(offered_services(client.kind)):
             raise ApplicationRefused(O.STAGE_LABELS[O.INITIAL])
         with action():
             application = cls.create(client=client, created_by=user, kind=client.kind, services=services)

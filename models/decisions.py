@@ -13,6 +13,7 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, Inte
 
 from models.accounts import User
 from models.applications import Application, ApplicationRefused
+from models.admin import offered_services
 from models.audit import AuditLog
 from models.base import BaseModel, db, utcnow
 from models.documents import Document
@@ -215,11 +216,12 @@ def asked_services(client_id):
 
 
 def services_to_add(application):
-    """What the client of a submitted application may still add: their kind's services not asked yet."""
+    """What the client of a submitted application may still add: their kind's services not asked
+    yet that an administrator still offers (``models.admin.offered_services``)."""
     if application.is_draft:
         return []
     asked = asked_services(application.client_id)
-    return [s for s in O.services_for(application.kind) if s not in asked]
+    return [s for s in offered_services(application.kind) if s not in asked]
 
 
 def add_service(parent, service, user, ip="", user_agent=""):

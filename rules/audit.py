@@ -247,6 +247,7 @@ DETAILS = {
     "event": (_l("Provider's event"), None),
     "scheduled_at": (_l("Agreed time (UTC)"), None),
     "service_code": (_l("Service"), onboarding.SERVICE_LABELS),
+    "document_type": (_l("Document type"), {code: t.title for code, t in R.DOCUMENT_TYPES.items()}),
     "decision": (_l("Decision"), {code: d.label for code, d in decisions.DECISIONS.items()}),
     "parent": (_l("Added to application"), _number),
 }

@@ -53,8 +53,16 @@ ROUTING_NOTE_MAX = 1000
 AUDIT_ACTION_LABELS = {
     "client.consultant_assigned": _l("Consultant of the client changed"),
     "staff.passed_on": _l("Passed to a colleague"),
+    # the administrator's pages
+    "staff.role_changed": _l("Role of a staff member changed"),
+    "staff.deactivated": _l("Staff member deactivated (sessions ended)"),
+    "staff.reactivated": _l("Staff member reactivated"),
+    "admin.service_switched": _l("Service offered to new applications, or no longer"),
+    "admin.document_type_switched": _l("Document type clients may start, or no longer"),
 }
 AUDIT_DETAILS = {
     "consultant": (_l("Consultant (user number)"), None),
     "passed_to": (_l("Passed to (user number)"), None),
+    "staff_member": (_l("Staff member (user number)"), None),
+    "enabled": (_l("Switched on"), {True: _l("yes"), False: _l("no")}),
 }

@@ -431,7 +431,10 @@ CONSULTANT_REACHES = {
     "identification.queue", "identification.staff_one", "identification.decide", "identification.in_person",
     "identification.video",
 }
-ADMIN_ONLY = {"staff.outbox"}  # and rq-dashboard's pages (``_admin_only``)
+ADMIN_ONLY = {"staff.outbox",  # and rq-dashboard's pages (``_admin_only``)
+              # the administrator's pages (issue 15: staff accounts, service catalogue, document types)
+              "admin.staff", "admin.add_staff", "admin.change_role", "admin.set_active",
+              "admin.services", "admin.switch_service", "admin.document_types", "admin.switch_document_type"}
 # downloads: no stored blob in these tests
 FILES = {"main_user.staff_file", "power_of_attorney.staff_file", "identification.staff_file"}
 
@@ -471,6 +474,7 @@ def everything(app, world):
                 "membership_id": models.Membership.get(models.Membership.user == anna.id).id,
                 "service_id": models.Service.create(client=client, category="permit", number="W-1").id,
                 "user_id": anna.id,
+                "code": "N_NEW",  # a service's code (the administrator's switches)
                 # rq-dashboard's own arguments (its pages are the administrators')
                 "instance_number": 0, "filename": "x.js", "job_id": "no-such-job", "queue_name": "default",
                 "registry_name": "queued", "per_page": 10, "order": "asc", "page": 1}

@@ -516,6 +516,11 @@ def world(live_server):
                             "#decision-reason")]
             if u.has_staff_role("admin"):
                 role.pages += [("development outbox", "/staff/outbox", 200)]
+                # The administrator's pages (issue 15): staff accounts, services, document types.
+                role.pages += [("staff accounts", "/staff/admin/staff", 200),
+                               ("service catalogue", "/staff/admin/services", 200),
+                               ("document types and upload policies", "/staff/admin/document-types", 200)]
+                role.forms += [("add a staff member, errors", "/staff/admin/staff", "#full_name")]
             _account_pages(role)
     return World(roles, tokens)
 
